@@ -1,0 +1,212 @@
+"""Find where each segment sits in an implementation guide, and what that passes over.
+
+This is pyx12's loop walker (map_walker.walk_tree) reproduced rule for rule, because its
+placement decisions define what a loop is, where a required segment counts as missing and when a
+loop repeats too often; agreeing with it is a requirement. It is made fast by one observation:
+*where* a segment lands depends only on the starting node and the segment's id and qualifier,
+never on the counts. So the walk is computed once per (start node, id, qualifier) as a short plan
+of counter operations, cached, and replayed against the live counts for each occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .grammar import LoopRule, SegmentRule
+
+__all__ = ["Walker", "WalkError"]
+
+
+@dataclass(slots=True)
+class WalkError:
+    """A placement error: IK304 `code` about `node` (missing, over-used) or the segment itself."""
+
+    code: str  # "1" not found, "2" not used, "3" missing, "4" loop over max, "5" segment over max
+    node: LoopRule | SegmentRule | None  # the map node the error concerns
+    segment_id: str  # the segment id reported in IK301
+    message: str
+
+
+# plan operations
+_CAND_SEG = 0
+_CAND_LOOP = 1
+_MATCH = 2
+_ENTER = 3
+_NOT_FOUND = 4
+
+
+class Walker:
+    """Tracks counts across one interchange and places segments in the grammar."""
+
+    __slots__ = ("counts", "_plans")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self._plans: dict[tuple, tuple[SegmentRule | None, tuple]] = {}
+
+    # -- counters -------------------------------------------------------------------------------
+    def reset_loop(self, loop: LoopRule) -> None:
+        """Forget the counts of everything inside `loop` (a new iteration of it begins)."""
+        counts = self.counts
+        desc = loop.descendant_slots
+        if len(counts) < len(desc):
+            for slot in [s for s in counts if s in desc]:
+                del counts[slot]
+        else:
+            for slot in desc:
+                counts.pop(slot, None)
+
+    def force_loop_start(self, loop: LoopRule, first: SegmentRule) -> None:
+        """ISA and GS are placed directly, as pyx12 does (forceWalkCounterToLoopStart)."""
+        self.reset_loop(loop)
+        self.counts[loop.slot] = self.counts.get(loop.slot, 0) + 1
+        self.counts[first.slot] = self.counts.get(first.slot, 0) + 1
+
+    # -- walking --------------------------------------------------------------------------------
+    def walk(
+        self, start: LoopRule | SegmentRule, seg: list[str], component: str, key_positions: tuple
+    ) -> tuple[SegmentRule | None, list[WalkError]]:
+        key = (id(start), component, seg[0], *[_key_value(seg, p) for p in key_positions])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = _make_plan(start, seg, component)
+            if len(self._plans) > 200_000:
+                self._plans.clear()
+            self._plans[key] = plan
+        target, ops = plan
+        return target, self._replay(ops, seg[0])
+
+    def _replay(self, ops: tuple, seg_id: str) -> list[WalkError]:
+        counts = self.counts
+        missing: list[tuple[SegmentRule, LoopRule | SegmentRule]] = []
+        errors: list[WalkError] = []
+        for op in ops:
+            kind = op[0]
+            if kind == _CAND_SEG:
+                node = op[1]
+                if counts.get(node.slot, 0) < 1:
+                    missing.append((node, node))
+            elif kind == _CAND_LOOP:
+                loop, first = op[1], op[2]
+                if counts.get(loop.slot, 0) < 1:
+                    missing.append((first, loop))
+            elif kind == _MATCH:
+                child: SegmentRule = op[1]
+                n = counts.get(child.slot, 0) + 1
+                counts[child.slot] = n
+                if child.usage == "N":
+                    errors.append(WalkError("2", None, seg_id, f"Segment {child.id} is not used in this guide"))
+                elif n > child.max_use:
+                    errors.append(
+                        WalkError(
+                            "5",
+                            child,
+                            seg_id,
+                            f"Segment {child.id} ({child.name}) exceeds its maximum use of {child.max_use}",
+                        )
+                    )
+                key = child.eq_key
+                missing = [m for m in missing if m[0].eq_key != key]
+                missing = self._flush(missing, errors, child.pos)
+            elif kind == _ENTER:
+                loop, first = op[1], op[2]
+                if loop.usage == "N":
+                    errors.append(WalkError("2", None, seg_id, f"Loop {loop.id} is not used in this guide"))
+                else:
+                    self.reset_loop(loop)
+                    n = counts.get(loop.slot, 0) + 1
+                    counts[loop.slot] = n
+                    if n > loop.repeat:
+                        errors.append(
+                            WalkError(
+                                "4",
+                                loop,
+                                seg_id,
+                                f"Loop {loop.id} ({loop.name}) occurs more than its maximum of {loop.repeat}",
+                            )
+                        )
+                counts[first.slot] = counts.get(first.slot, 0) + 1
+                missing = self._flush(missing, errors, None)
+            else:  # _NOT_FOUND
+                errors.append(WalkError("1", op[1], seg_id, f"Segment {seg_id} is not expected here"))
+        return errors
+
+    @staticmethod
+    def _flush(missing: list, errors: list[WalkError], cur_pos: int | None) -> list:
+        keep = []
+        for seg_node, what in missing:
+            if seg_node.pos != cur_pos:
+                if what is seg_node:
+                    msg = f'Required segment {seg_node.id} "{seg_node.name}" is missing'
+                else:
+                    msg = f'Required loop {what.id} "{what.name}" is missing'
+                errors.append(WalkError("3", seg_node, seg_node.id, msg))
+            else:
+                keep.append((seg_node, what))
+        return keep
+
+
+def _key_value(seg: list[str], pos: tuple[int, int]) -> str:
+    return seg[pos[0]] if len(seg) > pos[0] else ""
+
+
+def _make_plan(start: LoopRule | SegmentRule, seg: list[str], component: str) -> tuple[SegmentRule | None, tuple]:
+    ops: list[tuple] = []
+    node_pos = start.pos
+    loop: LoopRule = start if isinstance(start, LoopRule) else start.parent
+    while True:
+        found = _scan(loop, node_pos, seg, component, ops)
+        if found is not None:
+            return found, tuple(ops)
+        if loop.parent is None:
+            ops.append((_NOT_FOUND, start))
+            return None, tuple(ops)
+        node_pos = loop.pos
+        loop = loop.parent
+
+
+def _scan(loop: LoopRule, node_pos: int, seg: list[str], component: str, ops: list) -> SegmentRule | None:
+    for pos, group in loop.children:
+        if pos < node_pos:
+            continue
+        for child in group:
+            if isinstance(child, SegmentRule):
+                if child.matches(seg, component):
+                    if loop.parent is not None and _is_loop_match(loop, seg, component, ops):
+                        return _goto(loop, seg, component, ops)
+                    ops.append((_MATCH, child))
+                    return child
+                if child.usage == "R":
+                    ops.append((_CAND_SEG, child))
+            elif _is_loop_match(child, seg, component, ops):
+                return _goto(child, seg, component, ops)
+    return None
+
+
+def _is_loop_match(loop: LoopRule, seg: list[str], component: str, ops: list) -> bool:
+    first = loop.first_node()
+    if first is None:
+        return False
+    if isinstance(first, LoopRule):
+        for child in loop.iter_children():
+            if isinstance(child, LoopRule) and _is_loop_match(child, seg, component, ops):
+                return True
+        return False
+    if first.matches(seg, component):
+        return True
+    if loop.usage == "R":
+        ops.append((_CAND_LOOP, loop, first))
+    return False
+
+
+def _goto(loop: LoopRule, seg: list[str], component: str, ops: list) -> SegmentRule | None:
+    first = loop.first_segment()
+    if first is not None and first.matches(seg, component):
+        ops.append((_ENTER, loop, first))
+        return first
+    for child in loop.iter_children():
+        if isinstance(child, LoopRule):
+            found = _goto(child, seg, component, ops)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,163 @@
+"""Segments back to bytes: with the partner's separators, counted trailers and caller-owned numbers.
+
+Control numbers are handed in, never invented here: they belong to a persistent per-partner
+sequence (the pipeline's store), and a writer that made them up would reuse them after a restart.
+Counts (SE01, GE01, IEA01) are always computed, never trusted from the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .delimiters import DEFAULT_DELIMITERS, Delimiters
+
+__all__ = [
+    "Element",
+    "Segment",
+    "format_element",
+    "format_segment",
+    "format_segments",
+    "InterchangeHeader",
+    "FunctionalGroup",
+    "TransactionSet",
+    "write_interchange",
+    "isa_segment",
+    "trim",
+]
+
+#: An element is a simple value, a composite (list of component strings) or a repetition
+#: (list of simple-or-composite values, each given as a list: ``[["A"], ["B", "C"]]``).
+Element = str | Sequence[str] | Sequence[Sequence[str]]
+Segment = Sequence[Element]
+
+
+def format_element(value: Element, d: Delimiters) -> str:
+    if isinstance(value, str):
+        return value
+    if not value:
+        return ""
+    if isinstance(value[0], str):
+        return d.component.join(value)  # type: ignore[arg-type]
+    return d.repetition.join(d.component.join(v) for v in value)  # type: ignore[arg-type]
+
+
+def format_segment(segment: Segment, d: Delimiters = DEFAULT_DELIMITERS) -> str:
+    """One segment, terminator and line break included, elements exactly as given."""
+    sep = d.element
+    return sep.join(format_element(v, d) for v in segment) + d.segment + d.line_break
+
+
+def format_segments(segments: Iterable[Segment], d: Delimiters = DEFAULT_DELIMITERS) -> str:
+    return "".join(format_segment(s, d) for s in segments)
+
+
+def trim(segment: Sequence[Element]) -> list[Element]:
+    """Drop trailing empty elements (X12 forbids trailing separators) and empty trailing components."""
+    out: list[Element] = []
+    for v in segment:
+        if isinstance(v, list | tuple) and v and isinstance(v[0], str):
+            v = list(v)
+            while v and v[-1] == "":
+                v.pop()
+            if not v:
+                v = ""
+        out.append(v)
+    while len(out) > 1 and (out[-1] == "" or out[-1] == [] or out[-1] is None):
+        out.pop()
+    return out
+
+
+@dataclass(slots=True)
+class InterchangeHeader:
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    control_number: int | str
+    usage: str = "P"  # ISA15: P production, T test
+    ack_requested: str = "0"  # ISA14
+    date: str | None = None  # YYMMDD
+    time: str | None = None  # HHMM
+    version: str = "00501"
+    authorization_qualifier: str = "00"
+    authorization: str = ""
+    security_qualifier: str = "00"
+    security: str = ""
+
+
+def isa_segment(h: InterchangeHeader, d: Delimiters, now: datetime | None = None) -> list[str]:
+    now = now or datetime.now()
+    return [
+        "ISA",
+        h.authorization_qualifier,
+        h.authorization.ljust(10)[:10],
+        h.security_qualifier,
+        h.security.ljust(10)[:10],
+        h.sender_qualifier,
+        h.sender_id.ljust(15)[:15],
+        h.receiver_qualifier,
+        h.receiver_id.ljust(15)[:15],
+        h.date or now.strftime("%y%m%d"),
+        h.time or now.strftime("%H%M"),
+        d.repetition if h.version >= "00402" else "U",
+        h.version,
+        f"{int(h.control_number):09d}",
+        h.ack_requested,
+        h.usage,
+        d.component,
+    ]
+
+
+@dataclass(slots=True)
+class TransactionSet:
+    transaction_set_id: str  # ST01
+    control_number: int | str  # ST02
+    segments: list[Segment]  # the body, without ST and SE
+    implementation_reference: str | None = None  # ST03 (defaults to the group's GS08)
+
+
+@dataclass(slots=True)
+class FunctionalGroup:
+    functional_id: str  # GS01
+    sender_code: str  # GS02
+    receiver_code: str  # GS03
+    control_number: int | str  # GS06
+    version: str  # GS08
+    transactions: list[TransactionSet] = field(default_factory=list)
+    date: str | None = None  # CCYYMMDD
+    time: str | None = None  # HHMM
+
+
+def _st02(value: int | str) -> str:
+    return f"{value:04d}" if isinstance(value, int) else value
+
+
+def write_interchange(
+    header: InterchangeHeader,
+    groups: Sequence[FunctionalGroup],
+    d: Delimiters = DEFAULT_DELIMITERS,
+    now: datetime | None = None,
+    leading: Sequence[Segment] = (),
+) -> str:
+    """A complete interchange; `leading` segments (e.g. TA1) go between ISA and the first GS."""
+    now = now or datetime.now()
+    parts = [format_segment(isa_segment(header, d, now), d)]
+    parts.extend(format_segment(trim(s), d) for s in leading)
+    for g in groups:
+        parts.append(
+            format_segment(
+                ["GS", g.functional_id, g.sender_code, g.receiver_code, g.date or now.strftime("%Y%m%d"),
+                 g.time or now.strftime("%H%M"), str(int(g.control_number)), "X", g.version],
+                d,
+            )
+        )
+        for t in g.transactions:
+            st02 = _st02(t.control_number)
+            parts.append(format_segment(["ST", t.transaction_set_id, st02, t.implementation_reference or g.version], d))
+            parts.extend(format_segment(trim(s), d) for s in t.segments)
+            parts.append(format_segment(["SE", str(len(t.segments) + 2), st02], d))
+        parts.append(format_segment(["GE", str(len(g.transactions)), str(int(g.control_number))], d))
+    parts.append(format_segment(["IEA", str(len(groups)), f"{int(header.control_number):09d}"], d))
+    return "".join(parts)
