@@ -132,7 +132,7 @@ class SegmentRule:
     # where the qualifier that tells same-id segments apart is read: (element, component or 0)
     key_field: tuple[int, int] | None = None
     key_codes: frozenset[str] | None = None
-    has_date_qualifier: bool = False  # DTP-like: element 2 carries the format of element 3
+    fast: object = None  # generated "certainly valid" test (edi.x12.fastcheck), set on first use
 
     is_loop = False
 

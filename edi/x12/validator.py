@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .elements import ElementError, check_segment
+from .fastcheck import fast_check
 from .findings import (
     Finding,
     GroupResult,
@@ -38,6 +39,10 @@ _ISA_NOTE = {1: "010", 2: "011", 3: "012", 4: "013", 5: "005", 6: "006", 7: "007
              9: "014", 10: "015", 11: "016", 12: "017", 13: "018", 14: "019", 15: "020", 16: "027"}
 _IEA_NOTE = {1: "021", 2: "018"}
 _ENVELOPE_IDS = frozenset(("ISA", "IEA", "GS", "GE", "ST", "SE"))
+#: segments with bookkeeping beyond placement and element checks take the general path
+_SLOW_LANE_IDS = _ENVELOPE_IDS | {""}
+#: segments whose numbering the validator checks beyond the guide's element rules
+_COUNTED_IDS = frozenset(("HL", "CLM", "LX"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +122,7 @@ class Validator:
         gs_ids: set[str] = set()
         st_ids: set[str] = set()
         seg_count = 0  # position in the transaction set, ST = 1
-        hl_stack: list[int] = []
-        hl_count = 0
-        lx_count = 0
+        counters = _Numbering()
         check_lx = False
         gs_count = 0
         st_count = 0
@@ -144,7 +147,53 @@ class Validator:
                             business_unit=business_unit, file_segment=reader.segment_index + 1)
                 )
 
+        counts = walker.counts
+        plan_for = walker.plan
+        since_progress = 0
+        slow_ids = _SLOW_LANE_IDS
         for seg in reader:
+            seg_id = seg[0]
+            # ---------------- fast lane: an ordinary segment inside an open transaction ----------------
+            if open_st and grammar is not None and seg_id not in slow_ids and len(problems) == n_problems:
+                kp = key_fields.get(seg_id)
+                if kp is not None and len(kp) < 2 and seg_id[0] not in " \t":
+                    seg_count += 1
+                    if kp:
+                        p = kp[0][0]
+                        key = (node, seg_id, seg[p] if len(seg) > p else "")
+                    else:
+                        key = (node, seg_id)
+                    target, ops, simple = plan_for(key, node, seg)
+                    if simple is not None:
+                        n = counts.get(simple.slot, 0) + 1
+                        counts[simple.slot] = n
+                        if n > simple.max_use:
+                            st.findings.append(seg_finding(  # type: ignore[union-attr]
+                                "5", f"Segment {seg_id} ({simple.name}) exceeds its maximum use of {simple.max_use}",
+                                seg_id, seg_count, simple.parent.id))
+                    else:
+                        for w in walker.replay(ops, seg_id):
+                            loop = _loop_id(w.node) if w.node is not None else _loop_id(node)
+                            st.findings.append(seg_finding(w.code, w.message, w.segment_id, seg_count, loop))  # type: ignore[union-attr]
+                        if target is None:
+                            continue
+                    node = target
+                    if seg_id in _COUNTED_IDS:
+                        business_unit = counters.see(seg, seg_count, target.parent.id, st.findings,  # type: ignore[union-attr]
+                                                     reader.segment_index + 1, business_unit)
+                    if seg[-1] == "" and len(seg) > 1:
+                        st.findings.append(seg_finding(  # type: ignore[union-attr]
+                            "8", "Segment ends with an element separator", seg_id, seg_count, target.parent.id))
+                    fast = target.fast or fast_check(target)
+                    if not fast(seg, component):
+                        errors = check_segment(target, seg, component)
+                        if errors:
+                            add_element_errors(errors, seg_id, target.parent.id)
+                    since_progress += 1
+                    if since_progress >= every and progress is not None:
+                        since_progress = 0
+                        progress(reader.segment_index, transactions_done)
+                    continue
             if progress is not None and reader.segment_index % every == 0 and reader.segment_index:
                 progress(reader.segment_index, transactions_done)
             if len(problems) > n_problems:
@@ -156,7 +205,6 @@ class Validator:
                                                        "The last segment has no segment terminator",
                                                        file_segment=p.segment_index + 1))
                 n_problems = len(problems)
-            seg_id = seg[0]
             if seg_id and seg_id[0] in " \t":
                 if st is not None:
                     st.findings.append(seg_finding("1", "Segment begins with white space", seg_id.strip(),
@@ -189,7 +237,8 @@ class Validator:
                 gs_count = 0
                 control = _control_grammar(el[12] if el[12] in ("00401", "00501") else "00501")
                 isa_node = control.node_by_path("/ISA_LOOP/ISA")
-                walker = Walker()
+                walker.new_interchange(component)
+                counts = walker.counts
                 walker.force_loop_start(isa_node.parent, isa_node)  # type: ignore[arg-type]
                 node = isa_node
                 if el[12] != "00501":
@@ -257,7 +306,7 @@ class Validator:
                 seg_count = 1
             grammar_active = grammar is not None
             if grammar_active:
-                target, walk_errors = walker.walk(node, seg, component, key_fields.get(seg_id, ()))
+                target, walk_errors = walker.walk(node, seg, key_fields.get(seg_id, ()))
             else:
                 target, walk_errors = None, []
                 if seg_id in ("GE", "IEA"):
@@ -294,8 +343,7 @@ class Validator:
                 if el[2] in st_ids:
                     st.findings.append(Finding("transaction", "23", "Duplicate transaction set control number in this group"))
                 st_ids.add(el[2])
-                hl_stack = []
-                hl_count = 0
+                counters.reset(check_lx)
                 business_unit = None
                 if grammar is None:
                     st.findings.append(Finding("transaction", "I6", "Implementation convention not supported"))
@@ -381,41 +429,15 @@ class Validator:
             if st is None or not open_st:
                 continue  # data between SE and GE: placement errors already recorded where possible
             loop = target.parent.id  # type: ignore[union-attr]
-            if seg_id == "HL":
-                hl_count += 1
-                el = seg + [""] * (4 - len(seg))
-                if _int(el[1]) != hl_count:
-                    st.findings.append(Finding("element", "7", f"HL01 is not the next hierarchical id ({hl_count})",
-                                               segment_id="HL", segment_position=seg_count, loop_id=loop,
-                                               element_position=1, element_ref="628", bad_value=el[1],
-                                               file_segment=reader.segment_index + 1))
-                if el[2] != "":
-                    parent = _int(el[2])
-                    if parent not in hl_stack:
-                        st.findings.append(Finding("element", "7", "HL02 does not name an earlier parent HL",
-                                                   segment_id="HL", segment_position=seg_count, loop_id=loop,
-                                                   element_position=2, element_ref="734", bad_value=el[2],
-                                                   file_segment=reader.segment_index + 1))
-                    while hl_stack and parent != hl_stack[-1]:
-                        hl_stack.pop()
-                hl_stack.append(hl_count)
-                business_unit = None
-            elif check_lx and seg_id == "CLM":
-                lx_count = 0
-                business_unit = seg[1] if len(seg) > 1 else ""
-            elif check_lx and seg_id == "LX":
-                lx_count += 1
-                if len(seg) < 2 or seg[1] != str(lx_count):
-                    st.findings.append(Finding("element", "7", f"LX01 is not the next service line number ({lx_count})",
-                                               segment_id="LX", segment_position=seg_count, loop_id=loop,
-                                               element_position=1, element_ref="554",
-                                               bad_value=seg[1] if len(seg) > 1 else None,
-                                               file_segment=reader.segment_index + 1))
+            if seg_id in _COUNTED_IDS:
+                business_unit = counters.see(seg, seg_count, loop, st.findings, reader.segment_index + 1, business_unit)
             if seg[-1] == "" and len(seg) > 1:
                 st.findings.append(seg_finding("8", "Segment ends with an element separator", seg_id, seg_count, loop))
-            errors = check_segment(target, seg, component)  # type: ignore[arg-type]
-            if errors:
-                add_element_errors(errors, seg_id, loop)
+            fast = target.fast or fast_check(target)  # type: ignore[union-attr]
+            if not fast(seg, component):
+                errors = check_segment(target, seg, component)  # type: ignore[arg-type]
+                if errors:
+                    add_element_errors(errors, seg_id, loop)
 
         # ---------------- end of input ----------------
         if open_st and st is not None:
@@ -430,6 +452,58 @@ class Validator:
                                                severity="error", file_segment=p.segment_index + 1))
         if progress is not None:
             progress(reader.segment_index + 1, transactions_done)
+
+
+class _Numbering:
+    """HL01 sequence, HL02 parent and 837 LX01 sequence checks, within one transaction set."""
+
+    __slots__ = ("hl_stack", "hl_open", "hl_count", "lx_count", "check_lx")
+
+    def __init__(self) -> None:
+        self.reset(False)
+
+    def reset(self, check_lx: bool) -> None:
+        self.hl_stack: list[int] = []
+        self.hl_open: set[int] = set()  # members of hl_stack, for constant-time parent checks
+        self.hl_count = 0
+        self.lx_count = 0
+        self.check_lx = check_lx
+
+    def see(
+        self, seg: list[str], pos: int, loop: str, findings: list[Finding], file_seg: int, business_unit: str | None
+    ) -> str | None:
+        """Check one HL, CLM or LX; return the claim identifier (CLM01) now in effect."""
+        seg_id = seg[0]
+        if seg_id == "HL":
+            self.hl_count += 1
+            el = seg + [""] * (4 - len(seg))
+            if _int(el[1]) != self.hl_count:
+                findings.append(Finding("element", "7", f"HL01 is not the next hierarchical id ({self.hl_count})",
+                                        segment_id="HL", segment_position=pos, loop_id=loop, element_position=1,
+                                        element_ref="628", bad_value=el[1], file_segment=file_seg))
+            if el[2] != "":
+                parent = _int(el[2])
+                if parent not in self.hl_open:
+                    findings.append(Finding("element", "7", "HL02 does not name an earlier parent HL",
+                                            segment_id="HL", segment_position=pos, loop_id=loop, element_position=2,
+                                            element_ref="734", bad_value=el[2], file_segment=file_seg))
+                while self.hl_stack and parent != self.hl_stack[-1]:
+                    self.hl_open.discard(self.hl_stack.pop())
+            self.hl_stack.append(self.hl_count)
+            self.hl_open.add(self.hl_count)
+            return None
+        if not self.check_lx:
+            return business_unit
+        if seg_id == "CLM":
+            self.lx_count = 0
+            return seg[1] if len(seg) > 1 else ""
+        self.lx_count += 1
+        if len(seg) < 2 or seg[1] != str(self.lx_count):
+            findings.append(Finding("element", "7", f"LX01 is not the next service line number ({self.lx_count})",
+                                    segment_id="LX", segment_position=pos, loop_id=loop, element_position=1,
+                                    element_ref="554", bad_value=seg[1] if len(seg) > 1 else None,
+                                    file_segment=file_seg))
+        return business_unit
 
 
 def _loop_id(node: LoopRule | SegmentRule | None) -> str | None:

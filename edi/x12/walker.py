@@ -38,11 +38,20 @@ _NOT_FOUND = 4
 class Walker:
     """Tracks counts across one interchange and places segments in the grammar."""
 
-    __slots__ = ("counts", "_plans")
+    __slots__ = ("counts", "plans", "component")
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
-        self._plans: dict[tuple, tuple[SegmentRule | None, tuple]] = {}
+        #: (start node, segment id, qualifier values...) -> (target, ops, simple); see `plan`
+        self.plans: dict[tuple, tuple[SegmentRule | None, tuple, SegmentRule | None]] = {}
+        self.component = ":"
+
+    def new_interchange(self, component: str) -> None:
+        """Counts start afresh; plans survive unless the component separator changed."""
+        self.counts = {}
+        if component != self.component:
+            self.plans.clear()
+            self.component = component
 
     # -- counters -------------------------------------------------------------------------------
     def reset_loop(self, loop: LoopRule) -> None:
@@ -63,20 +72,35 @@ class Walker:
         self.counts[first.slot] = self.counts.get(first.slot, 0) + 1
 
     # -- walking --------------------------------------------------------------------------------
-    def walk(
-        self, start: LoopRule | SegmentRule, seg: list[str], component: str, key_positions: tuple
-    ) -> tuple[SegmentRule | None, list[WalkError]]:
-        key = (id(start), component, seg[0], *[_key_value(seg, p) for p in key_positions])
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = _make_plan(start, seg, component)
-            if len(self._plans) > 200_000:
-                self._plans.clear()
-            self._plans[key] = plan
-        target, ops = plan
-        return target, self._replay(ops, seg[0])
+    def plan(
+        self, key: tuple, start: LoopRule | SegmentRule, seg: list[str]
+    ) -> tuple[SegmentRule | None, tuple, SegmentRule | None]:
+        """The cached placement of `seg` from `start`; `key` must identify (start, id, qualifiers).
 
-    def _replay(self, ops: tuple, seg_id: str) -> list[WalkError]:
+        The third item is the matched segment when the whole plan is "count one more of it"
+        (the common case), letting the caller skip the replay.
+        """
+        plan = self.plans.get(key)
+        if plan is None:
+            target, ops = _make_plan(start, seg, self.component)
+            simple = None
+            if len(ops) == 1 and ops[0][0] == _MATCH and ops[0][1].usage != "N":
+                simple = ops[0][1]
+            plan = (target, ops, simple)
+            if len(self.plans) > 200_000:
+                self.plans.clear()
+            self.plans[key] = plan
+        return plan
+
+    def walk(
+        self, start: LoopRule | SegmentRule, seg: list[str], key_positions: tuple
+    ) -> tuple[SegmentRule | None, list[WalkError]]:
+        key = (start, seg[0], *[_key_value(seg, p) for p in key_positions])
+        target, ops, _ = self.plan(key, start, seg)
+        return target, self.replay(ops, seg[0])
+
+    def replay(self, ops: tuple, seg_id: str) -> list[WalkError]:
+        """Apply a plan's counter operations; return the placement errors they reveal."""
         counts = self.counts
         missing: list[tuple[SegmentRule, LoopRule | SegmentRule]] = []
         errors: list[WalkError] = []
@@ -157,12 +181,30 @@ def _make_plan(start: LoopRule | SegmentRule, seg: list[str], component: str) ->
     while True:
         found = _scan(loop, node_pos, seg, component, ops)
         if found is not None:
-            return found, tuple(ops)
+            return found, _prune(ops, start)
         if loop.parent is None:
             ops.append((_NOT_FOUND, start))
-            return None, tuple(ops)
+            return None, _prune(ops, start)
         node_pos = loop.pos
         loop = loop.parent
+
+
+def _prune(ops: list, start: LoopRule | SegmentRule) -> tuple:
+    """Drop candidate checks that can never fire.
+
+    The starting segment was counted when it was placed, and every loop enclosing it was counted
+    when entered (wrapper loops, which are entered uncounted, never yield candidates); plans only
+    reset counts in their last operation. So "missing if its count is 0" is dead for those nodes.
+    """
+    ancestors = set()
+    node = start if isinstance(start, LoopRule) else start.parent
+    while node is not None:
+        ancestors.add(id(node))
+        node = node.parent
+    return tuple(
+        op for op in ops
+        if not ((op[0] == _CAND_SEG and op[1] is start) or (op[0] == _CAND_LOOP and id(op[1]) in ancestors))
+    )
 
 
 def _scan(loop: LoopRule, node_pos: int, seg: list[str], component: str, ops: list) -> SegmentRule | None:
