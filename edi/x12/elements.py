@@ -32,6 +32,7 @@ class ElementError:
     rule: ElementRule | CompositeRule | None
     message: str
     bad_value: str | None = None
+    repeat: int | None = None
 
     @property
     def element_ref(self) -> str | None:
@@ -172,7 +173,27 @@ def _present(seg: list[str], i: int) -> bool:
     return len(seg) > i and seg[i] != ""
 
 
-def check_segment(rule: SegmentRule, seg: list[str], component: str) -> list[ElementError]:
+def _check_repeated(
+    child: ElementRule | CompositeRule, value: str, pos: int, component: str, repetition: str, out: list
+) -> None:
+    """A repeatable element holding several repetitions: each is checked, and their number."""
+    parts = value.split(repetition)
+    if len(parts) > child.max_use:
+        out.append(ElementError("12", pos, None, child, f"{child.ref} repeats more than {child.max_use} times", value))
+    for k, part in enumerate(parts, start=1):
+        if not part:
+            continue
+        found: list[ElementError] = []
+        if isinstance(child, CompositeRule):
+            _check_composite(child, part, pos, component, found)
+        else:
+            _check_element(child, part, pos, component, None, found)
+        for e in found:
+            e.repeat = k
+        out.extend(found)
+
+
+def check_segment(rule: SegmentRule, seg: list[str], component: str, repetition: str = "") -> list[ElementError]:
     """All element, composite and syntax-rule errors of `seg` (a split segment, id first)."""
     out: list[ElementError] = []
     children = rule.children
@@ -187,6 +208,9 @@ def check_segment(rule: SegmentRule, seg: list[str], component: str) -> list[Ele
     for i in range(count):
         child = children[i]
         value = seg[i + 1] if i < n else None
+        if repetition and child.max_use > 1 and value and repetition in value:
+            _check_repeated(child, value, i + 1, component, repetition, out)
+            continue
         if isinstance(child, CompositeRule):
             _check_composite(child, value, i + 1, component, out)
             continue

@@ -96,13 +96,15 @@ def _type_list_test(rule: ElementRule, type_list: set[str], ns: dict, name: str)
     return f"({own}) and ({' or '.join(_TYPE_TESTS[t] for t in sorted(type_list))})"
 
 
-def _compile(rule: SegmentRule) -> Callable[[list[str], str], bool]:
+def _compile(rule: SegmentRule) -> Callable[[list[str], str, str], bool]:
     ns: dict = {"D8": _date_ok, "RD8": _rd8_ok, "TM": _time_ok}
     count = len(rule.children)
-    lines = ["def ok(seg, c):", "    n = len(seg) - 1", f"    if n > {count}: return False"]
+    lines = ["def ok(seg, c, r):", "    n = len(seg) - 1", f"    if n > {count}: return False"]
     type_list: set[str] = set()
     for i, child in enumerate(rule.children, start=1):
         lines.append(f"    v = seg[{i}] if n >= {i} else ''")
+        if child.max_use > 1:
+            lines.append("    if r and r in v: return False")
         if isinstance(child, CompositeRule):
             if child.usage == "N":
                 lines.append("    if v: return False")
@@ -159,7 +161,7 @@ def _compile(rule: SegmentRule) -> Callable[[list[str], str], bool]:
     return ns["ok"]
 
 
-def fast_check(rule: SegmentRule) -> Callable[[list[str], str], bool]:
+def fast_check(rule: SegmentRule) -> Callable[[list[str], str, str], bool]:
     """The fast validity test for `rule`, compiled on first use and kept on the rule."""
     fn = rule.fast
     if fn is None:

@@ -253,7 +253,7 @@ class _Compiler:
             external_set=self.codes.get(external) if external else None,
             regex=re.compile(regex_text, re.S) if regex_text else None,
             regex_text=regex_text,
-            max_use=_repeat(_field(e, "max_use") or "1"),
+            max_use=_repeat(_field(e, "repeat") or _field(e, "max_use") or "1"),
             in_composite=in_composite,
             composite_usage=comp_usage,
             first_code=first_code,
@@ -271,7 +271,7 @@ class _Compiler:
             seq=int(_field(e, "seq") or "0"),
             data_ele=_field(e, "data_ele") or "",
             components=[comps[k] for k in sorted(comps)],
-            max_use=_repeat(_field(e, "max_use") or "1"),
+            max_use=_repeat(_field(e, "repeat") or _field(e, "max_use") or "1"),
         )
 
     def segment(self, e: ET.Element, parent: LoopRule) -> SegmentRule:

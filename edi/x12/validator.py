@@ -118,6 +118,7 @@ class Validator:
         node: LoopRule | SegmentRule = control.root
         key_fields: dict = {}
         component = ":"
+        repetition = ""
         isa_ids: set[str] = set()
         gs_ids: set[str] = set()
         st_ids: set[str] = set()
@@ -143,6 +144,7 @@ class Validator:
                 st.findings.append(  # type: ignore[union-attr]
                     Finding("element", e.code, e.message, segment_id=seg_id, segment_position=seg_count,
                             loop_id=loop, element_position=e.position, component_position=e.component,
+                            repeat_position=e.repeat,
                             element_ref=e.element_ref, bad_value=e.bad_value,
                             business_unit=business_unit, file_segment=reader.segment_index + 1)
                 )
@@ -185,8 +187,8 @@ class Validator:
                         st.findings.append(seg_finding(  # type: ignore[union-attr]
                             "8", "Segment ends with an element separator", seg_id, seg_count, target.parent.id))
                     fast = target.fast or fast_check(target)
-                    if not fast(seg, component):
-                        errors = check_segment(target, seg, component)
+                    if not fast(seg, component, repetition):
+                        errors = check_segment(target, seg, component, repetition)
                         if errors:
                             add_element_errors(errors, seg_id, target.parent.id)
                     since_progress += 1
@@ -222,6 +224,7 @@ class Validator:
                 open_st = open_gs = False
                 d = reader.delimiters
                 component = d.component
+                repetition = d.repetition
                 el = seg + [""] * (17 - len(seg))
                 isa = InterchangeResult(
                     control_number=el[13], sender_qualifier=el[5], sender_id=el[6], receiver_qualifier=el[7],
@@ -350,7 +353,7 @@ class Validator:
                     continue
                 if target is None:
                     continue
-                for e in check_segment(target, seg, component):  # type: ignore[arg-type]
+                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
                     if e.position == 3:
                         continue  # ST03 is judged below, against GS08
                     code = {1: "6", 2: "7"}.get(e.position)
@@ -379,7 +382,7 @@ class Validator:
                 if _int(el[1]) != seg_count + 1:
                     st.findings.append(Finding("transaction", "4", "SE01 does not match the number of segments"))
                 st.segment_count = seg_count + 1
-                for e in check_segment(target, seg, component) if target is not None else ():
+                for e in check_segment(target, seg, component, repetition) if target is not None else ():
                     st.findings.append(Finding("transaction", {1: "6", 2: "7"}.get(e.position, "5"),
                                                f"SE: {e.message}", element_position=e.position, bad_value=e.bad_value))
                 open_st = False
@@ -399,7 +402,7 @@ class Validator:
                 gs.declared_count = _int(el[1])
                 if gs.declared_count != st_count:
                     gs.findings.append(Finding("group", "5", "GE01 does not match the number of transaction sets"))
-                for e in check_segment(target, seg, component):  # type: ignore[arg-type]
+                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
                     gs.findings.append(Finding("group", {2: "6"}.get(e.position, "1"), f"GE: {e.message}",
                                                element_position=e.position, bad_value=e.bad_value))
                 open_gs = False
@@ -418,7 +421,7 @@ class Validator:
                     isa.findings.append(Finding("interchange", "001", "IEA02 does not match ISA13"))
                 if _int(el[1]) != gs_count:
                     isa.findings.append(Finding("interchange", "021", "IEA01 does not match the number of functional groups"))
-                for e in check_segment(target, seg, component):  # type: ignore[arg-type]
+                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
                     isa.findings.append(Finding("interchange", _IEA_NOTE.get(e.position, "026"), f"IEA: {e.message}",
                                                 element_position=e.position, bad_value=e.bad_value))
                 open_isa = False
@@ -434,8 +437,8 @@ class Validator:
             if seg[-1] == "" and len(seg) > 1:
                 st.findings.append(seg_finding("8", "Segment ends with an element separator", seg_id, seg_count, loop))
             fast = target.fast or fast_check(target)  # type: ignore[union-attr]
-            if not fast(seg, component):
-                errors = check_segment(target, seg, component)  # type: ignore[arg-type]
+            if not fast(seg, component, repetition):
+                errors = check_segment(target, seg, component, repetition)  # type: ignore[arg-type]
                 if errors:
                     add_element_errors(errors, seg_id, loop)
 

@@ -1,0 +1,182 @@
+"""The `edi` command line: the engine's operations for people and scripts.
+
+Output meant for pipes (JSON, X12) goes to stdout and nothing else does; progress and diagnostics go
+to stderr, and progress only when stderr is a terminal. Exit codes are part of the interface:
+``validate`` exits 0 when every transaction set is accepted, 1 when any is rejected or accepted
+with errors, 2 when an input cannot be read as X12 at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edi.x12.ack import acknowledge_report
+from edi.x12.findings import Finding, ValidationReport
+from edi.x12.validator import Validator
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Healthcare EDI engine (HIPAA 5010 X12).")
+x12_app = typer.Typer(no_args_is_help=True, help="Generic X12 tools.")
+app.add_typer(x12_app, name="x12")
+
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
+
+
+class _Progress:
+    """Segments and transaction sets per second on a terminal; silent otherwise."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.start = time.monotonic()
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, segments: int, transactions: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        sys.stderr.write(
+            f"\r{self.name}: {segments:,} segments ({segments / elapsed:,.0f}/s), "
+            f"{transactions:,} transaction sets ({transactions / elapsed:,.0f}/s)"
+        )
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _describe(f: Finding) -> str:
+    where = []
+    if f.segment_position is not None:
+        where.append(f"segment {f.segment_position}")
+    if f.segment_id:
+        where.append(f.segment_id)
+    if f.loop_id:
+        where.append(f"(loop {f.loop_id})")
+    if f.element_position is not None:
+        pos = f"{f.element_position:02d}"
+        if f.component_position:
+            pos += f"-{f.component_position}"
+        where.append(f"element {pos}")
+    code = {"interchange": "TA1", "group": "AK9", "transaction": "IK5", "segment": "IK3", "element": "IK4"}[f.level]
+    return f"{' '.join(where) + ': ' if where else ''}{f.message} [{code} {f.code}]" + (
+        "" if f.severity == "error" else f" ({f.severity})"
+    )
+
+
+def _print_report(report: ValidationReport) -> None:
+    status = "UNREADABLE" if report.unreadable else ("ACCEPTED" if report.accepted else "REJECTED")
+    typer.echo(f"{report.source}: {status}")
+    for f in report.findings:
+        typer.echo(f"  {_describe(f)}")
+    for isa in report.interchanges:
+        typer.echo(f"  interchange {isa.control_number}: TA1 {isa.ta1_code}")
+        for f in isa.findings:
+            typer.echo(f"    {_describe(f)}")
+        for g in isa.groups:
+            typer.echo(f"    group {g.control_number} ({g.functional_id} {g.version}): AK9 {g.ack_code}")
+            for f in g.findings:
+                typer.echo(f"      {_describe(f)}")
+            for t in g.transactions:
+                typer.echo(f"      transaction set {t.transaction_set_id} {t.control_number}: IK5 {t.ack_code}")
+                for f in t.findings:
+                    typer.echo(f"        {_describe(f)}")
+
+
+def _exit_code(report: ValidationReport) -> int:
+    if report.unreadable:
+        return EXIT_UNREADABLE
+    return EXIT_ACCEPTED if report.accepted else EXIT_REJECTED
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="X12 files to validate.")],
+    ack_dir: Annotated[Path | None, typer.Option("--ack-dir", help="Write the 999/TA1 for each file here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
+    ack_control_number: Annotated[int, typer.Option(help="First interchange control number of the acknowledgments.")] = 1,
+) -> None:
+    """Validate X12 files against their HIPAA 5010 implementation guides (SNIP 1 and 2)."""
+    worst = EXIT_ACCEPTED
+    reports = []
+    for file in files:
+        progress = _Progress(file.name)
+        if str(file) == "-":
+            report = Validator(progress=progress).run(sys.stdin.buffer, name="<stdin>")
+        elif not file.exists() or file.is_dir():
+            report = ValidationReport(source=str(file))
+            report.findings.append(Finding("interchange", "unreadable", "No such file"))
+        else:
+            report = Validator(progress=progress).run(file)
+        progress.done()
+        reports.append(report)
+        worst = max(worst, _exit_code(report))
+        if ack_dir is not None and report.interchanges:
+            ack_dir.mkdir(parents=True, exist_ok=True)
+            acks = acknowledge_report(report, first_interchange=ack_control_number)
+            ack_control_number += len(acks)
+            if acks:
+                suffix = ".999" if any("ST*999*" in a for a in acks) else ".ta1"
+                (ack_dir / (file.name + suffix)).write_text("".join(acks), encoding="utf-8")
+        if not as_json:
+            _print_report(report)
+    if as_json:
+        out = [r.to_dict() for r in reports]
+        typer.echo(json.dumps(out[0] if len(out) == 1 else out, indent=1))
+    raise typer.Exit(worst)
+
+
+@x12_app.command("to-json")
+def x12_to_json(
+    file: Annotated[Path, typer.Argument(help="X12 file.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Any interchange as generic, lossless JSON (loops by guide loop id)."""
+    from edi.x12.generic_json import to_json_text
+    from edi.x12.reader import X12SyntaxError
+
+    try:
+        text = to_json_text(file)
+    except (X12SyntaxError, OSError) as exc:
+        typer.echo(f"error: {file}: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    _emit(text.encode("utf-8"), output)
+
+
+@x12_app.command("from-json")
+def x12_from_json(
+    file: Annotated[Path, typer.Argument(help="Generic JSON written by `edi x12 to-json`.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """Generic JSON back to the exact X12 bytes."""
+    from edi.x12.generic_json import from_json_bytes
+
+    try:
+        data = from_json_bytes(file.read_bytes())
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        typer.echo(f"error: {file}: not a generic X12 JSON document ({type(exc).__name__}: {exc})", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    _emit(data, output)
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""A generic, lossless JSON form of any interchange, with loops named by guide loop ids.
+
+For people and tools that want to look inside an interchange without learning X12 separators:
+each transaction set becomes a tree of loops (``2000A``, ``2300``, ...) and segments with their
+element values. It is *generic*: no field names, no business meaning (that is `edi.models`).
+It is *lossless*: `from_json(to_json(x))` gives back the same bytes, up to line breaks after
+segment terminators, because every element is kept exactly as sent, including trailing empties.
+
+Element values: a string; a list of strings for a composite (``["HC", "99213"]``); a list of lists
+for a repeated element (``[["A"], ["B", "C"]]``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .delimiters import Delimiters
+from .grammar import Grammar, LoopRule, SegmentRule, load_grammar
+from .reader import Source, X12Reader
+from .walker import Walker
+from .writer import format_segment
+
+__all__ = ["FORMAT", "to_json", "from_json", "to_json_text", "from_json_bytes", "iter_segments_from_json"]
+
+FORMAT = "edi-engine/x12-generic/1"
+_STRUCTURAL = ("ISA_LOOP", "GS_LOOP", "ST_LOOP")
+
+
+def _split(value: str, d: Delimiters) -> Any:
+    if d.repetition and d.repetition in value:
+        return [v.split(d.component) for v in value.split(d.repetition)]
+    if d.component in value:
+        return value.split(d.component)
+    return value
+
+
+def _elements(seg: list[str], d: Delimiters) -> list[Any]:
+    return [_split(v, d) for v in seg[1:]]
+
+
+def _segment(seg: list[str], d: Delimiters) -> dict[str, Any]:
+    return {"id": seg[0], "elements": _elements(seg, d)}
+
+
+def _open_chain(node: SegmentRule) -> list[LoopRule]:
+    """Loops enclosing `node` that carry a guide loop id (no wrappers, no envelope loops)."""
+    chain: list[LoopRule] = []
+    loop = node.parent
+    while loop is not None and loop.parent is not None:
+        if loop.type != "wrapper" and loop.id not in _STRUCTURAL:
+            chain.append(loop)
+        loop = loop.parent
+    chain.reverse()
+    return chain
+
+
+class _TransactionTree:
+    """Builds the loop tree of one transaction set as segments are placed."""
+
+    def __init__(self, body: list) -> None:
+        self.body = body
+        self.stack: list[tuple[LoopRule, list]] = []
+
+    def _content(self) -> list:
+        return self.stack[-1][1] if self.stack else self.body
+
+    def place(self, seg_json: dict, target: SegmentRule | None, entered: LoopRule | None) -> None:
+        if target is None:
+            self._content().append(seg_json)
+            return
+        chain = _open_chain(target)
+        keep = 0
+        for (loop, _), want in zip(self.stack, chain, strict=False):
+            if loop is not want:
+                break
+            keep += 1
+        if entered is not None and entered in chain:
+            keep = min(keep, chain.index(entered))
+        del self.stack[keep:]
+        for loop in chain[keep:]:
+            content: list = []
+            self._content().append({"loop": loop.id, "name": loop.name, "content": content})
+            self.stack.append((loop, content))
+        self._content().append(seg_json)
+
+
+def to_json(
+    source: Source,
+    resolver: Callable[[str, str, str], tuple[Path, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """The generic JSON document for every interchange in `source`."""
+    if resolver is None:
+        from .validator import _default_resolver as resolver  # noqa: N813
+    reader = X12Reader(source)
+    doc: dict[str, Any] = {"format": FORMAT, "interchanges": []}
+    walker = Walker()
+    grammar: Grammar | None = None
+    node: LoopRule | SegmentRule | None = None
+    isa = group = tx = None
+    tree: _TransactionTree | None = None
+    for seg in reader:
+        d = reader.delimiters
+        sid = seg[0]
+        if sid == "ISA":
+            isa = {"delimiters": d.to_dict(), "ISA": seg[1:], "groups": [], "trailer": None}
+            doc["interchanges"].append(isa)
+            walker.new_interchange(d.component)
+            group = tx = None
+            continue
+        if isa is None:
+            continue
+        if sid == "GS":
+            group = {"GS": _elements(seg, d), "transactions": [], "trailer": None}
+            isa["groups"].append(group)
+            resolved = resolver(isa["ISA"][11], seg[1] if len(seg) > 1 else "", seg[8] if len(seg) > 8 else "")
+            grammar = load_grammar(resolved[0]) if resolved else None
+            node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS") if grammar else None
+            if grammar is not None:
+                gs_node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS")
+                walker.force_loop_start(gs_node.parent, gs_node)  # type: ignore[arg-type]
+            continue
+        if sid == "ST":
+            tx = {"ST": _elements(seg, d), "body": [], "trailer": None}
+            if grammar is not None:
+                tx["guide"] = Path(grammar.file).name
+            if group is None:
+                group = {"GS": None, "transactions": [], "trailer": None}
+                isa["groups"].append(group)
+            group["transactions"].append(tx)
+            tree = _TransactionTree(tx["body"])
+        if grammar is not None and node is not None:
+            key = (node, sid, *[(seg[p] if len(seg) > p else "") for p, _ in grammar.key_fields.get(sid, ())])
+            target, ops, _ = walker.plan(key, node, seg)
+            walker.replay(ops, sid)
+            entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
+            if target is not None:
+                node = target
+        else:
+            target, entered = None, None
+        if sid == "ST":
+            continue
+        if sid == "SE" and tx is not None:
+            tx["trailer"] = _elements(seg, d)
+            tx = None
+            tree = None
+        elif sid == "GE" and group is not None:
+            group["trailer"] = _elements(seg, d)
+            group = None
+        elif sid == "IEA":
+            isa["trailer"] = _elements(seg, d)
+            isa = None
+        elif tree is not None:
+            tree.place(_segment(seg, d), target, entered)  # type: ignore[arg-type]
+        elif group is not None:
+            group.setdefault("stray", []).append(_segment(seg, d))
+        else:
+            isa.setdefault("stray", []).append(_segment(seg, d))
+    return doc
+
+
+def _walk_content(content: list) -> Iterator[dict]:
+    for item in content:
+        if "loop" in item:
+            yield from _walk_content(item["content"])
+        else:
+            yield item
+
+
+def iter_segments_from_json(doc: dict[str, Any]) -> Iterator[tuple[list[Any], Delimiters]]:
+    """Every segment of the document in order, as (elements with id first, delimiters)."""
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"not a generic X12 JSON document (format must be {FORMAT!r})")
+    for isa in doc["interchanges"]:
+        d = Delimiters.from_dict(isa["delimiters"])
+        yield ["ISA", *isa["ISA"]], d
+        for item in isa.get("stray", []):
+            yield [item["id"], *item["elements"]], d
+        for group in isa["groups"]:
+            if group.get("GS") is not None:
+                yield ["GS", *group["GS"]], d
+            for tx in group["transactions"]:
+                yield ["ST", *tx["ST"]], d
+                for seg in _walk_content(tx["body"]):
+                    yield [seg["id"], *seg["elements"]], d
+                if tx.get("trailer") is not None:
+                    yield ["SE", *tx["trailer"]], d
+            for item in group.get("stray", []):
+                yield [item["id"], *item["elements"]], d
+            if group.get("trailer") is not None:
+                yield ["GE", *group["trailer"]], d
+        if isa.get("trailer") is not None:
+            yield ["IEA", *isa["trailer"]], d
+
+
+def from_json(doc: dict[str, Any]) -> str:
+    """X12 text for a generic JSON document (encode with ``surrogateescape`` for exact bytes)."""
+    out = []
+    for seg, d in iter_segments_from_json(doc):
+        if seg[0] == "ISA":
+            out.append(d.element.join(seg) + d.segment + d.line_break)  # ISA16 stays a plain character
+        else:
+            out.append(format_segment(seg, d))
+    return "".join(out)
+
+
+def to_json_text(source: Source, **kwargs: Any) -> str:
+    return json.dumps(to_json(source, **kwargs), indent=1)
+
+
+def from_json_bytes(text: str | bytes) -> bytes:
+    return from_json(json.loads(text)).encode("utf-8", "surrogateescape")
