@@ -72,7 +72,7 @@ def _describe(f: Finding) -> str:
 
 
 def _print_report(report: ValidationReport) -> None:
-    status = "UNREADABLE" if report.unreadable else ("ACCEPTED" if report.accepted else "REJECTED")
+    status = report.status.upper().replace("-", " ")
     typer.echo(f"{report.source}: {status}")
     for f in report.findings:
         typer.echo(f"  {_describe(f)}")
@@ -102,6 +102,10 @@ def validate(
     ack_dir: Annotated[Path | None, typer.Option("--ack-dir", help="Write the 999/TA1 for each file here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
     ack_control_number: Annotated[int, typer.Option(help="First interchange control number of the acknowledgments.")] = 1,
+    warn: Annotated[
+        list[str] | None,
+        typer.Option("--warn", help="IK3/IK4 code to accept with a note (IK5 E) instead of rejecting; repeatable."),
+    ] = None,
 ) -> None:
     """Validate X12 files against their HIPAA 5010 implementation guides (SNIP 1 and 2)."""
     worst = EXIT_ACCEPTED
@@ -109,12 +113,12 @@ def validate(
     for file in files:
         progress = _Progress(file.name)
         if str(file) == "-":
-            report = Validator(progress=progress).run(sys.stdin.buffer, name="<stdin>")
+            report = Validator(progress=progress, warn_codes=set(warn or ())).run(sys.stdin.buffer, name="<stdin>")
         elif not file.exists() or file.is_dir():
             report = ValidationReport(source=str(file))
             report.findings.append(Finding("interchange", "unreadable", "No such file"))
         else:
-            report = Validator(progress=progress).run(file)
+            report = Validator(progress=progress, warn_codes=set(warn or ())).run(file)
         progress.done()
         reports.append(report)
         worst = max(worst, _exit_code(report))

@@ -52,7 +52,7 @@ def _ak2_loop(tx: TransactionResult) -> list[Segment]:
     by_segment: dict[tuple[int, str], list[Finding]] = {}
     order: list[tuple[int, str]] = []
     for f in tx.findings:
-        if f.level in ("segment", "element") and f.severity == "error":
+        if f.level in ("segment", "element") and f.severity in ("error", "warning"):
             key = (f.segment_position or 0, f.segment_id or "")
             if key not in by_segment:
                 by_segment[key] = []

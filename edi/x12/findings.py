@@ -168,6 +168,21 @@ class ValidationReport:
             return False
         return all(t.ack_code == "A" for t in txs)
 
+    @property
+    def status(self) -> str:
+        """accepted, accepted-with-errors (IK5 E only), rejected or unreadable."""
+        if self.unreadable:
+            return "unreadable"
+        if self.accepted:
+            return "accepted"
+        codes = {t.ack_code for t in self.transactions()}
+        clean_envelopes = not any(i.envelope_errors for i in self.interchanges) and not any(
+            f.severity == "error" for f in self.findings
+        ) and not any(f.severity == "error" for i in self.interchanges for g in i.groups for f in g.findings)
+        if codes and codes <= {"A", "E"} and clean_envelopes:
+            return "accepted-with-errors"
+        return "rejected"
+
     def all_findings(self):  # noqa: ANN201
         yield from self.findings
         for i in self.interchanges:
@@ -191,6 +206,7 @@ class ValidationReport:
         return {
             "source": self.source,
             "accepted": self.accepted,
+            "status": self.status,
             "segments": self.segments,
             "findings": [f.to_dict(include_values) for f in self.findings],
             "interchanges": [

@@ -89,8 +89,11 @@ class Validator:
         resolver: Callable[[str, str, str], tuple[Path, MapResolution] | None] | None = None,
         progress: ProgressCallback | None = None,
         progress_every: int = 50_000,
+        warn_codes: frozenset[str] | set[str] = frozenset(),
     ) -> None:
+        """`warn_codes`: IK3/IK4 codes a trading partner agreement accepts with a note (IK5 "E")."""
         self.resolver = resolver or _default_resolver
+        self.warn_codes = frozenset(warn_codes)
         self.progress = progress
         self.progress_every = progress_every
 
@@ -105,6 +108,11 @@ class Validator:
         except (OSError, UnicodeError) as exc:
             report.findings.append(Finding("interchange", "unreadable", f"Cannot read input: {type(exc).__name__}"))
         report.segments = reader.segment_index + 1
+        if self.warn_codes:
+            for t in report.transactions():
+                for f in t.findings:
+                    if f.level in ("segment", "element") and f.code in self.warn_codes:
+                        f.severity = "warning"
         return report
 
     # ------------------------------------------------------------------------------------------
