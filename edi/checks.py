@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import ValidationError
 
@@ -662,6 +662,24 @@ def _covered(path: str, schema_paths: set[str]) -> bool:
     return any(path.startswith(f"{covered}.") or path.startswith(f"{covered}[") for covered in schema_paths if covered)
 
 
+@overload
+def validate_request(
+    kind: Literal["eligibility"], data: object, *, today: date | None = None
+) -> tuple[EligibilityRequest | None, list[Problem]]: ...
+
+
+@overload
+def validate_request(
+    kind: Literal["professional"], data: object, *, today: date | None = None
+) -> tuple[ProfessionalClaimRequest | None, list[Problem]]: ...
+
+
+@overload
+def validate_request(
+    kind: Literal["institutional"], data: object, *, today: date | None = None
+) -> tuple[InstitutionalClaimRequest | None, list[Problem]]: ...
+
+
 def validate_request(
     kind: RequestKind, data: object, *, today: date | None = None
 ) -> tuple[RequestModel | None, list[Problem]]:
@@ -670,6 +688,8 @@ def validate_request(
     All problems come back at once: schema problems first, then check problems,
     leaving out check problems on a path the schema already reported.
     """
+    if kind not in REQUEST_MODELS:
+        raise ValueError(f"unknown request kind {kind!r}; expected one of {sorted(REQUEST_MODELS)}")
     model_class = REQUEST_MODELS[kind]
     model: RequestModel | None = None
     schema_problems: list[Problem] = []
