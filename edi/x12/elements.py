@@ -40,7 +40,8 @@ class ElementError:
 
 
 def is_valid_time(val: str) -> bool:
-    if not _DIGITS.fullmatch(val) or len(val) < 4:
+    """HHMM[SS[d..]]; a value too short for HHMM is left to the length check (IK403 4)."""
+    if not _DIGITS.fullmatch(val):
         return False
     if val[0:2] > "23" or val[2:4] > "59":
         return False
@@ -224,6 +225,7 @@ def check_segment(rule: SegmentRule, seg: list[str], component: str, repetition:
             _check_element(child, value, i + 1, component, tuple(type_list), out)
         else:
             _check_element(child, value, i + 1, component, None, out)
+    first_syntax = len(out)
     for kind, idx in rule.syntax:
         present = [_present(seg, i) for i in idx]
         if kind == "P":
@@ -243,7 +245,13 @@ def check_segment(rule: SegmentRule, seg: list[str], component: str, repetition:
                 out.append(_syntax_error("2", rule, missing, f"{rule.id}: if {_refs(rule, idx[:1])} is present, {_refs(rule, idx[1:])} required"))
         elif kind == "L" and present[0] and not any(present[1:]):
             out.append(_syntax_error("2", rule, idx[1], f"{rule.id}: if {_refs(rule, idx[:1])} is present, one of {_refs(rule, idx[1:])} is required"))
-    return out
+    return _dedupe_syntax(out, first_syntax) if len(out) > first_syntax else out
+
+
+def _dedupe_syntax(out: list[ElementError], first_syntax: int) -> list[ElementError]:
+    """A syntax rule naming an element already reported missing adds nothing: keep the first report."""
+    missing = {e.position for e in out[:first_syntax] if e.code == "1"}
+    return out[:first_syntax] + [e for e in out[first_syntax:] if not (e.code == "2" and e.position in missing)]
 
 
 def _refs(rule: SegmentRule, idx: tuple[int, ...]) -> str:

@@ -208,13 +208,16 @@ class Validator:
                 progress(reader.segment_index, transactions_done)
             if len(problems) > n_problems:
                 for p in problems[n_problems:]:
-                    if p.kind == "empty-segment" and st is not None:
-                        st.findings.append(seg_finding("8", "Empty segment", "", seg_count + 1, None))
-                    elif p.kind == "unterminated-segment":
+                    if p.kind == "unterminated-segment":
                         report.findings.append(Finding("interchange", "unterminated",
                                                        "The last segment has no segment terminator",
                                                        file_segment=p.segment_index + 1))
                 n_problems = len(problems)
+            if seg == [""]:
+                if st is not None and open_st:
+                    st.findings.append(Finding("transaction", "I5", "Empty segment (two terminators in a row)",
+                                               file_segment=reader.segment_index + 1))
+                continue
             if seg_id and seg_id[0] in " \t":
                 if st is not None:
                     st.findings.append(seg_finding("1", "Segment begins with white space", seg_id.strip(),
@@ -488,7 +491,7 @@ class _Numbering:
         if seg_id == "HL":
             self.hl_count += 1
             el = seg + [""] * (4 - len(seg))
-            if _int(el[1]) != self.hl_count:
+            if el[1].isdigit() and int(el[1]) != self.hl_count:
                 findings.append(Finding("element", "7", f"HL01 is not the next hierarchical id ({self.hl_count})",
                                         segment_id="HL", segment_position=pos, loop_id=loop, element_position=1,
                                         element_ref="628", bad_value=el[1], file_segment=file_seg))
@@ -509,7 +512,7 @@ class _Numbering:
             self.lx_count = 0
             return seg[1] if len(seg) > 1 else ""
         self.lx_count += 1
-        if len(seg) < 2 or seg[1] != str(self.lx_count):
+        if len(seg) > 1 and seg[1].isdigit() and seg[1] != str(self.lx_count):
             findings.append(Finding("element", "7", f"LX01 is not the next service line number ({self.lx_count})",
                                     segment_id="LX", segment_position=pos, loop_id=loop, element_position=1,
                                     element_ref="554", bad_value=seg[1] if len(seg) > 1 else None,

@@ -1,0 +1,150 @@
+"""Reading a transaction set by guide loop ids, for the X12-to-JSON mappers.
+
+The generic JSON form (`edi.x12.generic_json`) already places every segment in its loop; this
+module gives mappers a small typed view over it (loops by id, segments by id and qualifier,
+element and component values by position), so that no mapper re-implements X12 parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from edi.x12.generic_json import to_json
+from edi.x12.reader import Source
+
+__all__ = ["Seg", "Loop", "Transaction", "read_transactions"]
+
+
+@dataclass(slots=True)
+class Seg:
+    id: str
+    elements: list[Any]  # str | list[str] (composite) | list[list[str]] (repetition)
+
+    def get(self, pos: int, comp: int | None = None, default: str = "") -> str:
+        """Element `pos` (1-based); with `comp`, that component (1-based). First repetition only."""
+        if pos < 1 or pos > len(self.elements):
+            return default
+        v = self.elements[pos - 1]
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            v = v[0]
+        if isinstance(v, list):
+            if comp is None:
+                comp = 1
+            return v[comp - 1] if comp <= len(v) else default
+        if comp is not None and comp > 1:
+            return default
+        return v if v != "" else default
+
+    def components(self, pos: int) -> list[str]:
+        """All components of element `pos` (a simple value gives a one-item list)."""
+        if pos < 1 or pos > len(self.elements):
+            return []
+        v = self.elements[pos - 1]
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            v = v[0]
+        return list(v) if isinstance(v, list) else ([v] if v else [])
+
+    def repeats(self, pos: int) -> list[list[str]]:
+        """Every repetition of element `pos`, each as its list of components."""
+        if pos < 1 or pos > len(self.elements):
+            return []
+        v = self.elements[pos - 1]
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            return [list(r) for r in v]
+        if isinstance(v, list):
+            return [list(v)]
+        return [[v]] if v else []
+
+    @property
+    def qualifier(self) -> str:
+        return self.get(1)
+
+
+@dataclass(slots=True)
+class Loop:
+    id: str
+    items: list[Any]  # Seg | Loop in document order
+
+    def segments(self, seg_id: str | None = None, qualifier: str | tuple[str, ...] | None = None) -> list[Seg]:
+        """Direct segments of this loop, optionally filtered by id and first-element qualifier."""
+        out = []
+        for it in self.items:
+            if not isinstance(it, Seg) or (seg_id is not None and it.id != seg_id):
+                continue
+            if qualifier is None or it.get(1) == qualifier or (isinstance(qualifier, tuple) and it.get(1) in qualifier):
+                out.append(it)
+        return out
+
+    def first(self, seg_id: str, qualifier: str | tuple[str, ...] | None = None) -> Seg | None:
+        found = self.segments(seg_id, qualifier)
+        return found[0] if found else None
+
+    def loops(self, loop_id: str | None = None) -> list[Loop]:
+        return [it for it in self.items if isinstance(it, Loop) and (loop_id is None or it.id == loop_id)]
+
+    def loop(self, loop_id: str) -> Loop | None:
+        found = self.loops(loop_id)
+        return found[0] if found else None
+
+    def walk(self, loop_id: str) -> Iterator[Loop]:
+        """Every loop with `loop_id` at any depth below, in document order."""
+        for it in self.items:
+            if isinstance(it, Loop):
+                if it.id == loop_id:
+                    yield it
+                yield from it.walk(loop_id)
+
+
+@dataclass(slots=True)
+class Transaction:
+    transaction_set_id: str  # ST01
+    control_number: str  # ST02
+    version: str  # ST03 or GS08
+    functional_id: str  # GS01
+    group_control_number: str  # GS06
+    interchange_control_number: str  # ISA13
+    sender_id: str  # ISA06 (trimmed)
+    receiver_id: str  # ISA08 (trimmed)
+    body: Loop  # loop id "" holds the header segments and the top loops
+    isa: list[str]
+    gs: list[Any]
+
+
+def _convert(items: list[dict]) -> list[Any]:
+    out: list[Any] = []
+    for it in items:
+        if "loop" in it:
+            out.append(Loop(it["loop"], _convert(it["content"])))
+        else:
+            out.append(Seg(it["id"], it["elements"]))
+    return out
+
+
+def read_transactions(source: Source) -> list[Transaction]:
+    """Every transaction set of every interchange in `source`, as loop trees."""
+    doc = to_json(source)
+    out = []
+    for isa in doc["interchanges"]:
+        for g in isa["groups"]:
+            gs = g.get("GS") or []
+            gseg = Seg("GS", gs)
+            for t in g["transactions"]:
+                st = Seg("ST", t["ST"])
+                out.append(
+                    Transaction(
+                        transaction_set_id=st.get(1),
+                        control_number=st.get(2),
+                        version=st.get(3) or gseg.get(8),
+                        functional_id=gseg.get(1),
+                        group_control_number=gseg.get(6),
+                        interchange_control_number=isa["ISA"][12],
+                        sender_id=isa["ISA"][5].strip(),
+                        receiver_id=isa["ISA"][7].strip(),
+                        body=Loop("", _convert(t["body"])),
+                        isa=isa["ISA"],
+                        gs=gs,
+                    )
+                )
+    return out
