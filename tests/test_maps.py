@@ -396,7 +396,8 @@ def test_find_map_file_prefers_project_folder():
     # corrected copies of pyx12 maps take precedence over pyx12's own
     assert find_map_file("277.5010.X212.xml") == MAP_DIR / "277.5010.X212.xml"
     assert find_map_file("835.5010.X221.A1.xml") == MAP_DIR / "835.5010.X221.A1.xml"
-    assert find_map_file("837.5010.X222.A1.xml") == PYX12_MAP_DIR / "837.5010.X222.A1.xml"
+    assert find_map_file("837.5010.X222.A1.xml") == MAP_DIR / "837.5010.X222.A1.xml"
+    assert find_map_file("999.5010X231.A1.xml") == PYX12_MAP_DIR / "999.5010X231.A1.xml"
     assert Path(pyx12.__file__).parent / "map" == PYX12_MAP_DIR
     with pytest.raises(FileNotFoundError):
         find_map_file("999.9999.xml")

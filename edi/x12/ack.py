@@ -8,6 +8,7 @@ itself is rejected: the groups inside an unreadable envelope are not acknowledge
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,11 +35,11 @@ class AckNumbers:
     first_transaction: int = 1
 
 
-def build_999_segments(group: GroupResult) -> list[Segment]:
+def build_999_segments(group: GroupResult, delimiters: Delimiters = DEFAULT_DELIMITERS) -> list[Segment]:
     """The body of one 999 transaction set (AK1 through AK9) for one functional group."""
     segs: list[Segment] = [["AK1", group.functional_id, group.control_number, group.version]]
     for tx in group.transactions:
-        segs.extend(_ak2_loop(tx))
+        segs.extend(_ak2_loop(tx, delimiters))
     included = len(group.transactions)
     declared = group.declared_count if group.declared_count is not None else included
     accepted = sum(1 for t in group.transactions if t.ack_code in ("A", "E"))
@@ -47,7 +48,7 @@ def build_999_segments(group: GroupResult) -> list[Segment]:
     return segs
 
 
-def _ak2_loop(tx: TransactionResult) -> list[Segment]:
+def _ak2_loop(tx: TransactionResult, delimiters: Delimiters) -> list[Segment]:
     out: list[Segment] = [["AK2", tx.transaction_set_id, tx.control_number, tx.implementation_reference]]
     by_segment: dict[tuple[int, str], list[Finding]] = {}
     order: list[tuple[int, str]] = []
@@ -82,8 +83,8 @@ def _ak2_loop(tx: TransactionResult) -> list[Segment]:
                 if f.repeat_position:
                     position.append(str(f.repeat_position))
                 ik4: list = ["IK4", position if len(position) > 1 else position[0], f.element_ref or "", f.code]
-                if f.bad_value:
-                    ik4.append(_clean(f.bad_value))
+                if f.bad_value and _echoable(f.bad_value, delimiters):
+                    ik4.append(f.bad_value[:99])
                 out.append(ik4)
     codes = sorted({f.code for f in tx.findings if f.level == "transaction" and f.code in _IK5_CODES})
     if order and "5" not in codes:
@@ -92,9 +93,12 @@ def _ak2_loop(tx: TransactionResult) -> list[Segment]:
     return out
 
 
-def _clean(value: str) -> str:
-    """IK404 copies the bad value; keep it printable and within the element's 99 characters."""
-    return "".join(c if c.isprintable() else "?" for c in value)[:99]
+_ECHO_SAFE = re.compile(r"""[A-Z0-9!"&'()*+,\-./:;?= a-z%~@\[\]_{}\\|<>^`#$]+""")
+
+
+def _echoable(value: str, d: Delimiters) -> bool:
+    """IK404 echoes the bad value only where the 999 can carry it unchanged (it is situational)."""
+    return _ECHO_SAFE.fullmatch(value) is not None and not (set(value) & d.characters())
 
 
 def build_ta1_segment(isa: InterchangeResult) -> list[str]:
@@ -134,7 +138,7 @@ def acknowledge(
                     control_number=numbers.group + i,
                     version=ACK_VERSION,
                     transactions=[
-                        TransactionSet("999", numbers.first_transaction + i, build_999_segments(g), ACK_VERSION)
+                        TransactionSet("999", numbers.first_transaction + i, build_999_segments(g, delimiters), ACK_VERSION)
                     ],
                 )
             )

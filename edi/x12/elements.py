@@ -209,8 +209,11 @@ def check_segment(rule: SegmentRule, seg: list[str], component: str, repetition:
     for i in range(count):
         child = children[i]
         value = seg[i + 1] if i < n else None
-        if repetition and child.max_use > 1 and value and repetition in value:
-            _check_repeated(child, value, i + 1, component, repetition, out)
+        if repetition and value and repetition in value:
+            if child.max_use > 1:
+                _check_repeated(child, value, i + 1, component, repetition, out)
+            else:
+                out.append(ElementError("12", i + 1, None, child, f"{child.ref} does not repeat", value))
             continue
         if isinstance(child, CompositeRule):
             _check_composite(child, value, i + 1, component, out)

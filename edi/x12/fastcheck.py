@@ -103,8 +103,7 @@ def _compile(rule: SegmentRule) -> Callable[[list[str], str, str], bool]:
     type_list: set[str] = set()
     for i, child in enumerate(rule.children, start=1):
         lines.append(f"    v = seg[{i}] if n >= {i} else ''")
-        if child.max_use > 1:
-            lines.append("    if r and r in v: return False")
+        lines.append("    if r and r in v: return False")
         if isinstance(child, CompositeRule):
             if child.usage == "N":
                 lines.append("    if v: return False")

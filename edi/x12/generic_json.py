@@ -155,9 +155,10 @@ def to_json(
         elif tree is not None:
             tree.place(_segment(seg, d), target, entered)  # type: ignore[arg-type]
         elif group is not None:
-            group.setdefault("stray", []).append(_segment(seg, d))
+            # outside any transaction set: remember after how many sets it came
+            group.setdefault("stray", []).append({**_segment(seg, d), "after": len(group["transactions"])})
         else:
-            isa.setdefault("stray", []).append(_segment(seg, d))
+            isa.setdefault("stray", []).append({**_segment(seg, d), "after": len(isa["groups"])})
     return doc
 
 
@@ -176,23 +177,29 @@ def iter_segments_from_json(doc: dict[str, Any]) -> Iterator[tuple[list[Any], De
     for isa in doc["interchanges"]:
         d = Delimiters.from_dict(isa["delimiters"])
         yield ["ISA", *isa["ISA"]], d
-        for item in isa.get("stray", []):
-            yield [item["id"], *item["elements"]], d
-        for group in isa["groups"]:
+        isa_strays = isa.get("stray", [])
+        for gi, group in enumerate(isa["groups"]):
+            yield from ((_stray(i), d) for i in isa_strays if i.get("after", 0) == gi)
             if group.get("GS") is not None:
                 yield ["GS", *group["GS"]], d
-            for tx in group["transactions"]:
+            strays = group.get("stray", [])
+            for ti, tx in enumerate(group["transactions"]):
+                yield from ((_stray(i), d) for i in strays if i.get("after", 0) == ti)
                 yield ["ST", *tx["ST"]], d
                 for seg in _walk_content(tx["body"]):
                     yield [seg["id"], *seg["elements"]], d
                 if tx.get("trailer") is not None:
                     yield ["SE", *tx["trailer"]], d
-            for item in group.get("stray", []):
-                yield [item["id"], *item["elements"]], d
+            yield from ((_stray(i), d) for i in strays if i.get("after", 0) >= len(group["transactions"]))
             if group.get("trailer") is not None:
                 yield ["GE", *group["trailer"]], d
+        yield from ((_stray(i), d) for i in isa_strays if i.get("after", 0) >= len(isa["groups"]))
         if isa.get("trailer") is not None:
             yield ["IEA", *isa["trailer"]], d
+
+
+def _stray(item: dict) -> list[Any]:
+    return [item["id"], *item["elements"]]
 
 
 def from_json(doc: dict[str, Any]) -> str:

@@ -96,7 +96,7 @@ class X12Reader:
             while True:
                 # Between interchanges: skip blank space, then expect an ISA.
                 state.buffer = state.buffer.lstrip(_LEADING_NOISE)
-                while len(state.buffer) < 200 and fill():
+                while len(state.buffer) < 512 and fill():  # room for the longest ISA _split_isa accepts
                     state.buffer = state.buffer.lstrip(_LEADING_NOISE)
                 if not state.buffer:
                     return

@@ -108,6 +108,8 @@ class Validator:
         except (OSError, UnicodeError) as exc:
             report.findings.append(Finding("interchange", "unreadable", f"Cannot read input: {type(exc).__name__}"))
         report.segments = reader.segment_index + 1
+        if reader.interchanges == 0 and not report.unreadable:
+            report.findings.append(Finding("interchange", "unreadable", "No interchange (ISA) in the input"))
         if self.warn_codes:
             for t in report.transactions():
                 for f in t.findings:
@@ -184,7 +186,8 @@ class Validator:
                     else:
                         for w in walker.replay(ops, seg_id):
                             loop = _loop_id(w.node) if w.node is not None else _loop_id(node)
-                            st.findings.append(seg_finding(w.code, w.message, w.segment_id, seg_count, loop))  # type: ignore[union-attr]
+                            message = w.message if _is_seg_id(w.segment_id) else "Segment identifier is not valid"
+                            st.findings.append(seg_finding(w.code, message, w.segment_id[:3], seg_count, loop))  # type: ignore[union-attr]
                         if target is None:
                             continue
                     node = target
@@ -257,6 +260,9 @@ class Validator:
                 node = isa_node
                 if el[12] != "00501":
                     isa.findings.append(Finding("interchange", "017", "Interchange version (ISA12) is not 00501"))
+                elif el[11] in (d.element, d.component, d.segment) or el[11].isalnum():
+                    isa.findings.append(Finding("interchange", "016", "Repetition separator (ISA11) is missing or not distinct",
+                                                element_position=11))
                 for e in check_segment(isa_node, seg, "\x00"):  # type: ignore[arg-type]
                     isa.findings.append(Finding("interchange", _ISA_NOTE.get(e.position, "026"),
                                                 f"ISA: {e.message}", element_position=e.position,
@@ -283,7 +289,7 @@ class Validator:
                 st_count = 0
                 st_ids = set()
                 if el[6] in gs_ids:
-                    gs.findings.append(Finding("group", "6", "Duplicate group control number in this interchange"))
+                    gs.findings.append(Finding("group", "19", "Duplicate group control number in this interchange"))
                 gs_ids.add(el[6])
                 resolved = self.resolver(isa.version, el[1], el[8])
                 gs_node = control.node_by_path("/ISA_LOOP/GS_LOOP/GS")
@@ -329,11 +335,9 @@ class Validator:
             if walk_errors and st is not None:
                 for w in walk_errors:
                     loop = _loop_id(w.node) if w.node is not None else _loop_id(node)
-                    st.findings.append(seg_finding(w.code, w.message, w.segment_id, seg_count,
-                                                   loop))
+                    message = w.message if _is_seg_id(w.segment_id) else "Segment identifier is not valid"
+                    st.findings.append(seg_finding(w.code, message, w.segment_id[:3], seg_count, loop))
             if target is None:
-                if st is not None and grammar_active and not _is_seg_id(seg_id):
-                    st.findings.append(seg_finding("1", "Segment identifier is not valid", seg_id[:3], seg_count, None))
                 if grammar_active or seg_id not in _ENVELOPE_IDS:
                     continue
             else:

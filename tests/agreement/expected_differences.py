@@ -46,8 +46,49 @@ _SETRAIL = "pyx12 attaches the SE trailing-separator error to the segment before
 _DUPST = "pyx12 answers AK9 R when one set is accepted and one rejected; the guide's AK901 for that is P"
 _ST02 = "pyx12 does not check ST02's length (AN 4-9); a bad control number rejects the set (IK5 7)"
 
+# Reasons, one per kind of pyx12 defect (each entry below names one).
+_I10 = "pyx12 codes a filled Not Used element IK403 10 (exclusion condition); the 999 guide's code is I10"
+_I12 = "pyx12 codes a failed guide pattern (9-digit ZIP) IK403 7 and a filled Not Used element 10; the 999 guide's codes are I12 and I10"
+_ST03 = (
+    "pyx12 cannot write a 999 without ST03 (EngineError: Cannot create AK2); 5010 requires ST03, IK4 3 code 1"
+)
+_LXSEQ = "pyx12 checks LX01 numbering but never reports it; after the dropped LX every line number is out of sequence (IK4 7)"
+_EMPTYID = "pyx12 attaches the empty-segment error of PAT to the following NM1; the empty PAT is the segment in error"
+_COMP13 = "pyx12 raises IndexError on a composite with too many components; the 999 answer is IK403 13"
+_HL = "pyx12 rejects broken HL/LX numbering without an IK3 saying where; the 999 must name the HL/LX element (IK4 7)"
+_TA1 = "pyx12 writes a TA1 only when ISA14=1; a rejected interchange envelope is answered with a TA1 R whatever ISA14 says"
+_GS = "pyx12 notes an invalid GS04/GS05 but still answers AK9 A; a group whose header is in error is rejected (AK9 R)"
+_TILDE = "pyx12 stops reading at an empty segment (~~) and reports the IEA missing; the empty segment itself rejects the set (IK5 I5)"
+_SETRAIL = "pyx12 attaches the SE trailing-separator error to the segment before SE; the error is SE's (IK5)"
+_DUPST = "pyx12 answers AK9 R when one set is accepted and one rejected; the guide's AK901 for that is P"
+_ST02 = "pyx12 does not check ST02's length (AN 4-9); a bad control number rejects the set (IK5 7)"
+
 # variant name -> (one-line reason, our correct verdict: repr string or Verdict)
 KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
+    "837P/demo.example2": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.autoaccident": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 9, '8'), ('IK3', 'N4', 31, '8'), ('IK4', 'N4', 9, '3', '116', 'I12'), ('IK4', 'N4', 31, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.drug.example10.1": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0711', ik5='R', errors=(('IK3', 'N4', 9, '8'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example7": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0001', ik5='R', errors=(('IK3', 'N4', 9, '8'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.cob.example3.A": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 9, '8'), ('IK3', 'N4', 36, '8'), ('IK3', 'NM1', 42, '3'), ('IK4', 'N4', 9, '3', '116', 'I12'), ('IK4', 'N4', 36, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example6": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='3701', ik5='R', errors=(('IK3', 'CLM', 19, '8'), ('IK3', 'HI', 24, '1'), ('IK3', 'HI', 25, '3'), ('IK3', 'N4', 9, '8'), ('IK3', 'SV1', 26, '1'), ('IK3', 'SV1', 27, '3'), ('IK4', 'CLM', 19, '5:1', '1331', '5'), ('IK4', 'CLM', 19, '5:1', '1331', '7'), ('IK4', 'CLM', 19, '5:2', '1332', '1'), ('IK4', 'CLM', 19, '5:3', '1325', '1'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
     "837I/institutional-claim": (
         _I12,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='987654', ik5='R', errors=(('IK3', 'CLM', 20, '8'), ('IK3', 'DTP', 21, '8'), ('IK3', 'N4', 10, '8'), ('IK4', 'CLM', 20, '6', '1073', 'I10'), ('IK4', 'DTP', 21, '2', '1250', '7'), ('IK4', 'N4', 10, '3', '116', 'I12'))),)),))",
@@ -64,9 +105,97 @@ KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
         _ST03,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'PER', 9, '3'), ('IK3', 'ST', 1, '8'), ('IK3', 'TS3', 11, '8'), ('IK3', 'TS3', 21, '8'), ('IK4', 'ST', 1, '3', '1705', '1'), ('IK4', 'TS3', 11, '11', '782', 'I10'), ('IK4', 'TS3', 11, '9', '782', 'I10'), ('IK4', 'TS3', 21, '11', '782', 'I10'), ('IK4', 'TS3', 21, '9', '782', 'I10'))),)),))",
     ),
+    "837P/demo.example2/drop-CLM": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'DTP', 22, '1'), ('IK3', 'DTP', 30, '1'), ('IK3', 'DTP', 33, '1'), ('IK3', 'DTP', 36, '1'), ('IK3', 'DTP', 39, '1'), ('IK3', 'HI', 24, '1'), ('IK3', 'LX', 28, '1'), ('IK3', 'LX', 31, '1'), ('IK3', 'LX', 34, '1'), ('IK3', 'LX', 37, '1'), ('IK3', 'N4', 10, '8'), ('IK3', 'NM1', 25, '1'), ('IK3', 'REF', 23, '1'), ('IK3', 'SV1', 29, '1'), ('IK3', 'SV1', 32, '1'), ('IK3', 'SV1', 35, '1'), ('IK3', 'SV1', 38, '1'), ('IK4', 'N4', 10, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.autoaccident/drop-CLM": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'CLM', 37, '3'), ('IK3', 'DTP', 23, '1'), ('IK3', 'DTP', 24, '1'), ('IK3', 'DTP', 34, '1'), ('IK3', 'DTP', 37, '1'), ('IK3', 'HI', 25, '1'), ('IK3', 'LX', 32, '1'), ('IK3', 'LX', 35, '1'), ('IK3', 'N3', 29, '1'), ('IK3', 'N4', 9, '8'), ('IK3', 'N4', 30, '1'), ('IK3', 'NM1', 26, '1'), ('IK3', 'NM1', 28, '1'), ('IK3', 'PER', 31, '5'), ('IK3', 'PRV', 27, '1'), ('IK3', 'SV1', 33, '1'), ('IK3', 'SV1', 36, '1'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.drug.example10.1/drop-CLM": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0711', ik5='R', errors=(('IK3', 'AMT', 27, '1'), ('IK3', 'CTP', 29, '1'), ('IK3', 'DTP', 23, '1'), ('IK3', 'DTP', 26, '1'), ('IK3', 'HI', 18, '1'), ('IK3', 'LIN', 28, '1'), ('IK3', 'LX', 21, '1'), ('IK3', 'LX', 24, '1'), ('IK3', 'N4', 9, '8'), ('IK3', 'NM1', 19, '1'), ('IK3', 'PRV', 20, '1'), ('IK3', 'SV1', 22, '1'), ('IK3', 'SV1', 25, '1'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example7/drop-CLM": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0001', ik5='R', errors=(('IK3', 'CR3', 22, '1'), ('IK3', 'CR3', 45, '1'), ('IK3', 'DTP', 23, '1'), ('IK3', 'DTP', 24, '1'), ('IK3', 'DTP', 25, '1'), ('IK3', 'DTP', 26, '1'), ('IK3', 'DTP', 46, '1'), ('IK3', 'DTP', 47, '1'), ('IK3', 'DTP', 48, '1'), ('IK3', 'DTP', 49, '1'), ('IK3', 'FRM', 33, '1'), ('IK3', 'FRM', 34, '1'), ('IK3', 'FRM', 35, '1'), ('IK3', 'FRM', 36, '1'), ('IK3', 'FRM', 37, '1'), ('IK3', 'FRM', 38, '1'), ('IK3', 'FRM', 39, '1'), ('IK3', 'FRM', 40, '1'), ('IK3', 'FRM', 41, '1'), ('IK3', 'FRM', 56, '1'), ('IK3', 'FRM', 57, '1'), ('IK3', 'FRM', 58, '1'), ('IK3', 'FRM', 59, '1'), ('IK3', 'FRM', 60, '1'), ('IK3', 'FRM', 61, '1'), ('IK3', 'FRM', 62, '1'), ('IK3', 'FRM', 63, '1'), ('IK3', 'FRM', 64, '1'), ('IK3', 'HI', 18, '1'), ('IK3', 'LQ', 32, '1'), ('IK3', 'LQ', 55, '1'), ('IK3', 'LX', 19, '1'), ('IK3', 'LX', 42, '1'), ('IK3', 'N3', 51, '1'), ('IK3', 'N4', 9, '8'), ('IK3', 'N4', 52, '5'), ('IK3', 'NM1', 27, '1'), ('IK3', 'NM1', 50, '1'), ('IK3', 'PER', 31, '1'), ('IK3', 'PER', 54, '1'), ('IK3', 'PWK', 21, '1'), ('IK3', 'PWK', 44, '1'), ('IK3', 'REF', 30, '1'), ('IK3', 'REF', 53, '1'), ('IK3', 'SV1', 20, '1'), ('IK3', 'SV1', 43, '1'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/drop-NM1-85": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N3', 8, '1'), ('IK3', 'N4', 9, '1'), ('IK3', 'N4', 27, '8'), ('IK3', 'NM1', 11, '3'), ('IK3', 'NM1', 14, '3'), ('IK3', 'REF', 10, '1'), ('IK4', 'N4', 27, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.autoaccident/drop-NM1-85": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N3', 7, '1'), ('IK3', 'N4', 8, '1'), ('IK3', 'N4', 30, '8'), ('IK3', 'NM1', 10, '3'), ('IK3', 'REF', 9, '1'), ('IK4', 'N4', 30, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/drop-BHT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'BHT', 5, '3'), ('IK3', 'N4', 9, '8'), ('IK3', 'N4', 27, '8'), ('IK3', 'NM1', 2, '1'), ('IK3', 'NM1', 4, '1'), ('IK3', 'PER', 3, '1'), ('IK4', 'N4', 9, '3', '116', 'I12'), ('IK4', 'N4', 27, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.autoaccident/drop-BHT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'BHT', 5, '3'), ('IK3', 'N4', 8, '8'), ('IK3', 'N4', 30, '8'), ('IK3', 'NM1', 2, '1'), ('IK3', 'NM1', 4, '1'), ('IK3', 'PER', 3, '1'), ('IK4', 'N4', 8, '3', '116', 'I12'), ('IK4', 'N4', 30, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.drug.example10.1/drop-BHT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0711', ik5='R', errors=(('IK3', 'BHT', 5, '3'), ('IK3', 'N4', 8, '8'), ('IK3', 'NM1', 2, '1'), ('IK3', 'NM1', 4, '1'), ('IK3', 'PER', 3, '1'), ('IK4', 'N4', 8, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example7/drop-BHT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0001', ik5='R', errors=(('IK3', 'BHT', 5, '3'), ('IK3', 'N4', 8, '8'), ('IK3', 'NM1', 2, '1'), ('IK3', 'NM1', 4, '1'), ('IK3', 'PER', 3, '1'), ('IK4', 'N4', 8, '3', '116', 'I12'))),)),))",
+    ),
     "837P/demo.example1/drop-LX": (
         _LXSEQ,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'DTP', 29, '1'), ('IK3', 'LX', 30, '8'), ('IK3', 'LX', 33, '8'), ('IK3', 'LX', 36, '8'), ('IK3', 'SV1', 28, '1'), ('IK4', 'LX', 30, '1', '554', '7'), ('IK4', 'LX', 33, '1', '554', '7'), ('IK4', 'LX', 36, '1', '554', '7'))),)),))",
+    ),
+    "837P/demo.example2/drop-SV1": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK3', 'SV1', 30, '3'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.drug.example10.1/drop-DTP-472": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0711', ik5='R', errors=(('IK3', 'DTP', 24, '3'), ('IK3', 'N4', 9, '8'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/too-long-CLM01": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'CLM', 22, '8'), ('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'CLM', 22, '1', '1028', '5'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example1/too-short-N403-2010AA": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK4', 'N4', 10, '3', '116', '4'), ('IK4', 'N4', 10, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/non-numeric-CLM02": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'CLM', 22, '8'), ('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'CLM', 22, '2', '782', '6'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.drug.example10.1/non-numeric-AMT02": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0711', ik5='R', errors=(('IK3', 'AMT', 28, '8'), ('IK3', 'N4', 9, '8'), ('IK4', 'AMT', 28, '2', '782', '6'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example7/non-numeric-CR303": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0001', ik5='R', errors=(('IK3', 'CR3', 23, '8'), ('IK3', 'N4', 9, '8'), ('IK4', 'CR3', 23, '3', '380', '6'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/out-of-order-DMG-before-N3-2010BA": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N3', 19, '1'), ('IK3', 'N4', 10, '8'), ('IK3', 'N4', 20, '1'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/repeat-segment-BHT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'BHT', 3, '4'), ('IK3', 'N4', 11, '8'), ('IK3', 'N4', 29, '8'), ('IK4', 'N4', 11, '3', '116', 'I12'), ('IK4', 'N4', 29, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.autoaccident/repeat-segment-PAT": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 9, '8'), ('IK3', 'N4', 32, '8'), ('IK3', 'PAT', 17, '5'), ('IK4', 'N4', 9, '3', '116', 'I12'), ('IK4', 'N4', 32, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/repeat-loop-2010AA": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 14, '8'), ('IK3', 'N4', 32, '8'), ('IK3', 'NM1', 12, '4'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 14, '3', '116', 'I12'), ('IK4', 'N4', 32, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example7/bad-date-RD8-range": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0001', ik5='R', errors=(('IK3', 'DTP', 24, '8'), ('IK3', 'N4', 9, '8'), ('IK4', 'DTP', 24, '3', '1251', '8'), ('IK4', 'N4', 9, '3', '116', 'I12'))),)),))",
     ),
     "837P/demo.example1/empty-segment-id-only-PAT": (
         _EMPTYID,
@@ -152,9 +281,45 @@ KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
         _ST03,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'ST', 1, '8'), ('IK4', 'ST', 1, '3', '1705', '1'))),)),))",
     ),
+    "837P/demo.example2/se01-count-plus1": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/se01-count-minus1": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/se01-count-alpha": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/unknown-segment-after-first": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 11, '8'), ('IK3', 'N4', 29, '8'), ('IK3', 'XYZ', 3, '1'), ('IK4', 'N4', 11, '3', '116', 'I12'), ('IK4', 'N4', 29, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/unknown-segment-deep": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 29, '8'), ('IK3', 'XYZ', 23, '1'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 29, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/unknown-segment-before-SE": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK3', 'XYZ', 41, '1'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
     "837P/demo.example2/duplicate-st02-same-ST02": (
-        _DUPST,
-        "Verdict(ta1=None, groups=(GroupVerdict(ak9='P', transactions=(TxVerdict(control_number='0021', ik5='A', errors=()), TxVerdict(control_number='0021', ik5='R', errors=()))),))",
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))), TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))))),))",
+    ),
+    "837P/demo.example2/missing-trailer-SE": (
+        _I12,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK3', 'SE', 40, '3'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/missing-trailer-GE": (
+        _I12,
+        "Verdict(ta1='024', groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
+    ),
+    "837P/demo.example2/missing-trailer-IEA": (
+        _I12,
+        "Verdict(ta1='023', groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
     ),
     "837I/institutional-claim/not-used-filled-CLM03": (
         _I10,
