@@ -170,6 +170,67 @@ def x12_from_json(
     _emit(data, output)
 
 
+@app.command()
+def translate(
+    file: Annotated[Path, typer.Argument(help="A canonical JSON request (or array / JSON Lines), or an X12 file; '-' for stdin.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    sender_id: Annotated[str, typer.Option(help="ISA06/GS02 for JSON to X12.")] = "SUBMITTER",
+    receiver_id: Annotated[str | None, typer.Option(help="ISA08/GS03 (default: tradingPartnerServiceId).")] = None,
+    sender_qualifier: Annotated[str, typer.Option(help="ISA05.")] = "ZZ",
+    receiver_qualifier: Annotated[str, typer.Option(help="ISA07.")] = "ZZ",
+    control_number: Annotated[int, typer.Option(help="ISA13 interchange control number.")] = 1,
+    group_control_number: Annotated[int, typer.Option(help="GS06 group control number.")] = 1,
+    transaction_control_number: Annotated[int, typer.Option(help="ST02 of the first transaction set.")] = 1,
+    usage: Annotated[str, typer.Option(help="ISA15: P production or T test.")] = "P",
+) -> None:
+    """JSON request to X12, or X12 (270, 271, 837, 999, TA1, 277, 277CA, 835) to canonical JSON, by content."""
+    from edi.mappers.envelope import Envelope
+    from edi.mappers.translate import TranslationError
+    from edi.mappers.translate import translate as run_translate
+
+    data = sys.stdin.buffer.read() if str(file) == "-" else _read_or_exit(file)
+    envelope = None
+    if not data.lstrip().startswith(b"ISA"):
+        receiver = receiver_id or _trading_partner(data)
+        envelope = Envelope(sender_id=sender_id, receiver_id=receiver or "RECEIVER",
+                            interchange_control_number=control_number, group_control_number=group_control_number,
+                            transaction_control_number=transaction_control_number, sender_qualifier=sender_qualifier,
+                            receiver_qualifier=receiver_qualifier, usage=usage)
+    try:
+        result = run_translate(data, envelope)
+    except TranslationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        for p in exc.problems:
+            typer.echo(f"  {p.path or '(request)'}: {p.message}", err=True)
+        raise typer.Exit(EXIT_REJECTED if exc.problems else EXIT_UNREADABLE) from None
+    text = result.text if result.text.endswith("\n") else result.text + "\n"
+    _emit(text.encode("utf-8", "surrogateescape"), output)
+
+
+def _trading_partner(data: bytes) -> str | None:
+    """tradingPartnerServiceId of the first request (JSON, array or JSON Lines), if readable."""
+    text = data.decode("utf-8", "replace")
+    try:
+        first = json.loads(text)
+    except ValueError:
+        try:
+            first = json.loads(next(line for line in text.splitlines() if line.strip()))
+        except (ValueError, StopIteration):
+            return None
+    if isinstance(first, list):
+        first = first[0] if first else None
+    value = first.get("tradingPartnerServiceId") if isinstance(first, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _read_or_exit(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: {file}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
