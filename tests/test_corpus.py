@@ -47,7 +47,8 @@ def one(cn: str, ik5: str, *errors: tuple, ak9: str | None = None, ta1: str | No
 # ---------------------------------------------------------------- the corpus
 
 
-def test_bases_exist_and_cover_the_four_kinds():
+def test_bases_exist_and_cover_every_kind():
+    assert set(KINDS) == {"837P", "837I", "835", "277CA", "270", "271"}
     assert {name.split("/", 1)[0] for name in BASES} == set(KINDS)
     for name, path in BASES.items():
         assert path.is_file(), name
@@ -56,6 +57,18 @@ def test_bases_exist_and_cover_the_four_kinds():
 
 def test_at_least_100_variants():
     assert len(VARIANTS) >= 100
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_at_least_40_variants_per_kind(kind):
+    assert sum(v.transaction == kind for v in VARIANTS) >= 40
+
+
+def test_eligibility_kinds_use_every_family_but_lx():
+    """270/271 have an HL hierarchy but no 2400 LX lines: every other family applies."""
+    for kind in ("270", "271"):
+        assert {f for f, kinds in FAMILIES.items() if kind not in kinds} == {"lx-bad-count"}, kind
+        assert {v.family for v in VARIANTS if v.transaction == kind} == set(FAMILIES) - {"lx-bad-count"}, kind
 
 
 def test_variant_names_are_unique_and_descriptive():
@@ -117,6 +130,20 @@ def test_counts_are_fixed_unless_the_mutation_is_about_them():
         assert iea[1] == "1", v.name
 
 
+def test_271_repairs_touch_only_the_defect():
+    def diff(base):
+        old, new = Doc.parse(original_bytes(base)).segs, Doc.parse(base_bytes(base)).segs
+        assert len(old) == len(new), base
+        return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+
+    eb = diff("271/subscriber-health-benefit-check")
+    assert len(eb) == 3
+    for old, new in eb:
+        assert old[0] == new[0] == "EB" and old[3] == "1^33^35^47^86^88^98^AL^MH^UC" and new[3] == "1"
+        assert old[:3] + old[4:] == new[:3] + new[4:]
+    assert diff("271/subscriber-health-benefit-check-error") == [(["SE", "8", "4323"], ["SE", "8", "4321"])]
+
+
 def test_mutation_examples():
     ex1 = Doc.parse(base_bytes("837P/demo.example1"))
     drop = Doc.parse(BY_NAME["837P/demo.example1/drop-CLM"].data)
@@ -169,6 +196,18 @@ def test_oracle_reports_exceptions_as_failure():
     verdict = pyx12_verdict(BY_NAME["837P/demo.example1/bad-component-CLM05-4-extra"].data)
     assert isinstance(verdict, Pyx12Failure)
     assert "IndexError" in verdict.reason
+
+
+def test_oracle_does_not_split_eb03_repetitions():
+    # 005010X279A1 EB03 repeats (ISA11 "^"); pyx12 checks "1^33^...^UC" as one ID.
+    errors = []
+    for pos in (19, 20, 21):
+        errors += [
+            ("IK3", "EB", pos, "8"),
+            ("IK4", "EB", pos, "3", "1365", "5"),
+            ("IK4", "EB", pos, "3", "1365", "7"),
+        ]
+    assert pyx12_verdict(original_bytes("271/subscriber-health-benefit-check")) == one("4321", "R", *errors)
 
 
 @pytest.mark.parametrize("base", sorted(REPAIRS))
@@ -229,6 +268,23 @@ LITERAL = {
     "277CA/accepted/drop-STC-2200B": one("000014420", "R", ("IK3", "STC", 11, "3")),
     "277CA/accepted/non-numeric-QTY02": one(
         "000014420", "R", ("IK3", "QTY", 12, "8"), ("IK4", "QTY", 12, "2", "380", "6")
+    ),
+    # 270/271 (005010X279A1) with the project's maps.
+    "270/subscriber-health-benefit-check/drop-NM1-1P": one("1234", "R", ("IK3", "NM1", 6, "3")),
+    "270/subscriber-health-benefit-check/bad-code-EQ01-Q9": one(
+        "1234", "R", ("IK3", "EQ", 12, "8"), ("IK4", "EQ", 12, "1", "1365", "7")
+    ),
+    "270/subscriber-health-benefit-check/repeat-segment-TRN-x3": one("1234", "R", ("IK3", "TRN", 10, "5")),
+    "270/subscriber-health-benefit-check/bad-date-DTP03-RD8": one(
+        "1234", "R", ("IK3", "DTP", 11, "8"), ("IK4", "DTP", 11, "3", "1251", "8")
+    ),
+    "271/subscriber-health-benefit-check/bad-code-EB01": one("4321", "R", ("IK3", "EB", 15, "1")),
+    "271/subscriber-health-benefit-check/repeat-segment-DTP-x10": one("4321", "R", ("IK3", "DTP", 22, "5")),
+    "271/subscriber-health-benefit-check/bad-component-EB13-1": one(
+        "4321", "R", ("IK3", "EB", 14, "8"), ("IK4", "EB", 14, "13:1", "235", "7")
+    ),
+    "271/subscriber-health-benefit-check-error/drop-NM1-1P": one(
+        "4321", "R", ("IK3", "AAA", 6, "1"), ("IK3", "NM1", 6, "3")
     ),
 }
 

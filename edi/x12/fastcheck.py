@@ -12,24 +12,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .elements import is_valid_date, is_valid_time
+from .elements import is_valid_time
 from .grammar import CompositeRule, ElementRule, SegmentRule
 
 __all__ = ["fast_check"]
 
 _CHARSET = r"""A-Z0-9!"&'()*+,\-./:;?= a-z%~@\[\]_{}\\|<>^`#$"""
 _CHARSET_NO_SPACE = r"""A-Z0-9!"&'()*+,\-./:;?=a-z%~@\[\]_{}\\|<>^`#$"""
-_DATE_CACHE: dict[str, bool] = {}
+_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _date_ok(v: str) -> bool:
-    ok = _DATE_CACHE.get(v)
-    if ok is None:
-        ok = len(v) == 8 and is_valid_date("D8", v)
-        if len(_DATE_CACHE) > 100_000:
-            _DATE_CACHE.clear()
-        _DATE_CACHE[v] = ok
-    return ok
+    """CCYYMMDD, a real calendar date from 1800 on (no cache: cached strings would pin memory)."""
+    if len(v) != 8 or not v.isdigit():
+        return False
+    year, month, day = int(v[:4]), int(v[4:6]), int(v[6:])
+    if year < 1800 or not 1 <= month <= 12 or not 1 <= day <= _MONTH_DAYS[month]:
+        return False
+    return not (month == 2 and day == 29) or (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0))
 
 
 def _rd8_ok(v: str) -> bool:

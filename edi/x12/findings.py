@@ -7,8 +7,10 @@ which the 999's IK404 may echo back to the submitter, is kept apart in `bad_valu
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, overload
 
 __all__ = [
     "Finding",
@@ -16,6 +18,7 @@ __all__ = [
     "GroupResult",
     "InterchangeResult",
     "ValidationReport",
+    "TransactionList",
     "Level",
     "Severity",
 ]
@@ -78,6 +81,76 @@ class TransactionResult:
         return "A"
 
 
+class TransactionList(Sequence[TransactionResult]):
+    """The transaction sets of a group, with the clean ones stored compactly.
+
+    A file of 100,000 single-claim transaction sets must validate in flat memory. A set without
+    findings whose id, version and map match the group's first clean set keeps only its control
+    number, as bytes in one growing buffer (no small objects that would pin the allocator's
+    arenas), and its segment count in an array; it is rebuilt on access.
+    """
+
+    __slots__ = ("_items", "_counts", "_spans", "_common", "_buffer")
+
+    def __init__(self, items: Sequence[TransactionResult] = ()) -> None:
+        self._items: list[TransactionResult | None] = list(items)  # None: stored compactly
+        self._counts = array("L", [0] * len(self._items))
+        self._spans = array("Q", [0] * len(self._items))  # start << 16 | length, in _buffer
+        self._common: tuple[str, str, str | None] | None = None
+        self._buffer = bytearray()
+
+    def append(self, tx: TransactionResult) -> None:
+        self._items.append(tx)
+        self._counts.append(0)
+        self._spans.append(0)
+
+    def compact_last(self) -> None:
+        """Shrink the last set if it has no findings (call only once nothing more can be added)."""
+        if not self._items:
+            return
+        t = self._items[-1]
+        if t is None or t.findings:
+            return
+        shape = (t.transaction_set_id, t.implementation_reference, t.map_file)
+        if self._common is None:
+            self._common = shape
+        raw = t.control_number.encode("utf-8", "surrogateescape")
+        if shape != self._common or len(raw) >= 1 << 16:
+            return
+        self._spans[-1] = len(self._buffer) << 16 | len(raw)
+        self._buffer += raw
+        self._counts[-1] = t.segment_count
+        self._items[-1] = None
+
+    def _expand(self, i: int) -> TransactionResult:
+        item = self._items[i]
+        if item is not None:
+            return item
+        ts, ref, map_file = self._common  # type: ignore[misc]
+        span = self._spans[i]
+        start, length = span >> 16, span & 0xFFFF
+        cn = self._buffer[start : start + length].decode("utf-8", "surrogateescape")
+        return TransactionResult(ts, cn, ref, segment_count=self._counts[i], map_file=map_file)
+
+    @overload
+    def __getitem__(self, i: int) -> TransactionResult: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[TransactionResult]: ...
+    def __getitem__(self, i):  # noqa: ANN001, ANN204
+        if isinstance(i, slice):
+            return [self._expand(k) for k in range(len(self._items))[i]]
+        return self._expand(range(len(self._items))[i])
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[TransactionResult]:
+        return (self._expand(k) for k in range(len(self._items)))
+
+    def __repr__(self) -> str:
+        return f"TransactionList({list(self)!r})"
+
+
 @dataclass(slots=True)
 class GroupResult:
     functional_id: str
@@ -86,7 +159,7 @@ class GroupResult:
     sender_code: str = ""  # GS02
     receiver_code: str = ""  # GS03
     findings: list[Finding] = field(default_factory=list)
-    transactions: list[TransactionResult] = field(default_factory=list)
+    transactions: TransactionList = field(default_factory=TransactionList)
     declared_count: int | None = None  # GE01
 
     @property
@@ -152,21 +225,25 @@ class ValidationReport:
         return any(f.code == "unreadable" for f in self.findings)
 
     def transactions(self) -> list[TransactionResult]:
-        return [t for i in self.interchanges for g in i.groups for t in g.transactions]
+        return list(self.iter_transactions())
+
+    def iter_transactions(self) -> Iterator[TransactionResult]:
+        for i in self.interchanges:
+            for g in i.groups:
+                yield from g.transactions
 
     @property
     def accepted(self) -> bool:
         """Every transaction set accepted without errors, and nothing wrong around them."""
         if self.unreadable or any(f.severity == "error" for f in self.findings):
             return False
-        txs = self.transactions()
-        if not txs:
+        if not any(len(g.transactions) for i in self.interchanges for g in i.groups):
             return False
         if any(i.envelope_errors for i in self.interchanges):
             return False
         if any(f.severity == "error" for i in self.interchanges for g in i.groups for f in g.findings):
             return False
-        return all(t.ack_code == "A" for t in txs)
+        return all(t.ack_code == "A" for t in self.iter_transactions())
 
     @property
     def status(self) -> str:
@@ -175,7 +252,7 @@ class ValidationReport:
             return "unreadable"
         if self.accepted:
             return "accepted"
-        codes = {t.ack_code for t in self.transactions()}
+        codes = {t.ack_code for t in self.iter_transactions()}
         clean_envelopes = not any(i.envelope_errors for i in self.interchanges) and not any(
             f.severity == "error" for f in self.findings
         ) and not any(f.severity == "error" for i in self.interchanges for g in i.groups for f in g.findings)

@@ -20,7 +20,7 @@ from typing import Any
 from .delimiters import Delimiters
 from .grammar import Grammar, LoopRule, SegmentRule, load_grammar
 from .reader import Source, X12Reader
-from .walker import Walker
+from .walker import Walker, key_value
 from .writer import format_segment
 
 __all__ = ["FORMAT", "to_json", "from_json", "to_json_text", "from_json_bytes", "iter_segments_from_json"]
@@ -132,7 +132,7 @@ def to_json(
             group["transactions"].append(tx)
             tree = _TransactionTree(tx["body"])
         if grammar is not None and node is not None:
-            key = (node, sid, *[(seg[p] if len(seg) > p else "") for p, _ in grammar.key_fields.get(sid, ())])
+            key = (node, sid, *[key_value(seg, p, d.component) for p in grammar.key_fields.get(sid, ())])
             target, ops, _ = walker.plan(key, node, seg)
             walker.replay(ops, sid)
             entered = ops[-1][1] if ops and ops[-1][0] == 3 else None

@@ -111,7 +111,7 @@ class Validator:
         if reader.interchanges == 0 and not report.unreadable:
             report.findings.append(Finding("interchange", "unreadable", "No interchange (ISA) in the input"))
         if self.warn_codes:
-            for t in report.transactions():
+            for t in report.iter_transactions():
                 for f in t.findings:
                     if f.level in ("segment", "element") and f.code in self.warn_codes:
                         f.severity = "warning"
@@ -133,6 +133,7 @@ class Validator:
         gs_ids: set[str] = set()
         st_ids: set[str] = set()
         seg_count = 0  # position in the transaction set, ST = 1
+        st_list = None
         counters = _Numbering()
         check_lx = False
         gs_count = 0
@@ -171,8 +172,11 @@ class Validator:
                 if kp is not None and len(kp) < 2 and seg_id[0] not in " \t":
                     seg_count += 1
                     if kp:
-                        p = kp[0][0]
-                        key = (node, seg_id, seg[p] if len(seg) > p else "")
+                        p, c = kp[0]
+                        v = seg[p] if len(seg) > p else ""
+                        if c and component in v:
+                            v = v.split(component, 1)[0]
+                        key = (node, seg_id, v)
                     else:
                         key = (node, seg_id)
                     target, ops, simple = plan_for(key, node, seg)
@@ -352,6 +356,9 @@ class Validator:
                     gs = GroupResult(functional_id="", control_number="", version="")
                     isa.groups.append(gs)
                     gs.findings.append(Finding("group", "3", "Transaction set outside a functional group"))
+                if st is not None and st_list is not None:
+                    st_list.compact_last()  # the previous set is complete
+                st_list = gs.transactions
                 st = TransactionResult(transaction_set_id=el[1], control_number=el[2],
                                        implementation_reference=el[3] or gs.version,
                                        map_file=grammar.file if grammar else None)
@@ -499,7 +506,12 @@ class _Numbering:
                 findings.append(Finding("element", "7", f"HL01 is not the next hierarchical id ({self.hl_count})",
                                         segment_id="HL", segment_position=pos, loop_id=loop, element_position=1,
                                         element_ref="628", bad_value=el[1], file_segment=file_seg))
-            if el[2] != "":
+            if el[2] == "":
+                # a new top-level hierarchy: nothing before it can be a parent any more (this also
+                # keeps memory flat on files of 100,000 billing-provider levels)
+                self.hl_stack.clear()
+                self.hl_open.clear()
+            else:
                 parent = _int(el[2])
                 if parent not in self.hl_open:
                     findings.append(Finding("element", "7", "HL02 does not name an earlier parent HL",

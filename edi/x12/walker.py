@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .grammar import LoopRule, SegmentRule
 
-__all__ = ["Walker", "WalkError"]
+__all__ = ["Walker", "WalkError", "key_value"]
 
 
 @dataclass(slots=True)
@@ -87,7 +87,7 @@ class Walker:
             if len(ops) == 1 and ops[0][0] == _MATCH and ops[0][1].usage != "N":
                 simple = ops[0][1]
             plan = (target, ops, simple)
-            if len(self.plans) > 200_000:
+            if len(self.plans) > 20_000:  # bounded: only malformed input makes many distinct keys
                 self.plans.clear()
             self.plans[key] = plan
         return plan
@@ -95,7 +95,7 @@ class Walker:
     def walk(
         self, start: LoopRule | SegmentRule, seg: list[str], key_positions: tuple
     ) -> tuple[SegmentRule | None, list[WalkError]]:
-        key = (start, seg[0], *[_key_value(seg, p) for p in key_positions])
+        key = (start, seg[0], *[_key_value(seg, p, self.component) for p in key_positions])
         target, ops, _ = self.plan(key, start, seg)
         return target, self.replay(ops, seg[0])
 
@@ -170,8 +170,16 @@ class Walker:
         return keep
 
 
-def _key_value(seg: list[str], pos: tuple[int, int]) -> str:
-    return seg[pos[0]] if len(seg) > pos[0] else ""
+def _key_value(seg: list[str], pos: tuple[int, int], component: str) -> str:
+    """The qualifier a plan depends on: for a composite key only its first component, so that
+    plans are shared by every ``SV1*HC:<procedure>`` instead of one per procedure code."""
+    value = seg[pos[0]] if len(seg) > pos[0] else ""
+    if pos[1] and component in value:
+        return value.split(component, 1)[0]
+    return value
+
+
+key_value = _key_value
 
 
 def _make_plan(start: LoopRule | SegmentRule, seg: list[str], component: str) -> tuple[SegmentRule | None, tuple]:

@@ -12,7 +12,9 @@ Some samples are not clean for pyx12 (the 835s have no ST03, which crashes
 pyx12's 999 writer, no 1000A PER*BL, and a BPR16 of 20002316 or TS309/TS311
 values that 5010 no longer uses; the 837Is have a 5-digit billing-provider
 ZIP, a CLM06 and a D8 statement date; the 277CA misses the 2200C STC and has
-a service date in the year 1001).  Variants are built from a *prepared* base
+a service date in the year 1001; the error 271's SE02 differs from its ST02;
+the 271's EB03 carries ISA11 repetitions ``1^33^35...``, valid in 5010 but
+not split by pyx12, which then reports EB03 too long and not a code).  Variants are built from a *prepared* base
 (``base_bytes``) on which those defects are repaired (``REPAIRS``), so that
 a variant differs from a clean file by exactly its mutation.  The untouched
 samples and the repaired bases are both listed by ``samples()``.
@@ -35,6 +37,8 @@ _P = FIXTURES / "837_005010X222A2"
 _I = FIXTURES / "837_005010X223A3"
 _R = FIXTURES / "835_005010X221A1"
 _C = FIXTURES / "277_005010X214"
+_E = FIXTURES / "270_005010X279A1"
+_B = FIXTURES / "271_005010X279A1"
 
 BASES: dict[str, Path] = {
     "837P/demo.example1": _P / "demo.example1.837",
@@ -50,13 +54,16 @@ BASES: dict[str, Path] = {
     "835/managed-care": _R / "managed-care.835",
     "835/medicare-part-a": _R / "medicare-part-a.835",
     "277CA/accepted": _C / "accepted.277ca",
+    "270/subscriber-health-benefit-check": _E / "subscriber-health-benefit-check.270",
+    "271/subscriber-health-benefit-check": _B / "subscriber-health-benefit-check.271",
+    "271/subscriber-health-benefit-check-error": _B / "subscriber-health-benefit-check-error.271",
 }
 
-KINDS = ("837P", "837I", "835", "277CA")
+KINDS = ("837P", "837I", "835", "277CA", "270", "271")
 
 # Mutation families and the transaction kinds where they make sense.
 _ALL = frozenset(KINDS)
-_HL = frozenset({"837P", "837I", "277CA"})  # the 835 has no HL hierarchy
+_HL = frozenset({"837P", "837I", "277CA", "270", "271"})  # the 835 has no HL hierarchy
 _837 = frozenset({"837P", "837I"})  # LX01 sequence check (2400 service lines)
 FAMILIES: dict[str, frozenset[str]] = {
     "drop": _ALL,  # a required segment removed
@@ -96,7 +103,7 @@ FAMILIES: dict[str, frozenset[str]] = {
 class Variant:
     name: str
     base: str
-    transaction: str  # "837P" | "837I" | "835" | "277CA"
+    transaction: str  # "837P" | "837I" | "835" | "277CA" | "270" | "271"
     data: bytes
     mutation: str  # "<family>: <description>"
 
@@ -205,6 +212,16 @@ def set_el(sel: Sel, idx: int, value: str, comp: int | None = None, rstrip: bool
 def append_el(sel: Sel, value: str) -> Op:
     def op(doc: Doc) -> None:
         doc.segs[sel.find(doc)].append(value)
+
+    return op
+
+
+def id_only(sel: Sel) -> Op:
+    """Remove every element of the selected segment, leaving its id alone."""
+
+    def op(doc: Doc) -> None:
+        i = sel.find(doc)
+        doc.segs[i] = doc.segs[i][:1]
 
     return op
 
@@ -348,6 +365,19 @@ def _add_st03(doc: Doc) -> None:
 
 _PER_BL = "PER*BL*TECHNICAL SUPPORT*TE*8005551212"
 
+
+def _first_repetition(seg_id: str, idx: int) -> Op:
+    """Keep only the first repetition (ISA11 separator) of element `idx` in every `seg_id`."""
+
+    def op(doc: Doc) -> None:
+        rep = doc.segs[0][11]
+        for seg in doc.segs:
+            if seg[0] == seg_id and len(seg) > idx and rep in seg[idx]:
+                seg[idx] = seg[idx].split(rep, 1)[0]
+
+    return op
+
+
 REPAIRS: dict[str, tuple[tuple[str, Op], ...]] = {
     "835/managed-care": (
         ("ST03 added (= GS08)", _add_st03),
@@ -376,6 +406,15 @@ REPAIRS: dict[str, tuple[tuple[str, Op], ...]] = {
     "277CA/accepted": (
         ("2200C STC added", insert(S("TRN", "1", nth=1), "STC*A1:20**WQ*125")),
         ("2200D DTP*472 date 10010101 -> 20110301", set_el(S("DTP", "472"), 3, "20110301")),
+    ),
+    "271/subscriber-health-benefit-check": (
+        (
+            "EB03 repetitions 1^33^...^UC reduced to 1 (pyx12 does not split ISA11 repetitions)",
+            _first_repetition("EB", 3),
+        ),
+    ),
+    "271/subscriber-health-benefit-check-error": (
+        ("SE02 4323 -> 4321 (= ST02)", set_el(S("SE"), 2, "4321")),
     ),
 }
 
@@ -791,6 +830,181 @@ def _specs_277ca() -> list[tuple[tuple[str, ...], Mut]]:
     ] + [((_C1,), m) for m in _envelope(S("BHT"), S("STC"))]
 
 
+_E1 = "270/subscriber-health-benefit-check"
+_B1 = "271/subscriber-health-benefit-check"
+_B2 = "271/subscriber-health-benefit-check-error"
+
+_NMPR, _NM1P = S("NM1", "PR"), S("NM1", "1P")
+
+
+def _specs_270() -> list[tuple[tuple[str, ...], Mut]]:
+    one = (_E1,)
+    trn, dtp = S("TRN"), S("DTP", "291")
+    return [
+        (one, M("drop", "BHT", "BHT removed", drop(S("BHT")))),
+        (one, M("drop", "NM1-PR", "2100A information source NM1 removed", drop(_NMPR))),
+        (one, M("drop", "NM1-1P", "2100B information receiver NM1 removed", drop(_NM1P))),
+        (one, M("drop", "NM1-IL", "2100C subscriber NM1 removed", drop(_NMIL))),
+        (one, M("drop", "HL-3", "2000C subscriber HL removed", drop(S("HL", "3")))),
+        (one, M("drop", "TRN", "2000C TRN removed (situational: the file stays valid)", drop(trn))),
+        (one, M("too-long", "NM103-IL", "subscriber NM103 61 characters, max 60", set_el(_NMIL, 3, _x(61, "SMITH ")))),
+        (one, M("too-long", "TRN02", "TRN02 51 characters, max 50", set_el(trn, 2, _x(51, "93175-012547")))),
+        (one, M("too-long", "BHT03", "BHT03 51 characters, max 50", set_el(S("BHT"), 3, _x(51, "10001234")))),
+        (one, M("too-long", "NM109-PR", "payer NM109 81 characters, max 80", set_el(_NMPR, 9, _x(81, "842610001")))),
+        (one, M("too-long", "TRN03", "TRN03 11 characters (AN 10/10)", set_el(trn, 3, "98772812345"))),
+        (one, M("too-short", "TRN03", "TRN03 9 characters (AN 10/10)", set_el(trn, 3, "987728123"))),
+        (one, M("too-short", "BHT01", "BHT01 002 (ID 4/4)", set_el(S("BHT"), 1, "002"))),
+        (one, M("too-short", "NM109-IL", "subscriber NM109 1 character (AN 2/80)", set_el(_NMIL, 9, "1"))),
+        (one, M("too-short", "DTP01", "DTP01 29 (ID 3/3)", set_el(dtp, 1, "29"))),
+        (one, M("bad-code", "EQ01-ZZZ", "EQ01 service type ZZZ", set_el(S("EQ"), 1, "ZZZ"))),
+        (one, M("bad-code", "EQ01-Q9", "EQ01 service type Q9", set_el(S("EQ"), 1, "Q9"))),
+        (one, M("bad-code", "NM101-PR", "2100A NM101 ZZ", set_el(_NMPR, 1, "ZZ"))),
+        (one, M("bad-code", "NM101-IL", "2100C NM101 QC (IL only)", set_el(_NMIL, 1, "QC"))),
+        (one, M("bad-code", "BHT02", "BHT02 11 (a response code; 270: 01/13)", set_el(S("BHT"), 2, "11"))),
+        (one, M("bad-code", "HL03-2", "2000B HL03 99", set_el(S("HL", "2"), 3, "99"))),
+        (one, M("bad-code", "DMG01", "DMG01 ZZ (D8)", set_el(S("DMG"), 1, "ZZ"))),
+        (one, M("bad-code", "NM108-1P", "2100B NM108 ZZ", set_el(_NM1P, 8, "ZZ"))),
+        (one, M("bad-code", "TRN01", "TRN01 2 (270: 1)", set_el(trn, 1, "2"))),
+        (one, M("bad-code", "DMG03", "DMG03 X (F/M/U)", append_el(S("DMG"), "X"))),
+        (one, M("non-numeric", "AMT02-R", "2110C AMT*R inserted with AMT02 12X.00", insert(S("EQ"), "AMT*R*12X.00"))),
+        (one, M("non-numeric", "AMT02-PB", "2110C AMT*PB inserted with AMT02 ABC", insert(S("EQ"), "AMT*PB*ABC"))),
+        (one, M("out-of-order", "DMG-after-DTP", "DMG moved after the 2100C DTP", move(S("DMG"), dtp, before=False))),
+        (one, M("out-of-order", "TRN-after-NM1-IL", "TRN moved after NM1*IL", move(trn, _NMIL, before=False))),
+        (one, M("out-of-order", "NM1-1P-before-HL-2", "NM1*1P moved before its HL", move(_NM1P, S("HL", "2")))),
+        (one, M("out-of-order", "BHT-after-HL-1", "BHT moved after HL*1", move(S("BHT"), S("HL", "1"), before=False))),
+        (one, M("repeat-segment", "DMG", "DMG twice (max 1)", dup(S("DMG")))),
+        (one, M("repeat-segment", "TRN-x3", "TRN three times (270 max 2)", dup(trn, times=2))),
+        (one, M("repeat-segment", "BHT", "BHT twice (max 1)", dup(S("BHT")))),
+        (one, M("repeat-segment", "DTP-x3", "2100C DTP three times (max 2)", dup(dtp, times=2))),
+        (one, M("repeat-loop", "2100A", "2100A loop twice (max 1)", dup(_NMPR))),
+        (one, M("repeat-loop", "2100B", "2100B loop twice (max 1)", dup(_NM1P))),
+        (one, M("repeat-loop", "2100C", "2100C loop (NM1*IL..DTP) twice (max 1)", dup_range(_NMIL, dtp))),
+        (one, M("repeat-loop", "2110C-x100", "100 EQ, 2110C max 99", dup(S("EQ"), times=99))),
+        (one, M("bad-date", "DMG02", "DMG02 19430230", set_el(S("DMG"), 2, "19430230"))),
+        (one, M("bad-date", "DMG02-dashes", "DMG02 1943-05-19", set_el(S("DMG"), 2, "1943-05-19"))),
+        (one, M("bad-date", "DTP03-D8", "DTP03 20060231 (D8)", set_el(dtp, 3, "20060231"))),
+        (one, M("bad-date", "DTP03-RD8", "DTP RD8 20060501-20060532", set_el(dtp, 2, "RD8"), set_el(dtp, 3, "20060501-20060532"))),
+        (one, M("bad-date", "DTP03-RD8-single", "DTP02 RD8 with a single date", set_el(dtp, 2, "RD8"))),
+        (one, M("bad-date", "BHT04", "BHT04 20061301", set_el(S("BHT"), 4, "20061301"))),
+        (one, M("bad-time", "BHT05-hour25", "BHT05 2519", set_el(S("BHT"), 5, "2519"))),
+        (one, M("bad-time", "BHT05-minute60", "BHT05 1360", set_el(S("BHT"), 5, "1360"))),
+        (one, M("bad-time", "BHT05-short", "BHT05 13 (TM 4/8)", set_el(S("BHT"), 5, "13"))),
+        (one, M("empty-segment", "id-only-DMG", "DMG with no elements", id_only(S("DMG")))),
+        (one, M("trailing-separator", "NM1-IL", "NM1*IL ends with *", append_el(_NMIL, ""))),
+        (one, M("trailing-separator", "EQ", "EQ ends with *", append_el(S("EQ"), ""))),
+        (one, M("empty-required", "NM109-PR", "payer NM109 empty", set_el(_NMPR, 9, ""))),
+        (one, M("empty-required", "TRN02", "TRN02 empty", set_el(trn, 2, "", rstrip=False))),
+        (one, M("empty-required", "DMG02", "DMG02 empty", set_el(S("DMG"), 2, ""))),
+        (one, M("empty-required", "BHT04", "BHT04 empty", set_el(S("BHT"), 4, "", rstrip=False))),
+        (one, M("empty-required", "HL04-3", "2000C HL04 empty", set_el(S("HL", "3"), 4, ""))),
+        (one, M("empty-required", "EQ01-R0102", "EQ with EQ03 only (R0102: EQ01 or EQ02)", set_el(S("EQ"), 1, "", rstrip=False), set_el(S("EQ"), 3, "IND"))),
+        (one, M("empty-required", "NM109-IL-P0809", "subscriber NM108 MI without NM109 (P0809)", set_el(_NMIL, 9, ""))),
+        (one, M("not-used-filled", "NM106-IL", "subscriber NM106 = X", set_el(_NMIL, 6, "X"))),
+        (one, M("not-used-filled", "NM112-PR", "payer NM112 = X", set_el(_NMPR, 12, "X"))),
+        (one, M("not-used-filled", "DMG04", "DMG04 = M", set_el(S("DMG"), 4, "M"))),
+        (one, M("bad-component", "EQ02-1", "EQ02 XX:99213 (qualifier XX)", set_el(S("EQ"), 2, "XX:99213"))),
+        (one, M("bad-component", "EQ02-2-missing", "EQ02 HC (procedure code missing)", set_el(S("EQ"), 2, "HC"))),
+        (one, M("bad-component", "EQ05-1", "EQ05-1 9 (pointer 1..8)", set_el(S("EQ"), 5, "9"))),
+        (one, M("bad-component", "EQ02-9-extra", "EQ02 with a 9th component (max 8)", set_el(S("EQ"), 2, "HC:99213:::::::9"))),
+        (one, M("hl-bad-parent", "HL3-parent9", "HL*3 parent 9 (does not exist)", set_el(S("HL", "3"), 2, "9"))),
+        (one, M("hl-bad-parent", "HL2-parent2", "HL*2 is its own parent", set_el(S("HL", "2"), 2, "2"))),
+        (one, M("hl-bad-count", "HL3-as-4", "HL01 jumps from 2 to 4", set_el(S("HL", "3"), 1, "4"))),
+        (one, M("bad-char", "NM103-BEL", "subscriber NM103 with a BEL control character", set_el(_NMIL, 3, "SM\x07ITH"))),
+    ] + [(one, m) for m in _envelope(S("BHT"), S("DMG"))]
+
+
+def _specs_271() -> list[tuple[tuple[str, ...], Mut]]:
+    one = (_B1,)
+    err = (_B2,)
+    both = (_B1, _B2)
+    trn, dtp, eb1, aaa = S("TRN"), S("DTP", "346"), S("EB", "1"), S("AAA")
+    return [
+        (both, M("drop", "BHT", "BHT removed", drop(S("BHT")))),
+        (both, M("drop", "NM1-PR", "2100A information source NM1 removed", drop(_NMPR))),
+        (both, M("drop", "NM1-1P", "2100B information receiver NM1 removed", drop(_NM1P))),
+        (one, M("drop", "NM1-IL", "2100C subscriber NM1 removed", drop(_NMIL))),
+        (one, M("drop", "HL-3", "2000C subscriber HL removed", drop(S("HL", "3")))),
+        (one, M("drop", "EB-before-LS", "the two EB before LS removed (LS/2120C/LE left without EB)", drop(eb1), drop(S("EB", "L")))),
+        (one, M("drop", "LE", "LE removed (LS without LE)", drop(S("LE")))),
+        (one, M("too-long", "NM103-IL", "subscriber NM103 61 characters, max 60", set_el(_NMIL, 3, _x(61, "SMITH ")))),
+        (one, M("too-long", "EB05", "EB05 51 characters, max 50", set_el(eb1, 5, _x(51, "GOLD-123-PLAN ")))),
+        (one, M("too-long", "TRN02", "TRN02 51 characters, max 50", set_el(trn, 2, _x(51, "93175-012547")))),
+        (one, M("too-long", "EB07", "EB07 19 digits, R max 18", set_el(S("EB", "B"), 7, "1234567890123456789"))),
+        (one, M("too-long", "N301", "N301 56 characters, max 55", set_el(S("N3"), 1, _x(56, "15197 BROADWAY AVENUE ")))),
+        (err, M("too-long", "AAA03", "AAA03 500 (ID 2/2)", set_el(aaa, 3, "500"))),
+        (one, M("too-short", "BHT01", "BHT01 002 (ID 4/4)", set_el(S("BHT"), 1, "002"))),
+        (one, M("too-short", "N402", "N402 M (ID 2/2)", set_el(S("N4"), 2, "M"))),
+        (one, M("too-short", "DTP01", "DTP01 34 (ID 3/3)", set_el(dtp, 1, "34"))),
+        (err, M("too-short", "AAA03", "AAA03 5 (ID 2/2)", set_el(aaa, 3, "5"))),
+        (one, M("bad-code", "EB01", "EB01 Q9", set_el(S("EB", "L"), 1, "Q9"))),
+        (one, M("bad-code", "LS01", "LS01 212 (2120)", set_el(S("LS"), 1, "212"))),
+        (one, M("bad-code", "EB03", "EB03 ZZ", set_el(eb1, 3, "ZZ"))),
+        (one, M("bad-code", "EB06", "EB06 time period 99", set_el(eb1, 6, "99"))),
+        (one, M("bad-code", "EB11", "EB11 Z (N/U/Y)", set_el(S("EB", "B"), 11, "Z"))),
+        (both, M("bad-code", "NM101-PR", "2100A NM101 ZZ", set_el(_NMPR, 1, "ZZ"))),
+        (one, M("bad-code", "NM101-IL", "2100C NM101 QC (IL only)", set_el(_NMIL, 1, "QC"))),
+        (one, M("bad-code", "BHT02", "BHT02 13 (a request code; 271: 06/11)", set_el(S("BHT"), 2, "13"))),
+        (one, M("bad-code", "DMG03", "DMG03 X (F/M/U)", set_el(S("DMG"), 3, "X"))),
+        (one, M("bad-code", "N402", "N402 XX (not a state)", set_el(S("N4"), 2, "XX"))),
+        (one, M("bad-code", "HL04-3", "2000C HL04 2", set_el(S("HL", "3"), 4, "2"))),
+        (err, M("bad-code", "AAA01", "AAA01 Z (N/Y)", set_el(aaa, 1, "Z"))),
+        (err, M("bad-code", "AAA03", "AAA03 ZZ", set_el(aaa, 3, "ZZ"))),
+        (one, M("non-numeric", "EB07", "EB07 1O.00 (letter O)", set_el(S("EB", "B"), 7, "1O.00"))),
+        (one, M("non-numeric", "EB08", "EB08 ABC (percent)", set_el(eb1, 8, "ABC"))),
+        (one, M("non-numeric", "EB10", "EB09 VS with EB10 X (quantity)", set_el(eb1, 9, "VS"), set_el(eb1, 10, "X"))),
+        (one, M("out-of-order", "N4-before-N3", "N4 moved before N3", move(S("N4"), S("N3")))),
+        (one, M("out-of-order", "DMG-before-N3", "DMG moved before N3", move(S("DMG"), S("N3")))),
+        (one, M("out-of-order", "TRN-after-NM1-IL", "TRN moved after NM1*IL", move(trn, _NMIL, before=False))),
+        (one, M("out-of-order", "DTP-before-DMG", "2100C DTP moved before DMG", move(dtp, S("DMG")))),
+        (one, M("out-of-order", "LE-before-NM1-P3", "LE moved before the 2120C NM1", move(S("LE"), S("NM1", "P3")))),
+        (err, M("out-of-order", "AAA-before-NM1-1P", "2100B AAA moved before NM1*1P", move(aaa, _NM1P))),
+        (one, M("repeat-segment", "BHT", "BHT twice (max 1)", dup(S("BHT")))),
+        (one, M("repeat-segment", "DMG", "DMG twice (max 1)", dup(S("DMG")))),
+        (one, M("repeat-segment", "TRN-x4", "TRN four times (271 max 3)", dup(trn, times=3))),
+        (one, M("repeat-segment", "DTP-x10", "2100C DTP ten times (max 9)", dup(dtp, times=9))),
+        (one, M("repeat-segment", "N3", "N3 twice (max 1)", dup(S("N3")))),
+        (one, M("repeat-segment", "LS", "LS twice (max 1)", dup(S("LS")))),
+        (err, M("repeat-segment", "AAA-x10", "2100B AAA ten times (max 9)", dup(aaa, times=9))),
+        (both, M("repeat-loop", "2100B", "2100B loop twice (max 1)", dup(_NM1P))),
+        (one, M("repeat-loop", "2100A", "2100A loop twice (max 1)", dup(_NMPR))),
+        (one, M("repeat-loop", "2100C", "2100C loop (NM1*IL..DTP) twice (max 1)", dup_range(_NMIL, dtp))),
+        (one, M("repeat-loop", "2120C-x24", "24 NM1*P3 in LS/LE (2120C max 23)", dup(S("NM1", "P3"), times=23))),
+        (one, M("bad-date", "DMG02", "DMG02 19630230", set_el(S("DMG"), 2, "19630230"))),
+        (one, M("bad-date", "DTP03-D8", "DTP03 20060231 (D8)", set_el(dtp, 3, "20060231"))),
+        (one, M("bad-date", "DTP03-RD8", "DTP RD8 20060101-20061232", set_el(dtp, 2, "RD8"), set_el(dtp, 3, "20060101-20061232"))),
+        (one, M("bad-date", "DTP03-RD8-single", "DTP02 RD8 with a single date", set_el(dtp, 2, "RD8"))),
+        (one, M("bad-date", "BHT04", "BHT04 20061301", set_el(S("BHT"), 4, "20061301"))),
+        (one, M("bad-time", "BHT05-hour25", "BHT05 2519", set_el(S("BHT"), 5, "2519"))),
+        (one, M("bad-time", "BHT05-minute60", "BHT05 1360", set_el(S("BHT"), 5, "1360"))),
+        (err, M("bad-time", "BHT05-short", "BHT05 13 (TM 4/8)", set_el(S("BHT"), 5, "13"))),
+        (one, M("empty-segment", "id-only-DMG", "DMG with no elements", id_only(S("DMG")))),
+        (one, M("trailing-separator", "EB-L", "EB*L ends with *", append_el(S("EB", "L"), ""))),
+        (one, M("trailing-separator", "NM1-IL", "NM1*IL ends with *", append_el(_NMIL, ""))),
+        (one, M("empty-required", "NM109-PR", "payer NM109 empty", set_el(_NMPR, 9, ""))),
+        (one, M("empty-required", "TRN02", "TRN02 empty", set_el(trn, 2, "", rstrip=False))),
+        (one, M("empty-required", "EB01", "EB01 empty", set_el(eb1, 1, "", rstrip=False))),
+        (one, M("empty-required", "DMG02", "DMG02 empty", set_el(S("DMG"), 2, "", rstrip=False))),
+        (one, M("empty-required", "EB10-P0910", "EB09 VS without EB10 (P0910)", set_el(eb1, 9, "VS"))),
+        (err, M("empty-required", "AAA03", "AAA03 empty", set_el(aaa, 3, "", rstrip=False))),
+        (one, M("not-used-filled", "BHT06", "BHT06 = RT (271: Not Used)", set_el(S("BHT"), 6, "RT"))),
+        (one, M("not-used-filled", "NM106-IL", "subscriber NM106 = X", set_el(_NMIL, 6, "X"))),
+        (one, M("not-used-filled", "DMG04", "DMG04 = M", set_el(S("DMG"), 4, "M"))),
+        (err, M("not-used-filled", "AAA02", "AAA02 = Y", set_el(aaa, 2, "Y"))),
+        (one, M("bad-component", "EB13-1", "EB13 XX:99213 (qualifier XX)", set_el(eb1, 13, "XX:99213"))),
+        (one, M("bad-component", "EB13-2-missing", "EB13 HC (procedure code missing)", set_el(eb1, 13, "HC"))),
+        (one, M("bad-component", "EB14-1", "EB14-1 9 (pointer 1..8)", set_el(eb1, 14, "9"))),
+        (one, M("hl-bad-parent", "HL3-parent9", "HL*3 parent 9 (does not exist)", set_el(S("HL", "3"), 2, "9"))),
+        (one, M("hl-bad-parent", "HL2-parent2", "HL*2 is its own parent", set_el(S("HL", "2"), 2, "2"))),
+        (err, M("hl-bad-parent", "HL2-parent5", "HL*2 parent 5 (does not exist)", set_el(S("HL", "2"), 2, "5"))),
+        (one, M("hl-bad-count", "HL3-as-4", "HL01 jumps from 2 to 4", set_el(S("HL", "3"), 1, "4"))),
+        (one, M("bad-char", "NM103-BEL", "subscriber NM103 with a BEL control character", set_el(_NMIL, 3, "SM\x07ITH"))),
+    ] + [(one, m) for m in _envelope(S("BHT"), S("EB", "L"))] + [
+        (err, m)
+        for m in _envelope(S("BHT"), S("AAA"))
+        if m.family in ("se01-count", "se02-mismatch", "missing-trailer", "duplicate-st02", "unknown-segment")
+    ]
+
+
 # fmt: on
 
 
@@ -799,6 +1013,8 @@ _SPECS: dict[str, Callable[[], list[tuple[tuple[str, ...], Mut]]]] = {
     "837I": _specs_837i,
     "835": _specs_835,
     "277CA": _specs_277ca,
+    "270": _specs_270,
+    "271": _specs_271,
 }
 
 

@@ -62,6 +62,9 @@ _TILDE = "pyx12 stops reading at an empty segment (~~) and reports the IEA missi
 _SETRAIL = "pyx12 attaches the SE trailing-separator error to the segment before SE; the error is SE's (IK5)"
 _DUPST = "pyx12 answers AK9 R when one set is accepted and one rejected; the guide's AK901 for that is P"
 _ST02 = "pyx12 does not check ST02's length (AN 4-9); a bad control number rejects the set (IK5 7)"
+_REPEAT = "pyx12 does not split ISA11 repetitions: EB03 1^33^...^UC (X279A1: up to 99 service types) is checked as one value, IK4 5 and 7"
+_EMPTYNEXT = "pyx12 attaches an empty segment's error (IK3 8, no IK4) to the following segment; only the empty DMG is in error"
+_SYNTAX = "pyx12 reports a broken X12 syntax rule (R/P pair) as IK3 8 with no IK4; the 999 names the missing element, IK403 2"
 
 # variant name -> (one-line reason, our correct verdict: repr string or Verdict)
 KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
@@ -508,6 +511,167 @@ KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
     "277CA/accepted/drop-ST03": (
         _ST03,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='000014420', ik5='R', errors=(('IK3', 'ST', 1, '8'), ('IK4', 'ST', 1, '3', '1705', '1'))),)),))",
+    ),
+    # 270 / 271 (005010X279A1, the project's maps in edi/maps)
+    "271/subscriber-health-benefit-check": (
+        _REPEAT,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='A', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/empty-segment-id-only-DMG": (
+        _EMPTYNEXT,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'DMG', 10, '1'),)),)),))",
+    ),
+    "270/subscriber-health-benefit-check/empty-required-EQ01-R0102": (
+        _SYNTAX,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'EQ', 12, '8'), ('IK4', 'EQ', 12, '1', '1365', '2'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/empty-required-NM109-IL-P0809": (
+        _SYNTAX,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'NM1', 9, '8'), ('IK4', 'NM1', 9, '9', '67', '2'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/not-used-filled-NM106-IL": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'NM1', 9, '8'), ('IK4', 'NM1', 9, '6', '1038', 'I10'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/not-used-filled-NM112-PR": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'NM1', 4, '8'), ('IK4', 'NM1', 4, '12', '1035', 'I10'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/not-used-filled-DMG04": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'DMG', 10, '8'), ('IK4', 'DMG', 10, '4', '1067', 'I10'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/bad-component-EQ02-9-extra": (
+        _COMP13,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'EQ', 12, '8'), ('IK4', 'EQ', 12, '2:9', 'C003', '13'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/hl-bad-parent-HL3-parent9": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'HL', 7, '8'), ('IK4', 'HL', 7, '2', '734', '7'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/hl-bad-parent-HL2-parent2": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'HL', 5, '8'), ('IK4', 'HL', 5, '2', '734', '7'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/hl-bad-count-HL3-as-4": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'HL', 7, '8'), ('IK4', 'HL', 7, '1', '628', '7'))),)),))",
+    ),
+    "270/subscriber-health-benefit-check/isa-bad-code-ISA14": (
+        _TA1,
+        "Verdict(ta1='019', groups=(GroupVerdict(ak9='A', transactions=(TxVerdict(control_number='1234', ik5='A', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/bad-date-GS04": (
+        _GS,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='A', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/bad-time-GS05": (
+        _GS,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='A', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/empty-segment-tilde-tilde": (
+        _TILDE,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/trailing-separator-SE": (
+        _SETRAIL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/duplicate-st02-same-ST02": (
+        _DUPST,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='P', transactions=(TxVerdict(control_number='1234', ik5='A', errors=()), TxVerdict(control_number='1234', ik5='R', errors=()))),))",
+    ),
+    "270/subscriber-health-benefit-check/too-long-ST02": (
+        _ST02,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234567890', ik5='R', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/too-short-ST02": (
+        _ST02,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='123', ik5='R', errors=()),)),))",
+    ),
+    "270/subscriber-health-benefit-check/drop-ST03": (
+        _ST03,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234', ik5='R', errors=(('IK3', 'ST', 1, '8'), ('IK4', 'ST', 1, '3', '1705', '1'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/empty-segment-id-only-DMG": (
+        _EMPTYNEXT,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'DMG', 12, '1'),)),)),))",
+    ),
+    "271/subscriber-health-benefit-check/empty-required-EB10-P0910": (
+        _SYNTAX,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'EB', 14, '8'), ('IK4', 'EB', 14, '10', '380', '2'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/not-used-filled-BHT06": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'BHT', 2, '8'), ('IK4', 'BHT', 2, '6', '640', 'I10'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/not-used-filled-NM106-IL": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'NM1', 9, '8'), ('IK4', 'NM1', 9, '6', '1038', 'I10'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/not-used-filled-DMG04": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'DMG', 12, '8'), ('IK4', 'DMG', 12, '4', '1067', 'I10'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check-error/not-used-filled-AAA02": (
+        _I10,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'AAA', 7, '8'), ('IK4', 'AAA', 7, '2', '559', 'I10'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/hl-bad-parent-HL3-parent9": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'HL', 7, '8'), ('IK4', 'HL', 7, '2', '734', '7'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/hl-bad-parent-HL2-parent2": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'HL', 5, '8'), ('IK4', 'HL', 5, '2', '734', '7'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check-error/hl-bad-parent-HL2-parent5": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'HL', 5, '8'), ('IK4', 'HL', 5, '2', '734', '7'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/hl-bad-count-HL3-as-4": (
+        _HL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'HL', 7, '8'), ('IK4', 'HL', 7, '1', '628', '7'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check/isa-bad-code-ISA14": (
+        _TA1,
+        "Verdict(ta1='019', groups=(GroupVerdict(ak9='A', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/bad-date-GS04": (
+        _GS,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/bad-time-GS05": (
+        _GS,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/empty-segment-tilde-tilde": (
+        _TILDE,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/trailing-separator-SE": (
+        _SETRAIL,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/duplicate-st02-same-ST02": (
+        _DUPST,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='P', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()), TxVerdict(control_number='4321', ik5='R', errors=()))),))",
+    ),
+    "271/subscriber-health-benefit-check/too-long-ST02": (
+        _ST02,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='1234567890', ik5='R', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/too-short-ST02": (
+        _ST02,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='123', ik5='R', errors=()),)),))",
+    ),
+    "271/subscriber-health-benefit-check/drop-ST03": (
+        _ST03,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'ST', 1, '8'), ('IK4', 'ST', 1, '3', '1705', '1'))),)),))",
+    ),
+    "271/subscriber-health-benefit-check-error/duplicate-st02-same-ST02": (
+        _DUPST,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='P', transactions=(TxVerdict(control_number='4321', ik5='A', errors=()), TxVerdict(control_number='4321', ik5='R', errors=()))),))",
     ),
 }
 
