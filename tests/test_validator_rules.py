@@ -443,3 +443,27 @@ def test_messages_never_carry_the_bad_value() -> None:
     assert all(dob not in g.message for g in report.all_findings())
     assert dob not in str(report.to_dict())
     assert dob in str(report.to_dict(include_values=True))
+
+
+# ------------------------------------------------------------------ LS/LE bounded loops (271 2120C)
+
+S271 = (FIXTURES / "271_005010X279A1" / "subscriber-health-benefit-check.271").read_bytes()
+
+
+def _271_findings(data: bytes) -> set[tuple]:
+    (tx,) = validate(data).transactions()
+    return {(f.level, f.segment_id, f.code) for f in tx.findings}
+
+
+def test_ls_without_le_is_a_missing_le() -> None:
+    assert b"LE*2120~" in S271
+    assert _271_findings(S271.replace(b"LE*2120~", b"", 1).replace(b"SE*22*", b"SE*21*")) == {("segment", "LE", "3")}
+
+
+def test_le_without_ls_is_unexpected() -> None:
+    broken = S271.replace(b"LS*2120~", b"", 1).replace(b"SE*22*", b"SE*21*")
+    assert ("segment", "LE", "2") in _271_findings(broken)
+
+
+def test_sample_271_bounded_loop_is_accepted() -> None:
+    assert validate(S271).accepted

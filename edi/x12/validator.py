@@ -43,6 +43,7 @@ _ENVELOPE_IDS = frozenset(("ISA", "IEA", "GS", "GE", "ST", "SE"))
 _SLOW_LANE_IDS = _ENVELOPE_IDS | {""}
 #: segments whose numbering the validator checks beyond the guide's element rules
 _COUNTED_IDS = frozenset(("HL", "CLM", "LX"))
+_BOUND_IDS = frozenset(("LS", "LE"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class Validator:
         seg_count = 0  # position in the transaction set, ST = 1
         st_list = None
         counters = _Numbering()
+        bounds = _LoopBounds()
         check_lx = False
         gs_count = 0
         st_count = 0
@@ -195,6 +197,8 @@ class Validator:
                         if target is None:
                             continue
                     node = target
+                    if bounds.parent is not None or seg_id in _BOUND_IDS:
+                        bounds.see(target, seg, seg_count, st.findings, reader.segment_index + 1)  # type: ignore[union-attr]
                     if seg_id in _COUNTED_IDS:
                         business_unit = counters.see(seg, seg_count, target.parent.id, st.findings,  # type: ignore[union-attr]
                                                      reader.segment_index + 1, business_unit)
@@ -369,6 +373,7 @@ class Validator:
                     st.findings.append(Finding("transaction", "23", "Duplicate transaction set control number in this group"))
                 st_ids.add(el[2])
                 counters.reset(check_lx)
+                bounds.parent = None
                 business_unit = None
                 if grammar is None:
                     st.findings.append(Finding("transaction", "I6", "Implementation convention not supported"))
@@ -399,6 +404,7 @@ class Validator:
                     if gs is not None:
                         gs.findings.append(Finding("group", "1", "SE without a matching ST"))
                     continue
+                bounds.missing(seg_count + 1, st.findings, reader.segment_index + 1)
                 if el[2] != st.control_number:
                     st.findings.append(Finding("transaction", "3", "SE02 does not match ST02"))
                 if _int(el[1]) != seg_count + 1:
@@ -454,6 +460,8 @@ class Validator:
             if st is None or not open_st:
                 continue  # data between SE and GE: placement errors already recorded where possible
             loop = target.parent.id  # type: ignore[union-attr]
+            if bounds.parent is not None or seg_id in _BOUND_IDS:
+                bounds.see(target, seg, seg_count, st.findings, reader.segment_index + 1)  # type: ignore[arg-type]
             if seg_id in _COUNTED_IDS:
                 business_unit = counters.see(seg, seg_count, loop, st.findings, reader.segment_index + 1, business_unit)
             if seg[-1] == "" and len(seg) > 1:
@@ -534,6 +542,49 @@ class _Numbering:
                                     element_ref="554", bad_value=seg[1] if len(seg) > 1 else None,
                                     file_segment=file_seg))
         return business_unit
+
+
+class _LoopBounds:
+    """LS/LE pairs around bounded loops (271 2120C/D): an LS needs its LE, an LE its LS."""
+
+    __slots__ = ("parent", "ls_pos", "le_pos")
+
+    def __init__(self) -> None:
+        self.parent: LoopRule | None = None
+        self.ls_pos = self.le_pos = 0
+
+    @property
+    def open(self) -> bool:
+        return self.parent is not None
+
+    def see(self, target: SegmentRule, seg: list[str], pos: int, findings: list[Finding], file_seg: int) -> None:
+        seg_id = seg[0]
+        if self.parent is not None:
+            if seg_id == "LE" and target.parent is self.parent:
+                self.parent = None  # LE01's value is checked by the guide's code list
+                return
+            if seg_id == "LS" and target.parent is self.parent:
+                return  # a repeated LS is over its maximum use; that is the error to report
+            loop = target.parent
+            while loop is not None and loop.parent is not self.parent:
+                loop = loop.parent
+            if loop is not None and self.ls_pos < loop.pos < self.le_pos:
+                return
+            self.missing(pos, findings, file_seg)
+        if seg_id == "LS":
+            le = next((n for n in target.parent.iter_children()
+                       if isinstance(n, SegmentRule) and n.id == "LE" and n.pos > target.pos), None)
+            if le is not None:
+                self.parent, self.ls_pos, self.le_pos = target.parent, target.pos, le.pos
+        elif seg_id == "LE":
+            findings.append(Finding("segment", "2", "LE without a preceding LS", segment_id="LE", segment_position=pos,
+                                    loop_id=target.parent.id, file_segment=file_seg))
+
+    def missing(self, pos: int, findings: list[Finding], file_seg: int) -> None:
+        if self.parent is not None:
+            findings.append(Finding("segment", "3", "Required segment LE (loop trailer) is missing after the bounded loop",
+                                    segment_id="LE", segment_position=pos, loop_id=self.parent.id, file_segment=file_seg))
+            self.parent = None
 
 
 def _loop_id(node: LoopRule | SegmentRule | None) -> str | None:

@@ -31,23 +31,6 @@ __all__ = ["KNOWN_PYX12_DIFFERENCES", "GroupVerdict", "TxVerdict", "Verdict", "e
 
 # Reasons, one per kind of pyx12 defect (each entry below names one).
 _I10 = "pyx12 codes a filled Not Used element IK403 10 (exclusion condition); the 999 guide's code is I10"
-_I12 = "pyx12 codes a failed guide pattern (9-digit ZIP) IK403 7; the 999 guide's code is I12, and Not Used elements I10 not 10"
-_ST03 = (
-    "pyx12 cannot write a 999 without ST03 (EngineError: Cannot create AK2); 5010 requires ST03, IK4 3 code 1"
-)
-_LXSEQ = "pyx12 checks LX01 numbering but never reports it; after the dropped LX every line number is out of sequence (IK4 7)"
-_EMPTYID = "pyx12 attaches the empty-segment error of PAT to the following NM1; the empty PAT is the segment in error"
-_COMP13 = "pyx12 raises IndexError on a composite with too many components; the 999 answer is IK403 13"
-_HL = "pyx12 rejects broken HL/LX numbering without an IK3 saying where; the 999 must name the HL/LX element (IK4 7)"
-_TA1 = "pyx12 writes a TA1 only when ISA14=1; a rejected interchange envelope is answered with a TA1 R whatever ISA14 says"
-_GS = "pyx12 notes an invalid GS04/GS05 but still answers AK9 A; a group whose header is in error is rejected (AK9 R)"
-_TILDE = "pyx12 stops reading at an empty segment (~~) and reports the IEA missing; the empty segment itself rejects the set (IK5 I5)"
-_SETRAIL = "pyx12 attaches the SE trailing-separator error to the segment before SE; the error is SE's (IK5)"
-_DUPST = "pyx12 answers AK9 R when one set is accepted and one rejected; the guide's AK901 for that is P"
-_ST02 = "pyx12 does not check ST02's length (AN 4-9); a bad control number rejects the set (IK5 7)"
-
-# Reasons, one per kind of pyx12 defect (each entry below names one).
-_I10 = "pyx12 codes a filled Not Used element IK403 10 (exclusion condition); the 999 guide's code is I10"
 _I12 = "pyx12 codes a failed guide pattern (9-digit ZIP) IK403 7 and a filled Not Used element 10; the 999 guide's codes are I12 and I10"
 _ST03 = (
     "pyx12 cannot write a 999 without ST03 (EngineError: Cannot create AK2); 5010 requires ST03, IK4 3 code 1"
@@ -64,10 +47,15 @@ _DUPST = "pyx12 answers AK9 R when one set is accepted and one rejected; the gui
 _ST02 = "pyx12 does not check ST02's length (AN 4-9); a bad control number rejects the set (IK5 7)"
 _REPEAT = "pyx12 does not split ISA11 repetitions: EB03 1^33^...^UC (X279A1: up to 99 service types) is checked as one value, IK4 5 and 7"
 _EMPTYNEXT = "pyx12 attaches an empty segment's error (IK3 8, no IK4) to the following segment; only the empty DMG is in error"
+_LSLE = "pyx12 does not check LS/LE pairing: an LS whose bounded loop (2120C) is not closed by LE is IK3 LE 3"
 _SYNTAX = "pyx12 reports a broken X12 syntax rule (R/P pair) as IK3 8 with no IK4; the 999 names the missing element, IK403 2"
 
 # variant name -> (one-line reason, our correct verdict: repr string or Verdict)
 KNOWN_PYX12_DIFFERENCES: dict[str, tuple[str, str | Verdict]] = {
+    "271/subscriber-health-benefit-check/drop-LE": (
+        _LSLE,
+        "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='4321', ik5='R', errors=(('IK3', 'LE', 18, '3'),)),)),))",
+    ),
     "837P/demo.example2": (
         _I12,
         "Verdict(ta1=None, groups=(GroupVerdict(ak9='R', transactions=(TxVerdict(control_number='0021', ik5='R', errors=(('IK3', 'N4', 10, '8'), ('IK3', 'N4', 28, '8'), ('IK4', 'N4', 10, '3', '116', 'I12'), ('IK4', 'N4', 28, '3', '116', 'I12'))),)),))",
