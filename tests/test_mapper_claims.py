@@ -1132,8 +1132,6 @@ def test_what_the_837_drops_or_reshapes() -> None:
     ("changes", "path"),
     [
         ({"billing__address__postalCode": "60601"}, "billing.address.postalCode"),  # 2010AA N403 needs 9 digits
-        ({"subscriber__middleName": "M" * 30}, "subscriber.middleName"),  # NM105 holds 25
-        ({"subscriber__address__city": "X"}, "subscriber.address.city"),  # N401 needs 2 characters
         ({"subscriber__memberId": "7"}, "subscriber.memberId"),  # NM109 needs 2 characters
         ({"dependent": {"lastName": "DOE", "gender": "M", "dateOfBirth": "20100101",
                         "relationshipToSubscriberCode": "19"}}, "dependent"),  # 2010CA N3/N4 are required
@@ -1152,13 +1150,18 @@ def test_unwritable_values_are_refused_with_their_path(changes: dict[str, Any], 
     assert any(p == path or p.startswith(f"{path}.") for p in paths), paths
 
 
-def test_state_codes_the_request_checks_accept_but_the_837_does_not() -> None:
-    # PW (Palau) and UM pass edi.checks (STATE_CODES) but are not in the 837 guide's state list
-    data = professional_request(subscriber__address__state="PW")
-    request = validated("professional", data)
-    with pytest.raises(ClaimMappingError) as caught:
-        claims_to_837p([request], envelope())
-    assert [p.path for p in caught.value.problems] == ["subscriber.address.state"]
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"subscriber__middleName": "M" * 30}, "subscriber.middleName"),  # NM105 holds 25
+        ({"subscriber__address__city": "X"}, "subscriber.address.city"),  # N401 needs 2 characters
+        ({"subscriber__address__state": "PW"}, "subscriber.address.state"),  # not in the X12 state list
+        ({"subscriber__address__state": "UM"}, "subscriber.address.state"),
+    ],
+)  # fmt: skip
+def test_values_the_837_cannot_carry_are_refused_by_the_request_checks(changes: dict[str, Any], path: str) -> None:
+    _, problems = validate_request("professional", professional_request(**changes), today=date(2024, 6, 1))
+    assert path in [p.path for p in problems]
 
 
 def test_problem_paths_name_the_claim_in_a_batch() -> None:

@@ -535,7 +535,7 @@ def test_code_tables() -> None:
     assert "29" not in SERVICE_TYPE_CODES and "31" not in SERVICE_TYPE_CODES
     assert PLACE_OF_SERVICE_CODES["11"] == "Office"
     assert {"28", "29", "30", "00", "98"}.isdisjoint(PLACE_OF_SERVICE_CODES)
-    assert len(STATE_CODES) == 63 and {"DC", "PR", "GU", "VI", "AS", "MP", "AA", "AE", "AP"} <= set(STATE_CODES)
+    assert len(STATE_CODES) == 61 and "PW" not in STATE_CODES and {"DC", "PR", "GU", "VI", "AS", "MP", "AA", "AE", "AP"} <= set(STATE_CODES)
     assert sorted(TA1_NOTE_CODES) == [f"{n:03d}" for n in range(32)]
     assert describe(SERVICE_TYPE_CODES, "UC") == "Urgent Care"
     assert describe(SERVICE_TYPE_CODES, "??") is None

@@ -27,6 +27,8 @@ from edi.models.common import (
     Ssn,
     TaxonomyCode,
     Text,
+    Text10,
+    Text25,
     Text30,
     Text35,
     Text38,
@@ -128,7 +130,7 @@ class Submitter(RequestModel):
     organization_name: Text60 | None = None
     last_name: Text60 | None = None
     first_name: Text35 | None = None
-    middle_name: Text35 | None = None
+    middle_name: Text25 | None = None
     tax_id: EmployerId | None = None
     contact_information: ContactInformation
 
@@ -151,8 +153,8 @@ class ClaimSubscriber(RequestModel):
     subscriber_group_name: Text60 | None = None
     first_name: Text35 | None = None
     last_name: Text60 | None = None
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     gender: Gender | None = None
     date_of_birth: Date8 | None = None
     policy_number: Text50 | None = None
@@ -167,8 +169,8 @@ class ClaimDependent(RequestModel):
 
     first_name: Text35 | None = None
     last_name: Text60
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     gender: Gender
     date_of_birth: Date8
     ssn: Ssn | None = None
@@ -199,8 +201,8 @@ class ClaimProvider(RequestModel):
     taxonomy_code: TaxonomyCode | None = None
     first_name: Text35 | None = None
     last_name: Text60 | None = None
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     organization_name: Text60 | None = None
     address: Address | None = None
     contact_information: ContactInformation | None = None
@@ -247,8 +249,8 @@ class OtherSubscriberName(RequestModel):
     other_insured_qualifier: Literal["1", "2"]
     other_insured_last_name: Text60
     other_insured_first_name: Text35 | None = None
-    other_insured_middle_name: Text35 | None = None
-    other_insured_suffix: Text | None = None
+    other_insured_middle_name: Text25 | None = None
+    other_insured_suffix: Text10 | None = None
     other_insured_identifier_type_code: Literal["II", "MI"]
     other_insured_identifier: Text80
     other_insured_address: Address | None = None
@@ -681,8 +683,8 @@ class OperatingPhysician(RequestModel):
     organization_name: Text60 | None = None
     last_name: Text60
     first_name: Text35 | None = None
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     npi: Npi | None = None
     identification_qualifier_code: Text | None = None
     secondary_identifier: Text50 | None = None

@@ -41,6 +41,9 @@ __all__ = [
     "TaxonomyCode",
     "Text",
     "Text30",
+    "Text10",
+    "Text25",
+    "City",
     "Text35",
     "Text38",
     "Text50",
@@ -126,12 +129,15 @@ Ssn = Annotated[str, Field(pattern=r"^\d{9}$", description="Social security numb
 StateCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="Two-letter USPS state code.")]
 PostalCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{3,15}$", description="ZIP code (5 or 9 digits in the US).")]
 Phone = Annotated[str, Field(pattern=r"^\d{1,20}$", description="Phone number, digits only.")]
-TaxonomyCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{9}X$", description="Health care provider taxonomy code.")]
+TaxonomyCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{10}$", description="Health care provider taxonomy code (NUCC, 10 characters).")]
 Gender = Literal["M", "F", "U"]
 YesNo = Literal["Y", "N"]
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 Text30 = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+Text25 = Annotated[str, StringConstraints(min_length=1, max_length=25)]  # X12 NM105 middle name
+Text10 = Annotated[str, StringConstraints(min_length=1, max_length=10)]  # X12 NM107 suffix
+City = Annotated[str, StringConstraints(min_length=2, max_length=30)]  # X12 N401
 Text35 = Annotated[str, StringConstraints(min_length=1, max_length=35)]
 Text38 = Annotated[str, StringConstraints(min_length=1, max_length=38)]
 Text50 = Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -149,7 +155,7 @@ class Address(RequestModel):
 
     address1: Text55
     address2: Text55 | None = None
-    city: Text30
+    city: City
     state: StateCode | None = None
     postal_code: PostalCode | None = None
     country_code: Annotated[str, Field(pattern=r"^[A-Z]{2,3}$")] | None = None

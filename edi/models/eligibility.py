@@ -26,6 +26,8 @@ from edi.models.common import (
     ResponseModel,
     Ssn,
     Text,
+    Text10,
+    Text25,
     Text35,
     Text50,
     Text60,
@@ -70,8 +72,8 @@ class EligibilityProvider(RequestModel):
     organization_name: Text60 | None = None
     first_name: Text35 | None = None
     last_name: Text60 | None = None
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     npi: Npi | None = None
     service_provider_number: Text80 | None = None
     payor_id: Text80 | None = None
@@ -95,8 +97,8 @@ class _Person(RequestModel):
     member_id: Text80 | None = None
     first_name: Text35 | None = None
     last_name: Text60 | None = None
-    middle_name: Text35 | None = None
-    suffix: Text | None = None
+    middle_name: Text25 | None = None
+    suffix: Text10 | None = None
     gender: Gender | None = None
     date_of_birth: Date8 | None = None
     ssn: Ssn | None = None
