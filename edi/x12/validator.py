@@ -380,7 +380,7 @@ class Validator:
                     continue
                 if target is None:
                     continue
-                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
+                for e in _envelope_errors(target, seg, component, repetition):  # type: ignore[arg-type]
                     if e.position == 3:
                         continue  # ST03 is judged below, against GS08
                     code = {1: "6", 2: "7"}.get(e.position)
@@ -410,7 +410,7 @@ class Validator:
                 if _int(el[1]) != seg_count + 1:
                     st.findings.append(Finding("transaction", "4", "SE01 does not match the number of segments"))
                 st.segment_count = seg_count + 1
-                for e in check_segment(target, seg, component, repetition) if target is not None else ():
+                for e in _envelope_errors(target, seg, component, repetition):
                     st.findings.append(Finding("transaction", {1: "6", 2: "7"}.get(e.position, "5"),
                                                f"SE: {e.message}", element_position=e.position, bad_value=e.bad_value))
                 open_st = False
@@ -430,7 +430,7 @@ class Validator:
                 gs.declared_count = _int(el[1])
                 if gs.declared_count != st_count:
                     gs.findings.append(Finding("group", "5", "GE01 does not match the number of transaction sets"))
-                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
+                for e in _envelope_errors(target, seg, component, repetition):  # type: ignore[arg-type]
                     gs.findings.append(Finding("group", {2: "6"}.get(e.position, "1"), f"GE: {e.message}",
                                                element_position=e.position, bad_value=e.bad_value))
                 open_gs = False
@@ -449,7 +449,7 @@ class Validator:
                     isa.findings.append(Finding("interchange", "001", "IEA02 does not match ISA13"))
                 if _int(el[1]) != gs_count:
                     isa.findings.append(Finding("interchange", "021", "IEA01 does not match the number of functional groups"))
-                for e in check_segment(target, seg, component, repetition):  # type: ignore[arg-type]
+                for e in _envelope_errors(target, seg, component, repetition):  # type: ignore[arg-type]
                     isa.findings.append(Finding("interchange", _IEA_NOTE.get(e.position, "026"), f"IEA: {e.message}",
                                                 element_position=e.position, bad_value=e.bad_value))
                 open_isa = False
@@ -585,6 +585,16 @@ class _LoopBounds:
             findings.append(Finding("segment", "3", "Required segment LE (loop trailer) is missing after the bounded loop",
                                     segment_id="LE", segment_position=pos, loop_id=self.parent.id, file_segment=file_seg))
             self.parent = None
+
+
+def _envelope_errors(rule: SegmentRule | None, seg: list[str], component: str, repetition: str) -> list[ElementError]:
+    """Element errors of an envelope segment, through the generated fast test first."""
+    if rule is None:
+        return []
+    fast = rule.fast or fast_check(rule)
+    if fast(seg, component, repetition):
+        return []
+    return check_segment(rule, seg, component, repetition)
 
 
 def _loop_id(node: LoopRule | SegmentRule | None) -> str | None:
