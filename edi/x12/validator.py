@@ -28,7 +28,7 @@ from .findings import (
 )
 from .grammar import Grammar, LoopRule, SegmentRule, load_grammar
 from .reader import Source, X12Reader, X12SyntaxError
-from .walker import Walker
+from .walker import Walker, WalkError
 
 __all__ = ["validate", "Validator", "MapResolution"]
 
@@ -334,7 +334,23 @@ class Validator:
                 seg_count = 1
             grammar_active = grammar is not None
             if grammar_active:
-                target, walk_errors = walker.walk(node, seg, key_fields.get(seg_id, ()))
+                kp = key_fields.get(seg_id, ())
+                if len(kp) == 1:
+                    p, c = kp[0]
+                    v = seg[p] if len(seg) > p else ""
+                    if c and component in v:
+                        v = v.split(component, 1)[0]
+                    target, ops, simple = plan_for((node, seg_id, v), node, seg)
+                    if simple is not None:
+                        n = counts.get(simple.slot, 0) + 1
+                        counts[simple.slot] = n
+                        walk_errors = [] if n <= simple.max_use else [WalkError(
+                            "5", simple, seg_id,
+                            f"Segment {seg_id} ({simple.name}) exceeds its maximum use of {simple.max_use}")]
+                    else:
+                        walk_errors = walker.replay(ops, seg_id)
+                else:
+                    target, walk_errors = walker.walk(node, seg, kp)
             else:
                 target, walk_errors = None, []
                 if seg_id in ("GE", "IEA"):
