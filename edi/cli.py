@@ -72,22 +72,29 @@ def _describe(f: Finding) -> str:
 
 
 def _print_report(report: ValidationReport) -> None:
+    """Verdicts for people: every finding, and a count instead of a line per clean set."""
     status = report.status.upper().replace("-", " ")
-    typer.echo(f"{report.source}: {status}")
-    for f in report.findings:
-        typer.echo(f"  {_describe(f)}")
+    out = [f"{report.source}: {status}"]
+    out.extend(f"  {_describe(f)}" for f in report.findings)
     for isa in report.interchanges:
-        typer.echo(f"  interchange {isa.control_number}: TA1 {isa.ta1_code}")
-        for f in isa.findings:
-            typer.echo(f"    {_describe(f)}")
+        out.append(f"  interchange {isa.control_number}: TA1 {isa.ta1_code}")
+        out.extend(f"    {_describe(f)}" for f in isa.findings)
         for g in isa.groups:
-            typer.echo(f"    group {g.control_number} ({g.functional_id} {g.version}): AK9 {g.ack_code}")
-            for f in g.findings:
-                typer.echo(f"      {_describe(f)}")
+            counts = {"A": 0, "E": 0, "R": 0}
+            detail: list[str] = []
             for t in g.transactions:
-                typer.echo(f"      transaction set {t.transaction_set_id} {t.control_number}: IK5 {t.ack_code}")
-                for f in t.findings:
-                    typer.echo(f"        {_describe(f)}")
+                counts[t.ack_code] += 1
+                if t.findings:
+                    detail.append(f"      transaction set {t.transaction_set_id} {t.control_number}: IK5 {t.ack_code}")
+                    detail.extend(f"        {_describe(f)}" for f in t.findings)
+            out.append(
+                f"    group {g.control_number} ({g.functional_id} {g.version}): AK9 {g.ack_code}, "
+                f"{len(g.transactions)} transaction set(s): {counts['A']} accepted, "
+                f"{counts['E']} accepted with errors, {counts['R']} rejected"
+            )
+            out.extend(f"      {_describe(f)}" for f in g.findings)
+            out.extend(detail)
+    sys.stdout.write("\n".join(out) + "\n")
 
 
 def _exit_code(report: ValidationReport) -> int:

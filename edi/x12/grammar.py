@@ -9,7 +9,12 @@ descendant sets. Nothing here validates data; `edi.x12.engine` does.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
+import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -371,6 +376,16 @@ def _guess_key_code(seg: SegmentRule) -> str | None:
     return None
 
 
+def _descendants(loop: LoopRule) -> set[int]:
+    out: set[int] = set()
+    for child in loop.iter_children():
+        out.add(child.slot)
+        if isinstance(child, LoopRule):
+            out |= _descendants(child)
+    loop.descendant_slots = frozenset(out - {loop.slot})
+    return out
+
+
 #: Counter slots are numbered per distinct node path across every grammar in the process, so that
 #: counts kept while the control grammar is active (ISA, GS) stay meaningful in the transaction grammar.
 _SLOT_OF_PATH: dict[str, int] = {"/": 0}
@@ -407,16 +422,7 @@ def _finish(root: LoopRule, grammar_id: str, name: str, file: str) -> Grammar:
     for child in root.iter_children():
         visit(child, "/")
 
-    def descendants(loop: LoopRule) -> set[int]:
-        out: set[int] = set()
-        for child in loop.iter_children():
-            out.add(child.slot)
-            if isinstance(child, LoopRule):
-                out |= descendants(child)
-        loop.descendant_slots = frozenset(out - {loop.slot})
-        return out
-
-    descendants(root)
+    _descendants(root)
     key_fields: dict[str, set[tuple[int, int]]] = {}
     for node in nodes:
         if isinstance(node, SegmentRule):
@@ -443,10 +449,7 @@ def _walk(loop: LoopRule):  # noqa: ANN202
             yield child
 
 
-@lru_cache(maxsize=32)
-def load_grammar(file: str | Path) -> Grammar:
-    """Compile one map file (cached for the life of the process)."""
-    path = Path(file)
+def _compile_file(path: Path) -> Grammar:
     root_elem = ET.parse(path).getroot()
     compiler = _Compiler(path)
     root = LoopRule(
@@ -465,3 +468,55 @@ def load_grammar(file: str | Path) -> Grammar:
         by_pos.setdefault(child.pos, []).append(child)
     root.children = [(p, by_pos[p]) for p in sorted(by_pos)]
     return _finish(root, root.id, root.name, str(path))
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("EDI_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edi-engine" / "grammars"
+
+
+def _cache_key(path: Path) -> str:
+    h = hashlib.sha256()
+    h.update(path.read_bytes())
+    for dep in (Path(__file__), _pyx12_map_dir() / "dataele.xml", _pyx12_map_dir() / "codes.xml"):
+        h.update(dep.read_bytes())
+    h.update(sys.version.encode())
+    return h.hexdigest()[:32]
+
+
+def _rebind_slots(grammar: Grammar) -> Grammar:
+    """Slots are per process: renumber an unpickled grammar through this process's path table."""
+    for node in grammar.nodes:
+        node.slot = _SLOT_OF_PATH.setdefault(node.path or "/", len(_SLOT_OF_PATH))
+    _descendants(grammar.root)
+    return grammar
+
+
+@lru_cache(maxsize=32)
+def load_grammar(file: str | Path) -> Grammar:
+    """Compile one map file, once per process and (through a pickle cache) once per map version.
+
+    Parsing a 1 MB map costs ~0.1 s, which matters to a command-line validation of a small file;
+    the cache is keyed by the map's bytes, this compiler's source and the Python version, and any
+    problem with it just means compiling again.
+    """
+    path = Path(file)
+    try:
+        cached = _cache_dir() / f"{path.name}.{_cache_key(path)}.pickle"
+        with open(cached, "rb") as fh:
+            grammar = pickle.load(fh)
+        if isinstance(grammar, Grammar):
+            grammar.file = str(path)
+            return _rebind_slots(grammar)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    grammar = _compile_file(path)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(grammar, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    except (OSError, pickle.PickleError, RecursionError, NameError):
+        pass
+    return grammar
