@@ -1135,3 +1135,48 @@ def build_models(model: type, items: list[tuple[str, dict[str, Any]]]) -> list[A
     if problems:
         raise ClaimMappingError(f"{len(problems)} problem(s) reading the 837 as claims", problems)
     return out
+
+
+def camel(name: str) -> str:
+    """snake_case model field name to its camelCase JSON name (for problem paths)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def write_attachments_and_contract(out, info, cp: str) -> None:  # noqa: ANN001 - the 837 writers' builder and claim
+    """2300 PWK (at most 10 attachments) and CN1, the same in 837P and 837I."""
+    sup = info.claim_supplemental_information
+    if sup is not None:
+        sp = f"{cp}.claimSupplementalInformation"
+        reports = ([sup.report_information] if sup.report_information else []) + list(
+            sup.report_informations or ()
+        )
+        if len(reports) > 10:
+            out.problem(f"{sp}.reportInformations", "an 837 claim carries at most 10 attachments (PWK)")
+        for i, rep in enumerate(reports[:10]):
+            control = out.text(rep.attachment_control_number, f"{sp}.reportInformations[{i}].attachmentControlNumber",
+                               80, lo=2)  # fmt: skip
+            out.add("PWK", out.code(rep.attachment_report_type_code, f"{sp}.reportInformations[{i}].attachmentReportTypeCode",
+                                    _PWK01),
+                    rep.attachment_transmission_code, "", "", "AC" if control else "", control)  # fmt: skip
+    contract = info.claim_contract_information
+    if contract is not None:
+        kp = f"{cp}.claimContractInformation"
+        out.add(
+            "CN1", contract.contract_type_code, out.amount(contract.contract_amount, f"{kp}.contractAmount"),
+            out.quantity(contract.contract_percentage, f"{kp}.contractPercentage", 6),
+            out.text(contract.contract_code, f"{kp}.contractCode", 50),
+            out.quantity(contract.terms_discount_percentage, f"{kp}.termsDiscountPercentage", 6),
+            out.text(contract.contract_version_identifier, f"{kp}.contractVersionIdentifier", 30),
+        )  # fmt: skip
+
+
+def write_claim_refs(out, info, cp: str, refs: tuple[tuple[str, str], ...]) -> None:  # noqa: ANN001
+    """2300 REF segments from claimSupplementalInformation, in the guide's order for the 837 at hand."""
+    sup = info.claim_supplemental_information
+    if sup is None:
+        return
+    for field, qualifier in refs:
+        value = getattr(sup, field)
+        if value:
+            out.add("REF", qualifier, out.text(value, f"{cp}.claimSupplementalInformation.{camel(field)}", 50))

@@ -55,11 +55,11 @@ from edi.models.claims import (
 )
 
 from ._claim_common import (
-    _PWK01,
     ClaimHierarchy,
     Dialect,
     Out,
     build_models,
+    camel,
     claim_hierarchies,
     components,
     drop_none,
@@ -76,6 +76,8 @@ from ._claim_common import (
     read_parties,
     read_provider,
     read_refs,
+    write_attachments_and_contract,
+    write_claim_refs,
     write_claims,
     write_other_subscriber,
     x12_amount,
@@ -106,9 +108,6 @@ _NOTES = (
 _NOTE_FIELDS = {code: field for field, code in _NOTES}
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 # ================================================================================== writing
@@ -144,41 +143,10 @@ def _claim_loop(out: Out, r: InstitutionalClaimRequest, path: str) -> None:
         "CL1", codes.admission_type_code or "", codes.admission_source_code or "", codes.patient_status_code
     )
 
-    sup = info.claim_supplemental_information
-    if sup is not None:
-        sp = f"{cp}.claimSupplementalInformation"
-        reports = ([sup.report_information] if sup.report_information else []) + list(
-            sup.report_informations or ()
-        )
-        if len(reports) > 10:
-            out.problem(f"{sp}.reportInformations", "an 837 claim carries at most 10 attachments (PWK)")
-        for i, rep in enumerate(reports[:10]):
-            control = out.text(rep.attachment_control_number, f"{sp}.reportInformations[{i}].attachmentControlNumber",
-                               80, lo=2)  # fmt: skip
-            out.add("PWK", out.code(rep.attachment_report_type_code, f"{sp}.reportInformations[{i}].attachmentReportTypeCode",
-                                    _PWK01),
-                    rep.attachment_transmission_code, "", "", "AC" if control else "", control)  # fmt: skip
-    contract = info.claim_contract_information
-    if contract is not None:
-        kp = f"{cp}.claimContractInformation"
-        out.add(
-            "CN1", contract.contract_type_code, out.amount(contract.contract_amount, f"{kp}.contractAmount"),
-            out.quantity(contract.contract_percentage, f"{kp}.contractPercentage", 6),
-            out.text(contract.contract_code, f"{kp}.contractCode", 50),
-            out.quantity(contract.terms_discount_percentage, f"{kp}.termsDiscountPercentage", 6),
-            out.text(contract.contract_version_identifier, f"{kp}.contractVersionIdentifier", 30),
-        )  # fmt: skip
+    write_attachments_and_contract(out, info, cp)
     if info.patient_estimated_amount_due is not None:
         out.add("AMT", "F3", out.amount(info.patient_estimated_amount_due, f"{cp}.patientEstimatedAmountDue"))
-    if sup is not None:
-        for field, qualifier in _CLAIM_REFS:
-            value = getattr(sup, field)
-            if value:
-                out.add(
-                    "REF",
-                    qualifier,
-                    out.text(value, f"{cp}.claimSupplementalInformation.{_camel(field)}", 50),
-                )
+    write_claim_refs(out, info, cp, _CLAIM_REFS)
     notes = info.claim_notes
     billing_notes: list[tuple[str, str]] = []
     if info.billing_note:
@@ -191,7 +159,7 @@ def _claim_loop(out: Out, r: InstitutionalClaimRequest, path: str) -> None:
                 if written > 10:
                     out.problem(f"{cp}.claimNotes", "an 837I claim carries at most 10 claim notes")
                     break
-                out.add("NTE", code, out.text(text, f"{cp}.claimNotes.{_camel(field)}[{i}]", 80))
+                out.add("NTE", code, out.text(text, f"{cp}.claimNotes.{camel(field)}[{i}]", 80))
         for i, text in enumerate(notes.additional_information or ()):
             billing_notes.append((text, f"{cp}.claimNotes.additionalInformation[{i}]"))
     if len(billing_notes) > 1:

@@ -78,11 +78,11 @@ from edi.models.claims import (
 )
 
 from ._claim_common import (
-    _PWK01,
     ClaimHierarchy,
     Dialect,
     Out,
     build_models,
+    camel,
     claim_hierarchies,
     components,
     drop_none,
@@ -99,6 +99,8 @@ from ._claim_common import (
     read_parties,
     read_provider,
     read_refs,
+    write_attachments_and_contract,
+    write_claim_refs,
     write_claims,
     write_other_subscriber,
     x12_amount,
@@ -139,9 +141,6 @@ _CLAIM_NOTES = (
 )  # fmt: skip
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 # ================================================================================== writing
@@ -227,48 +226,17 @@ def _claim_loop(out: Out, r: ProfessionalClaimRequest, path: str) -> None:
             if value:
                 out.add("DTP", qualifier, "D8", value)
 
-    sup = info.claim_supplemental_information
-    if sup is not None:
-        sp = f"{cp}.claimSupplementalInformation"
-        reports = ([sup.report_information] if sup.report_information else []) + list(
-            sup.report_informations or ()
-        )
-        if len(reports) > 10:
-            out.problem(f"{sp}.reportInformations", "an 837 claim carries at most 10 attachments (PWK)")
-        for i, rep in enumerate(reports[:10]):
-            control = out.text(rep.attachment_control_number, f"{sp}.reportInformations[{i}].attachmentControlNumber",
-                               80, lo=2)  # fmt: skip
-            out.add("PWK", out.code(rep.attachment_report_type_code, f"{sp}.reportInformations[{i}].attachmentReportTypeCode",
-                                    _PWK01),
-                    rep.attachment_transmission_code, "", "", "AC" if control else "", control)  # fmt: skip
-    contract = info.claim_contract_information
-    if contract is not None:
-        kp = f"{cp}.claimContractInformation"
-        out.add(
-            "CN1", contract.contract_type_code, out.amount(contract.contract_amount, f"{kp}.contractAmount"),
-            out.quantity(contract.contract_percentage, f"{kp}.contractPercentage", 6),
-            out.text(contract.contract_code, f"{kp}.contractCode", 50),
-            out.quantity(contract.terms_discount_percentage, f"{kp}.termsDiscountPercentage", 6),
-            out.text(contract.contract_version_identifier, f"{kp}.contractVersionIdentifier", 30),
-        )  # fmt: skip
+    write_attachments_and_contract(out, info, cp)
     if info.patient_amount_paid is not None:
         out.add("AMT", "F5", out.amount(info.patient_amount_paid, f"{cp}.patientAmountPaid"))
-    if sup is not None:
-        for field, qualifier in _CLAIM_REFS:
-            value = getattr(sup, field)
-            if value:
-                out.add(
-                    "REF",
-                    qualifier,
-                    out.text(value, f"{cp}.claimSupplementalInformation.{_camel(field)}", 50),
-                )
+    write_claim_refs(out, info, cp, _CLAIM_REFS)
     note = info.claim_note
     if note is not None:
         given = [(code, getattr(note, field), field) for field, code in _CLAIM_NOTES if getattr(note, field)]
         if len(given) > 1:
             out.problem(f"{cp}.claimNote", "an 837P claim carries one note: give one of its fields")
         for code, text, field in given[:1]:
-            out.add("NTE", code, out.text(text, f"{cp}.claimNote.{_camel(field)}", 80))
+            out.add("NTE", code, out.text(text, f"{cp}.claimNote.{camel(field)}", 80))
     _ambulance(out, info.ambulance_transport_information, f"{cp}.ambulanceTransportInformation")
     if info.homebound_indicator:
         out.add("CRC", "75", "Y", "IH")
