@@ -1,0 +1,487 @@
+"""Standard Webhooks sender: sign a response, POST it to the callback pinned to a checked address, retry.
+
+The rules (allow-list, https, which addresses, backoff, what is retryable) live in
+``edi.delivery``; this module is the network half. Per attempt it resolves the callback host
+once, checks every address with ``edi.delivery.check_addresses`` and connects to the address it
+checked (the URL carries the IP; the ``Host`` header and TLS SNI carry the name, and the
+certificate is verified against the name), so a DNS rebinding between check and connect
+cannot reach an internal address. Signing uses the ``standardwebhooks`` library: ``webhook-id``
+(the delivery's, the same on every retry and replay), ``webhook-timestamp`` (unix seconds of
+the attempt) and ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``).
+
+Redirects are followed only for 307/308 (which keep the POST and its body), hop by hop through
+the same allow-list and address checks, at most ``DeliveryLimits.max_redirects`` times; any
+other 3xx fails the delivery. Proxies from the environment are ignored (``trust_env=False``):
+a proxy would resolve the name itself and undo the pinning. At most
+``DeliveryLimits.max_response_bytes`` of a response are read (raw, never decompressed) and
+then dropped: response bodies are never logged or stored. This module logs the webhook-id,
+submitter, host, attempt number, outcome and status, nothing else; httpx's own ``httpx`` logger
+records each request line (pinned address and path) at INFO, so keep that logger at WARNING
+where callback paths may carry tokens.
+
+``WebhookSender`` is asynchronous, so the total timeout can cancel an attempt at any point
+(DNS, connect, a slowly dripping response); ``deliver`` and ``replay`` are blocking wrappers
+for synchronous callers such as queue consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import ipaddress
+import logging
+import random
+import secrets
+import socket
+import ssl
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Protocol, TypeVar
+from urllib.parse import urljoin
+
+import httpx
+from standardwebhooks import Webhook
+
+from edi.delivery import (
+    Attempt,
+    AttemptError,
+    AttemptOutcome,
+    CallbackConfig,
+    CallbackTarget,
+    Delivery,
+    DeliveryLimits,
+    DeliveryRefused,
+    DeliveryResult,
+    DeliveryState,
+    IPAddress,
+    RefusalReason,
+    ResolvedCallback,
+    RetryPolicy,
+    check_addresses,
+    check_callback_url,
+    check_secret,
+    classify_status,
+    parse_retry_after,
+    resolve_callback,
+)
+
+__all__ = [
+    "USER_AGENT",
+    "AttemptHook",
+    "DeadLetterSink",
+    "Resolver",
+    "StaticResolver",
+    "SystemResolver",
+    "WebhookSender",
+    "deliver",
+    "new_secret",
+    "replay",
+    "sign_headers",
+]
+
+_log = logging.getLogger(__name__)
+
+USER_AGENT = "edi-engine-webhooks/1"
+
+_T = TypeVar("_T")
+
+DeadLetterSink = Callable[[DeliveryResult], None | Awaitable[None]]
+"""Called with every result that did not deliver (failed, dead-lettered or refused); may be async."""
+
+AttemptHook = Callable[[Attempt], None | Awaitable[None]]
+"""Called after every attempt, e.g. to append it to the transaction's history; may be async."""
+
+
+# ------------------------------------------------------------------ signing
+
+
+def sign_headers(secret: str | bytes, webhook_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt, signed with the ``standardwebhooks`` library."""
+    check_secret(secret)
+    signature = Webhook(secret).sign(
+        msg_id=webhook_id, timestamp=datetime.fromtimestamp(timestamp, UTC), data=body.decode("utf-8")
+    )
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A fresh ``whsec_`` signing secret (random bytes, base64) for a submitter's configuration."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(nbytes)).decode("ascii")
+
+
+# ------------------------------------------------------------------ resolution
+
+
+class Resolver(Protocol):
+    """Turns a host name into addresses; the sender checks them and connects to one of them."""
+
+    async def resolve(self, host: str, port: int) -> list[IPAddress]: ...
+
+
+class SystemResolver:
+    """The operating system's resolver (``getaddrinfo``); IP literals are returned as they are."""
+
+    async def resolve(self, host: str, port: int) -> list[IPAddress]:
+        literal = _literal(host)
+        if literal is not None:
+            return [literal]
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        addresses: list[IPAddress] = []
+        for _family, _type, _proto, _name, sockaddr in infos:
+            address = _literal(str(sockaddr[0]))
+            if address is not None and address not in addresses:
+                addresses.append(address)
+        return addresses
+
+
+class StaticResolver:
+    """Fixed answers for some names, like ``curl --resolve`` or an ``/etc/hosts`` entry; others go to ``fallback``.
+
+    For deployments that pin a callback host to known addresses, and for tests that need a
+    name to resolve to a given address. Answers still go through the address check.
+    """
+
+    def __init__(self, table: Mapping[str, Sequence[str]], fallback: Resolver | None = None) -> None:
+        self._table = {
+            name.lower().rstrip("."): [ipaddress.ip_address(a) for a in addresses] for name, addresses in table.items()
+        }
+        self._fallback = fallback
+
+    async def resolve(self, host: str, port: int) -> list[IPAddress]:
+        answer = self._table.get(host.lower().rstrip("."))
+        if answer is not None:
+            return list(answer)
+        if self._fallback is not None:
+            return await self._fallback.resolve(host, port)
+        literal = _literal(host)
+        if literal is not None:
+            return [literal]
+        raise socket.gaierror(socket.EAI_NONAME, "name not in the static table")
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------ sending
+
+
+@dataclass
+class _Progress:
+    """What an attempt got to, kept outside the try block so a timeout still records it."""
+
+    host: str
+    address: str | None = None
+    redirects: int = 0
+    response_bytes: int = 0
+    truncated: bool = False
+
+
+class _DnsFailure(Exception):
+    pass
+
+
+class _RedirectRefused(Exception):
+    """A redirect the rules do not allow: the receiver's doing, so the delivery fails rather than is refused."""
+
+    def __init__(self, reason: RefusalReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class WebhookSender:
+    """Delivers ``Delivery`` records: one attempt (``send_once``) or the whole retry schedule (``deliver``).
+
+    Keeps a few HTTP clients, one per (scheme, address, port, host name), so keep-alive
+    connections are reused only for the same pinned address and the same TLS name. Use as an
+    async context manager, or call ``aclose``.
+    """
+
+    def __init__(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        limits: DeliveryLimits | None = None,
+        resolver: Resolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        rng: random.Random | None = None,
+        user_agent: str = USER_AGENT,
+        max_clients: int = 32,
+    ) -> None:
+        self.retry = retry or RetryPolicy()
+        self.limits = limits or DeliveryLimits()
+        self._resolver: Resolver = resolver or SystemResolver()
+        self._ssl = ssl_context or httpx.create_ssl_context()
+        self._rng = rng or random.Random()
+        self._user_agent = user_agent
+        self._max_clients = max_clients
+        self._clients: OrderedDict[tuple[str, str, int, str], httpx.AsyncClient] = OrderedDict()
+
+    async def __aenter__(self) -> WebhookSender:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
+
+    # -------------------------------------------------------------- public
+
+    async def deliver(
+        self,
+        delivery: Delivery,
+        config: CallbackConfig,
+        *,
+        dead_letter: DeadLetterSink | None = None,
+        on_attempt: AttemptHook | None = None,
+    ) -> DeliveryResult:
+        """Attempt until delivered, failed for good, or out of attempts (then dead-lettered)."""
+        try:
+            callback = resolve_callback(delivery, config)
+        except DeliveryRefused as exc:
+            _log.warning("webhook %s for submitter %s refused: %s", delivery.webhook_id, delivery.submitter_id,
+                         exc.reason.value)
+            result = DeliveryResult(delivery, DeliveryState.REFUSED, (), refusal=exc.reason)
+            await _call(dead_letter, result)
+            return result
+        attempts: list[Attempt] = []
+        state = DeliveryState.DEAD_LETTERED
+        for number in range(1, self.retry.max_attempts + 1):
+            attempt = await self._attempt(delivery, callback, config, number)
+            attempts.append(attempt)
+            await _call(on_attempt, attempt)
+            if attempt.outcome is AttemptOutcome.DELIVERED:
+                return DeliveryResult(delivery, DeliveryState.DELIVERED, tuple(attempts))
+            if attempt.outcome is AttemptOutcome.FAILED:
+                state = DeliveryState.FAILED
+                break
+            if attempt.outcome is AttemptOutcome.REFUSED:
+                state = DeliveryState.REFUSED
+                break
+            if number < self.retry.max_attempts:
+                await asyncio.sleep(self.retry.delay(number, self._rng, attempt.retry_after))
+        result = DeliveryResult(delivery, state, tuple(attempts), refusal=attempts[-1].refusal)
+        _log.warning("webhook %s for submitter %s %s after %d attempt(s)", delivery.webhook_id,
+                     delivery.submitter_id, state.value, len(attempts))
+        await _call(dead_letter, result)
+        return result
+
+    async def replay(
+        self,
+        delivery: Delivery | DeliveryResult,
+        config: CallbackConfig,
+        *,
+        dead_letter: DeadLetterSink | None = None,
+        on_attempt: AttemptHook | None = None,
+    ) -> DeliveryResult:
+        """Deliver again (e.g. from the dead-letter store) with the same ``webhook-id`` and body.
+
+        The callback is resolved anew under the submitter's current configuration, so a replay
+        goes to a receiver that moved and is signed with a rotated secret.
+        """
+        if isinstance(delivery, DeliveryResult):
+            delivery = delivery.delivery
+        return await self.deliver(delivery, config, dead_letter=dead_letter, on_attempt=on_attempt)
+
+    async def send_once(self, delivery: Delivery, config: CallbackConfig, number: int = 1) -> Attempt:
+        """One attempt, for callers that schedule retries themselves (with ``RetryPolicy.delay``).
+
+        Raises ``DeliveryRefused`` when the callback cannot be resolved at all.
+        """
+        return await self._attempt(delivery, resolve_callback(delivery, config), config, number)
+
+    # -------------------------------------------------------------- one attempt
+
+    async def _attempt(
+        self, delivery: Delivery, callback: ResolvedCallback, config: CallbackConfig, number: int
+    ) -> Attempt:
+        started, clock = datetime.now(UTC), time.monotonic()
+        headers = sign_headers(callback.secret, delivery.webhook_id, delivery.body, int(time.time()))
+        headers["user-agent"] = self._user_agent
+        progress = _Progress(host=callback.target.host)
+
+        def record(
+            outcome: AttemptOutcome, *, status: int | None = None, error: AttemptError | None = None,
+            refusal: RefusalReason | None = None, retry_after: float | None = None,
+        ) -> Attempt:
+            _log.info("webhook %s attempt %d to %s: %s%s%s", delivery.webhook_id, number, progress.host,
+                      outcome.value, f" {status}" if status else "", f" ({error.value})" if error else "")
+            return Attempt(
+                number=number, webhook_id=delivery.webhook_id, started_at=started,
+                elapsed=time.monotonic() - clock, outcome=outcome, status=status, error=error, refusal=refusal,
+                retry_after=retry_after, host=progress.host, address=progress.address,
+                redirects=progress.redirects, response_bytes=progress.response_bytes, truncated=progress.truncated,
+            )
+
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                status, retry_after = await self._post_following(callback.target, headers, delivery.body,
+                                                                 config, progress)
+        except _RedirectRefused as exc:
+            return record(AttemptOutcome.FAILED, error=AttemptError.REDIRECT, refusal=exc.reason)
+        except DeliveryRefused as exc:
+            return record(AttemptOutcome.REFUSED, error=AttemptError.REFUSED, refusal=exc.reason)
+        except (TimeoutError, httpx.TimeoutException):
+            return record(AttemptOutcome.RETRY, error=AttemptError.TIMEOUT)
+        except _DnsFailure:
+            return record(AttemptOutcome.RETRY, error=AttemptError.DNS)
+        except httpx.ConnectError:
+            return record(AttemptOutcome.RETRY, error=AttemptError.CONNECT)
+        except httpx.InvalidURL:
+            return record(AttemptOutcome.REFUSED, error=AttemptError.REFUSED, refusal=RefusalReason.INVALID_URL)
+        except httpx.HTTPError:
+            return record(AttemptOutcome.RETRY, error=AttemptError.NETWORK)
+        if 300 <= status < 400:
+            return record(AttemptOutcome.FAILED, status=status, error=AttemptError.REDIRECT)
+        outcome = classify_status(status)
+        if outcome is AttemptOutcome.DELIVERED:
+            return record(outcome, status=status)
+        return record(outcome, status=status, error=AttemptError.STATUS,
+                      retry_after=retry_after if outcome is AttemptOutcome.RETRY else None)
+
+    async def _post_following(
+        self, target: CallbackTarget, headers: dict[str, str], body: bytes, config: CallbackConfig,
+        progress: _Progress,
+    ) -> tuple[int, float | None]:
+        while True:
+            progress.host, progress.address = target.host, None
+            try:
+                answer = await self._resolver.resolve(target.host, target.port)
+            except (OSError, LookupError) as exc:
+                raise _DnsFailure from exc
+            try:
+                addresses = check_addresses(target.host, answer, config)
+            except DeliveryRefused as exc:
+                if progress.redirects:
+                    raise _RedirectRefused(exc.reason) from exc
+                raise
+            status, location, retry_after = await self._post(target, addresses, headers, body, progress)
+            if status in (307, 308) and location and progress.redirects < self.limits.max_redirects:
+                try:
+                    target = check_callback_url(urljoin(target.url, location), config, requested=True)
+                except DeliveryRefused as exc:
+                    raise _RedirectRefused(exc.reason) from exc
+                progress.redirects += 1
+                continue
+            return status, retry_after
+
+    async def _post(
+        self, target: CallbackTarget, addresses: Sequence[IPAddress], headers: dict[str, str], body: bytes,
+        progress: _Progress,
+    ) -> tuple[int, str | None, float | None]:
+        """POST to the first checked address that accepts a connection (nothing is sent to the others)."""
+        extensions = {} if target.scheme == "http" or target.is_ip_literal else {"sni_hostname": target.host}
+        for index, address in enumerate(addresses):
+            netloc = f"[{address}]" if address.version == 6 else str(address)
+            url = f"{target.scheme}://{netloc}:{target.port}{target.path}"
+            client = await self._client((target.scheme, str(address), target.port, target.host))
+            progress.address = str(address)
+            try:
+                async with client.stream("POST", url, content=body, headers={**headers, "host": target.host_header},
+                                         extensions=extensions) as response:
+                    await self._drain(response, progress)
+                    return (response.status_code, response.headers.get("location"),
+                            parse_retry_after(response.headers.get("retry-after")))
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if index == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: check_addresses never returns an empty tuple")
+
+    async def _drain(self, response: httpx.Response, progress: _Progress) -> None:
+        """Read (and drop) the response up to the size limit; a larger one is cut off and its connection closed."""
+        limit = self.limits.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            progress.truncated = True
+            return
+        async for chunk in response.aiter_raw():
+            progress.response_bytes += len(chunk)
+            if progress.response_bytes > limit:
+                progress.truncated = True
+                return
+
+    async def _client(self, key: tuple[str, str, int, str]) -> httpx.AsyncClient:
+        client = self._clients.pop(key, None)
+        if client is None:
+            client = httpx.AsyncClient(
+                verify=self._ssl,
+                trust_env=False,
+                follow_redirects=False,
+                timeout=httpx.Timeout(
+                    connect=self.limits.connect_timeout, read=self.limits.read_timeout,
+                    write=self.limits.read_timeout, pool=self.limits.connect_timeout,
+                ),
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=4),
+            )
+        self._clients[key] = client
+        while len(self._clients) > self._max_clients:
+            _key, oldest = self._clients.popitem(last=False)
+            await oldest.aclose()
+        return client
+
+
+async def _call(hook: Callable[[_T], object] | None, value: _T) -> None:
+    if hook is not None:
+        outcome = hook(value)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+
+# ------------------------------------------------------------------ blocking wrappers
+
+
+def deliver(
+    delivery: Delivery,
+    config: CallbackConfig,
+    *,
+    retry: RetryPolicy | None = None,
+    limits: DeliveryLimits | None = None,
+    resolver: Resolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    dead_letter: DeadLetterSink | None = None,
+    on_attempt: AttemptHook | None = None,
+) -> DeliveryResult:
+    """Blocking ``WebhookSender.deliver`` for synchronous callers (not from inside a running event loop)."""
+
+    async def run() -> DeliveryResult:
+        async with WebhookSender(retry=retry, limits=limits, resolver=resolver, ssl_context=ssl_context) as sender:
+            return await sender.deliver(delivery, config, dead_letter=dead_letter, on_attempt=on_attempt)
+
+    return asyncio.run(run())
+
+
+def replay(
+    delivery: Delivery | DeliveryResult,
+    config: CallbackConfig,
+    *,
+    retry: RetryPolicy | None = None,
+    limits: DeliveryLimits | None = None,
+    resolver: Resolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    dead_letter: DeadLetterSink | None = None,
+    on_attempt: AttemptHook | None = None,
+) -> DeliveryResult:
+    """Blocking ``WebhookSender.replay``: the same ``webhook-id`` and body, the current configuration."""
+    if isinstance(delivery, DeliveryResult):
+        delivery = delivery.delivery
+    return deliver(delivery, config, retry=retry, limits=limits, resolver=resolver, ssl_context=ssl_context,
+                   dead_letter=dead_letter, on_attempt=on_attempt)
