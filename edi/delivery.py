@@ -65,7 +65,7 @@ __all__ = [
     "IPAddress",
     "RefusalReason",
     "ResolvedCallback",
-    "RetryPolicy",
+    "DeliveryRetryPolicy",
     "check_addresses",
     "check_callback_url",
     "check_secret",
@@ -196,7 +196,7 @@ def _check_pattern(pattern: str) -> None:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class DeliveryRetryPolicy:
     """How often and how far apart attempts go: exponential backoff with jitter, Retry-After honoured.
 
     The delay after failed attempt *n* is ``initial_delay * multiplier ** (n - 1)``, capped at

@@ -42,9 +42,9 @@ from edi.delivery import (
     DeliveryLimits,
     DeliveryRefused,
     DeliveryResult,
+    DeliveryRetryPolicy,
     DeliveryState,
     RefusalReason,
-    RetryPolicy,
     check_addresses,
     check_callback_url,
     classify_status,
@@ -56,7 +56,7 @@ from edi.delivery import (
 )
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-FAST = RetryPolicy(max_attempts=3, initial_delay=0.005, max_delay=0.02)
+FAST = DeliveryRetryPolicy(max_attempts=3, initial_delay=0.005, max_delay=0.02)
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 BODY = {"controlNumber": "000000001", "status": "accepted", "subscriber": {"memberId": "SYNTH0001"}}
 
@@ -259,7 +259,7 @@ def test_async_sender_with_async_dead_letter_sink() -> None:
         sunk.append(result)
 
     async def run(config: CallbackConfig) -> tuple[DeliveryResult, Attempt]:
-        async with WebhookSender(retry=RetryPolicy(max_attempts=2, initial_delay=0.001)) as sender:
+        async with WebhookSender(retry=DeliveryRetryPolicy(max_attempts=2, initial_delay=0.001)) as sender:
             delivery = plan_delivery(config, BODY, webhook_id="msg_async")
             return await sender.deliver(delivery, config, dead_letter=sink), await sender.send_once(delivery, config)
 
@@ -277,7 +277,7 @@ def test_read_timeout_is_retried_then_dead_lettered() -> None:
         config = loopback_config(receiver.url)
         limits = DeliveryLimits(read_timeout=0.2, total_timeout=5)
         result = deliver(plan_delivery(config, BODY, webhook_id="msg_slow"), config,
-                         retry=RetryPolicy(max_attempts=2, initial_delay=0.001), limits=limits)
+                         retry=DeliveryRetryPolicy(max_attempts=2, initial_delay=0.001), limits=limits)
     assert result.state is DeliveryState.DEAD_LETTERED
     assert [a.error for a in result.attempts] == [AttemptError.TIMEOUT, AttemptError.TIMEOUT]
     assert all(a.elapsed < 0.9 for a in result.attempts)
@@ -288,7 +288,7 @@ def test_total_timeout_bounds_an_attempt_whatever_the_read_timeout() -> None:
         config = loopback_config(receiver.url)
         limits = DeliveryLimits(read_timeout=10, total_timeout=0.3)
         result = deliver(plan_delivery(config, BODY, webhook_id="msg_total"), config,
-                         retry=RetryPolicy(max_attempts=1), limits=limits)
+                         retry=DeliveryRetryPolicy(max_attempts=1), limits=limits)
     (attempt,) = result.attempts
     assert attempt.error is AttemptError.TIMEOUT and attempt.elapsed < 1.5
     assert result.state is DeliveryState.DEAD_LETTERED
@@ -536,7 +536,7 @@ def test_https_to_a_pinned_address_verifies_the_certificate_for_the_name(
         url = f"https://hooks.tls.test:{receiver.port}/callback"
         config = loopback_config(url, http_hosts=(), allowed_networks=("127.0.0.1/32",))
         result = deliver(plan_delivery(config, BODY, webhook_id="msg_tls"), config,
-                         retry=RetryPolicy(max_attempts=1), resolver=StaticResolver({"hooks.tls.test": ["127.0.0.1"]}),
+                         retry=DeliveryRetryPolicy(max_attempts=1), resolver=StaticResolver({"hooks.tls.test": ["127.0.0.1"]}),
                          ssl_context=ssl.create_default_context(cafile=str(ca)))
         assert result.delivered is delivered
         if delivered:
@@ -557,7 +557,7 @@ def test_webhook_ids_are_stable_and_distinct() -> None:
 
 
 def test_backoff_grows_with_jitter_caps_and_honours_retry_after() -> None:
-    policy = RetryPolicy(initial_delay=1, multiplier=2, max_delay=10, jitter=0.5, max_retry_after=60)
+    policy = DeliveryRetryPolicy(initial_delay=1, multiplier=2, max_delay=10, jitter=0.5, max_retry_after=60)
     rng = random.Random(7)
     for attempt, full in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 10), (50, 10)]:
         delays = [policy.delay(attempt, rng) for _ in range(200)]
@@ -565,7 +565,7 @@ def test_backoff_grows_with_jitter_caps_and_honours_retry_after() -> None:
     assert policy.delay(1, rng, retry_after=30) == 30
     assert policy.delay(1, rng, retry_after=7200) == 60
     assert 5 <= policy.delay(5, rng, retry_after=0) <= 10
-    assert RetryPolicy(multiplier=10, max_delay=5, jitter=0).delay(10_000, rng) == 5
+    assert DeliveryRetryPolicy(multiplier=10, max_delay=5, jitter=0).delay(10_000, rng) == 5
 
 
 def test_status_classes_and_retry_after_forms() -> None:

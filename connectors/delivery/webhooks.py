@@ -57,11 +57,11 @@ from edi.delivery import (
     DeliveryLimits,
     DeliveryRefused,
     DeliveryResult,
+    DeliveryRetryPolicy,
     DeliveryState,
     IPAddress,
     RefusalReason,
     ResolvedCallback,
-    RetryPolicy,
     check_addresses,
     check_callback_url,
     check_secret,
@@ -214,7 +214,7 @@ class WebhookSender:
     def __init__(
         self,
         *,
-        retry: RetryPolicy | None = None,
+        retry: DeliveryRetryPolicy | None = None,
         limits: DeliveryLimits | None = None,
         resolver: Resolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -222,7 +222,7 @@ class WebhookSender:
         user_agent: str = USER_AGENT,
         max_clients: int = 32,
     ) -> None:
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DeliveryRetryPolicy()
         self.limits = limits or DeliveryLimits()
         self._resolver: Resolver = resolver or SystemResolver()
         self._ssl = ssl_context or httpx.create_ssl_context()
@@ -303,7 +303,7 @@ class WebhookSender:
         return await self.deliver(delivery, config, dead_letter=dead_letter, on_attempt=on_attempt)
 
     async def send_once(self, delivery: Delivery, config: CallbackConfig, number: int = 1) -> Attempt:
-        """One attempt, for callers that schedule retries themselves (with ``RetryPolicy.delay``).
+        """One attempt, for callers that schedule retries themselves (with ``DeliveryRetryPolicy.delay``).
 
         Raises ``DeliveryRefused`` when the callback cannot be resolved at all.
         """
@@ -453,7 +453,7 @@ def deliver(
     delivery: Delivery,
     config: CallbackConfig,
     *,
-    retry: RetryPolicy | None = None,
+    retry: DeliveryRetryPolicy | None = None,
     limits: DeliveryLimits | None = None,
     resolver: Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
@@ -473,7 +473,7 @@ def replay(
     delivery: Delivery | DeliveryResult,
     config: CallbackConfig,
     *,
-    retry: RetryPolicy | None = None,
+    retry: DeliveryRetryPolicy | None = None,
     limits: DeliveryLimits | None = None,
     resolver: Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
