@@ -1,0 +1,394 @@
+"""Encrypted payload storage: request JSON, X12 in and out, response JSON, acknowledgments.
+
+Every payload carries PHI, so nothing is written in the clear. Each payload gets a fresh random
+AES-256 data key; the payload is sealed with AES-256-GCM under that key, and the data key is
+itself sealed (wrapped) with the key ring's current master key (``edi.keys``). The object holds
+the id of the master key, so payloads written before a rotation still open afterwards, and
+``rotate()`` rewrites them under the current key with new data keys. The payload id is bound
+into both seals as associated data: an object copied over another one fails to open.
+
+Objects are named by random opaque ids, never by anything taken from the payload. The database
+keeps a reference to each (URI, key id, SHA-256 and size of the plaintext); stores themselves
+know nothing of transactions. ``PayloadStore`` is the protocol; ``LocalPayloadStore`` keeps
+objects in a directory (the embedded default) and ``connectors.s3_payloads.S3PayloadStore``
+in S3. Both share the envelope format through ``EncryptedPayloadStore``.
+
+Object format (version 1)::
+
+    "EDIP" | 0x01 | len(key id) | key id | wrap nonce (12) | wrapped data key (32 + 16 tag)
+    | nonce (12) | AES-GCM ciphertext and tag
+
+Errors name payload ids and key ids only; a failed decryption says so without any content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from edi.keys import KEY_BYTES, KeyRing, UnknownKeyError
+
+__all__ = [
+    "HEADER_MAX",
+    "EncryptedPayloadStore",
+    "LocalPayloadStore",
+    "PayloadError",
+    "PayloadIntegrityError",
+    "PayloadNotFoundError",
+    "PayloadStore",
+    "RotatedPayload",
+    "RotationFailure",
+    "RotationReport",
+    "StoredPayload",
+    "UnknownKeyError",
+    "new_payload_id",
+    "read_key_id",
+    "seal",
+    "unseal",
+]
+
+MAGIC = b"EDIP"
+VERSION = 1
+NONCE_BYTES = 12
+TAG_BYTES = 16
+WRAPPED_KEY_BYTES = KEY_BYTES + TAG_BYTES
+_FIXED = len(MAGIC) + 2 + NONCE_BYTES + WRAPPED_KEY_BYTES  # header without the key id
+HEADER_MAX = _FIXED + 64  # the longest header: key ids are at most 64 bytes
+PAYLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_WRAP_CONTEXT = b"edi-payload-data-key\x00"
+
+
+class PayloadError(Exception):
+    """A payload could not be stored or read. Messages hold ids only, never content."""
+
+
+class PayloadNotFoundError(PayloadError):
+    """No object for this payload URI."""
+
+
+class PayloadIntegrityError(PayloadError):
+    """The object is not a well-formed payload, or it fails authentication (altered or swapped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPayload:
+    """What the database records about a stored payload."""
+
+    uri: str
+    key_id: str
+    sha256: str  # of the plaintext, hex
+    size: int  # of the plaintext, bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedPayload:
+    uri: str
+    old_key_id: str
+    new_key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RotationFailure:
+    uri: str
+    reason: str  # an error class and message without content
+
+
+@dataclass(slots=True)
+class RotationReport:
+    """The outcome of ``rotate()``: feed ``rotated`` to the repository to update key ids."""
+
+    key_id: str  # the current key everything was rewritten under
+    rotated: list[RotatedPayload] = field(default_factory=list)
+    already_current: int = 0
+    failed: list[RotationFailure] = field(default_factory=list)
+
+
+@runtime_checkable
+class PayloadStore(Protocol):
+    """Where payloads live. Every implementation encrypts; callers hand over plaintext bytes."""
+
+    def put(self, data: bytes) -> StoredPayload:
+        """Encrypt and store ``data`` under a new opaque id."""
+        ...
+
+    def get(self, uri: str, *, sha256: str | None = None) -> bytes:
+        """Read and decrypt; with ``sha256``, also check the plaintext digest."""
+        ...
+
+    def delete(self, uri: str) -> None:
+        """Remove the object (absent is not an error)."""
+        ...
+
+    def key_id_of(self, uri: str) -> str:
+        """The id of the master key the object is currently wrapped with."""
+        ...
+
+    def rotate(self, *, limit: int | None = None) -> RotationReport:
+        """Rewrite objects wrapped with an older master key under the current one."""
+        ...
+
+
+# -- the envelope -----------------------------------------------------------------------------
+
+
+def new_payload_id() -> str:
+    """A random opaque object id (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+def _wrap_aad(payload_id: str, key_id: str) -> bytes:
+    return _WRAP_CONTEXT + payload_id.encode("ascii") + b"\x00" + key_id.encode("ascii")
+
+
+def seal(keyring: KeyRing, payload_id: str, plaintext: bytes) -> bytes:
+    """The object bytes for ``plaintext``: a fresh data key wrapped by the current master key."""
+    key_id = keyring.current
+    data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+    wrap_nonce = os.urandom(NONCE_BYTES)
+    wrapped = AESGCM(keyring.current_key).encrypt(wrap_nonce, data_key, _wrap_aad(payload_id, key_id))
+    encoded_id = key_id.encode("ascii")
+    header = MAGIC + bytes((VERSION, len(encoded_id))) + encoded_id + wrap_nonce + wrapped
+    nonce = os.urandom(NONCE_BYTES)
+    body = AESGCM(data_key).encrypt(nonce, plaintext, header + payload_id.encode("ascii"))
+    return header + nonce + body
+
+
+def _parse_header(payload_id: str, blob: bytes) -> tuple[str, bytes, bytes, int]:
+    """(key id, wrap nonce, wrapped key, header length) from the start of an object."""
+    if len(blob) < _FIXED or blob[: len(MAGIC)] != MAGIC:
+        raise PayloadIntegrityError(f"payload {payload_id} is not an encrypted payload object")
+    if blob[len(MAGIC)] != VERSION:
+        raise PayloadIntegrityError(f"payload {payload_id} has unknown format version {blob[len(MAGIC)]}")
+    id_length = blob[len(MAGIC) + 1]
+    start = len(MAGIC) + 2
+    end = start + id_length
+    if id_length == 0 or len(blob) < end + NONCE_BYTES + WRAPPED_KEY_BYTES:
+        raise PayloadIntegrityError(f"payload {payload_id} has a damaged header")
+    try:
+        key_id = blob[start:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise PayloadIntegrityError(f"payload {payload_id} has a damaged header") from None
+    wrap_nonce = blob[end : end + NONCE_BYTES]
+    wrapped = blob[end + NONCE_BYTES : end + NONCE_BYTES + WRAPPED_KEY_BYTES]
+    return key_id, wrap_nonce, wrapped, end + NONCE_BYTES + WRAPPED_KEY_BYTES
+
+
+def read_key_id(payload_id: str, blob: bytes) -> str:
+    """The master key id in an object's header (the header alone is enough)."""
+    return _parse_header(payload_id, blob)[0]
+
+
+def unseal(keyring: KeyRing, payload_id: str, blob: bytes) -> tuple[str, bytes]:
+    """(master key id, plaintext) of an object; ``PayloadIntegrityError`` if it fails to open."""
+    key_id, wrap_nonce, wrapped, header_length = _parse_header(payload_id, blob)
+    master = keyring.key(key_id)  # UnknownKeyError names the id only
+    try:
+        data_key = AESGCM(master).decrypt(wrap_nonce, wrapped, _wrap_aad(payload_id, key_id))
+    except InvalidTag:
+        raise PayloadIntegrityError(
+            f"payload {payload_id}: the data key failed authentication under master key {key_id!r} "
+            "(object altered, swapped, or the key ring holds a different key under that id)"
+        ) from None
+    body = blob[header_length:]
+    if len(body) < NONCE_BYTES + TAG_BYTES:
+        raise PayloadIntegrityError(f"payload {payload_id} is truncated")
+    aad = blob[:header_length] + payload_id.encode("ascii")
+    try:
+        plaintext = AESGCM(data_key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise PayloadIntegrityError(
+            f"payload {payload_id}: the ciphertext failed authentication (object altered or truncated)"
+        ) from None
+    return key_id, plaintext
+
+
+# -- the shared store logic -------------------------------------------------------------------
+
+
+class EncryptedPayloadStore(ABC):
+    """Envelope encryption, digests and rotation over any object backend.
+
+    Subclasses map payload ids to URIs and move opaque bytes; they never see plaintext.
+    ``keyring`` may be replaced at run time (after adding a key) and is used from then on.
+    """
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+
+    # backend operations ------------------------------------------------------------------
+
+    @abstractmethod
+    def uri_for(self, payload_id: str) -> str:
+        """The URI recorded for an object id."""
+
+    @abstractmethod
+    def payload_id(self, uri: str) -> str:
+        """The object id in a URI of this store; ``PayloadError`` for any other URI."""
+
+    @abstractmethod
+    def _write(self, payload_id: str, blob: bytes) -> None:
+        """Create or atomically replace an object."""
+
+    @abstractmethod
+    def _read(self, payload_id: str, limit: int | None = None) -> bytes:
+        """The object's bytes (the first ``limit`` bytes if given); ``PayloadNotFoundError``."""
+
+    @abstractmethod
+    def _delete(self, payload_id: str) -> None:
+        """Remove an object if it exists."""
+
+    @abstractmethod
+    def payload_ids(self) -> Iterator[str]:
+        """Every object id in the store."""
+
+    # the protocol --------------------------------------------------------------------------
+
+    def put(self, data: bytes) -> StoredPayload:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("payloads are bytes; encode text before storing it")
+        plaintext = bytes(data)
+        payload_id = new_payload_id()
+        self._write(payload_id, seal(self.keyring, payload_id, plaintext))
+        return StoredPayload(
+            uri=self.uri_for(payload_id),
+            key_id=self.keyring.current,
+            sha256=hashlib.sha256(plaintext).hexdigest(),
+            size=len(plaintext),
+        )
+
+    def get(self, uri: str, *, sha256: str | None = None) -> bytes:
+        payload_id = self.payload_id(uri)
+        _, plaintext = unseal(self.keyring, payload_id, self._read(payload_id))
+        if sha256 is not None and hashlib.sha256(plaintext).hexdigest() != sha256.lower():
+            raise PayloadIntegrityError(f"payload {payload_id} does not match its recorded SHA-256")
+        return plaintext
+
+    def delete(self, uri: str) -> None:
+        self._delete(self.payload_id(uri))
+
+    def key_id_of(self, uri: str) -> str:
+        payload_id = self.payload_id(uri)
+        return read_key_id(payload_id, self._read(payload_id, HEADER_MAX))
+
+    def rotate(self, *, limit: int | None = None) -> RotationReport:
+        """Rewrite, with fresh data keys, every object not wrapped by the current master key.
+
+        The URI stays the same and the replacement is atomic, so readers see either version
+        (both open while the old key is still in the ring). ``limit`` caps the rewrites per
+        call, for rotation in the background in small steps. Objects that fail to open are
+        reported, not raised, so one bad object does not stop the rest.
+        """
+        keyring = self.keyring  # one ring for the whole pass, even if replaced meanwhile
+        report = RotationReport(key_id=keyring.current)
+        for payload_id in self.payload_ids():
+            if limit is not None and len(report.rotated) >= limit:
+                break
+            uri = self.uri_for(payload_id)
+            try:
+                old_key_id = read_key_id(payload_id, self._read(payload_id, HEADER_MAX))
+                if old_key_id == keyring.current:
+                    report.already_current += 1
+                    continue
+                _, plaintext = unseal(keyring, payload_id, self._read(payload_id))
+                self._write(payload_id, seal(keyring, payload_id, plaintext))
+            except PayloadNotFoundError:
+                continue  # deleted while we listed
+            except (PayloadError, UnknownKeyError) as error:
+                report.failed.append(RotationFailure(uri, f"{type(error).__name__}: {error}"))
+                continue
+            report.rotated.append(RotatedPayload(uri, old_key_id, keyring.current))
+        return report
+
+
+class LocalPayloadStore(EncryptedPayloadStore):
+    """Objects as files under one directory: ``<dir>/<id[:2]>/<id>``, mode 0600, dirs 0700.
+
+    Writes go to a temporary file in the same directory, are flushed to disk, then renamed
+    over the target, so a crash leaves either the old object or the new one, never half.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], keyring: KeyRing, *, durable: bool = True) -> None:
+        super().__init__(keyring)
+        self.directory = Path(directory).resolve()
+        self.durable = durable
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._uri_prefix = self.directory.as_uri().rstrip("/") + "/"
+
+    @classmethod
+    def from_url(cls, url: str, keyring: KeyRing, **options: bool) -> LocalPayloadStore:
+        """A store for ``file:///path/to/dir`` (or a plain path)."""
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            if parsed.netloc not in ("", "localhost"):
+                raise PayloadError("file: payload URLs name a local directory (no host)")
+            return cls(url2pathname(parsed.path), keyring, **options)
+        if parsed.scheme:
+            raise PayloadError(f"not a local payload store URL (scheme {parsed.scheme!r})")
+        return cls(url, keyring, **options)
+
+    def _path(self, payload_id: str) -> Path:
+        if not PAYLOAD_ID.fullmatch(payload_id):
+            raise PayloadError("malformed payload id")
+        return self.directory / payload_id[:2] / payload_id
+
+    def uri_for(self, payload_id: str) -> str:
+        return self._path(payload_id).as_uri()
+
+    def payload_id(self, uri: str) -> str:
+        if not uri.startswith(self._uri_prefix):
+            raise PayloadError("the URI does not belong to this payload directory")
+        shard, _, payload_id = uri[len(self._uri_prefix) :].partition("/")
+        if not PAYLOAD_ID.fullmatch(payload_id) or shard != payload_id[:2]:
+            raise PayloadError("the URI does not name a payload object")
+        return payload_id
+
+    def _write(self, payload_id: str, blob: bytes) -> None:
+        target = self._path(payload_id)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        temporary = target.with_name(f".tmp-{payload_id}-{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(blob)
+                if self.durable:
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        if self.durable:
+            directory = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def _read(self, payload_id: str, limit: int | None = None) -> bytes:
+        try:
+            with open(self._path(payload_id), "rb") as stream:
+                return stream.read() if limit is None else stream.read(limit)
+        except FileNotFoundError:
+            raise PayloadNotFoundError(f"payload {payload_id} not found") from None
+
+    def _delete(self, payload_id: str) -> None:
+        self._path(payload_id).unlink(missing_ok=True)
+
+    def payload_ids(self) -> Iterator[str]:
+        for shard in sorted(self.directory.iterdir()):
+            if shard.is_dir() and len(shard.name) == 2:
+                for entry in sorted(shard.iterdir()):
+                    if PAYLOAD_ID.fullmatch(entry.name) and entry.name[:2] == shard.name:
+                        yield entry.name

@@ -1,0 +1,156 @@
+"""The transaction store: the pipeline's durable record of every request and what became of it.
+
+One database URL chooses the backend: ``sqlite:///path/to/edi.db`` (the embedded default, no
+server) or ``postgresql+psycopg://user:password@host/db`` (``postgresql://`` and
+``postgres://`` mean the same). ``make_engine`` sets either up the way the store relies on:
+
+* SQLite: WAL journal (readers never block the writer), foreign keys on, a 30-second busy
+  timeout, and every transaction opened with ``BEGIN IMMEDIATE`` so read-then-write sequences
+  (state transitions, control numbers) hold the write lock from their first statement instead
+  of failing when they try to upgrade a read lock. Connections with the execution option
+  ``READ_ONLY`` (``edi_read_only=True``) open a plain deferred ``BEGIN`` instead, so pure reads
+  neither wait for nor hold up writers.
+* PostgreSQL: psycopg 3, pre-ping on checkout; row locks are taken explicitly where needed.
+
+``migrate(url)`` brings a database from empty (or any earlier revision) to the current schema
+with Alembic; ``alembic -c edi/store/alembic.ini upgrade head`` does the same from a shell with
+``EDI_DATABASE_URL`` set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as _create_engine
+from sqlalchemy.engine import URL, make_url
+
+from edi.store.models import READ_ONLY
+from edi.store.repository import (
+    ALL_SUBMITTERS,
+    Correlation,
+    CreateResult,
+    DeliveryAttempt,
+    DeliveryRecord,
+    EventRecord,
+    IdempotencyConflictError,
+    NewTransaction,
+    OutboxMessage,
+    OutboxRecord,
+    Page,
+    PayloadAttachment,
+    PayloadRecord,
+    Repository,
+    TransactionFilter,
+    TransactionNotFoundError,
+    TransactionRecord,
+)
+from edi.store.sequences import ControlKind, EnvelopeNumbers, SequenceAllocator
+from edi.store.states import IllegalTransitionError, Kind, State
+
+__all__ = [
+    "ALL_SUBMITTERS",
+    "READ_ONLY",
+    "ControlKind",
+    "Correlation",
+    "CreateResult",
+    "DeliveryAttempt",
+    "DeliveryRecord",
+    "EnvelopeNumbers",
+    "EventRecord",
+    "IdempotencyConflictError",
+    "IllegalTransitionError",
+    "Kind",
+    "NewTransaction",
+    "OutboxMessage",
+    "OutboxRecord",
+    "Page",
+    "PayloadAttachment",
+    "PayloadRecord",
+    "Repository",
+    "SequenceAllocator",
+    "State",
+    "TransactionFilter",
+    "TransactionNotFoundError",
+    "TransactionRecord",
+    "alembic_config",
+    "database_url",
+    "make_engine",
+    "migrate",
+]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(url: str | URL) -> URL:
+    """The URL with the driver the store uses: psycopg 3 for PostgreSQL, pysqlite for SQLite."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    return parsed
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite must not issue BEGIN; we do, below
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for the store's database, configured as the module describes."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise ValueError("the SQLite store needs a file: sqlite:///path/to/edi.db")
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = _create_engine(parsed, **options)
+        _sqlite_setup(engine)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    if "poolclass" not in options:
+        options.setdefault("pool_size", 10)
+        options.setdefault("max_overflow", 20)
+    return _create_engine(parsed, **options)
+
+
+def alembic_config(url: str | URL | None = None, engine: Engine | None = None) -> Any:
+    """An Alembic configuration for the store's migrations, without any ini file."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    elif url is not None:
+        config.attributes["url"] = database_url(url)
+    return config
+
+
+def migrate(url: str | URL | Engine, revision: str = "head") -> None:
+    """Upgrade the database to ``revision`` (the latest by default); safe to run every start."""
+    from alembic import command
+
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    try:
+        command.upgrade(alembic_config(engine=engine), revision)
+    finally:
+        if engine is not url:
+            engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the transaction store (run with ``edi.store.migrate``)."""

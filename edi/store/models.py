@@ -1,0 +1,311 @@
+"""The transaction store's tables as typed SQLAlchemy 2 models.
+
+The store is the pipeline's source of truth: after a crash, whatever the tables say is what
+happened. The same models run on SQLite (the embedded default) and PostgreSQL; the schema is
+created and changed only by the Alembic migrations in ``edi/store/migrations`` (a test checks
+that they agree with these models).
+
+No column holds PHI except the correlation keys the pipeline must match responses by (the
+patient control number, CLM01, is the provider's account number). Payload contents live
+encrypted in the payload store; this database holds references to them. Event and delivery
+details are codes, never text copied from a payload.
+
+Tables:
+
+* ``transactions``: one per request, its state and correlation keys.
+* ``transaction_events``: append-only history of state changes (updates refused by a trigger).
+* ``payloads``: references to encrypted payloads. A batch file shared by many claims has one
+  row per claim, all with the same URI.
+* ``control_sequences``: the last ISA13, GS06 and ST02 handed out per partner.
+* ``outbox``: messages committed together with the state change that produced them, published
+  to the queues afterwards (transactional outbox).
+* ``deliveries``: every callback attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from edi.store.states import Kind, State
+
+__all__ = [
+    "READ_ONLY",
+    "Base",
+    "ControlKind",
+    "ControlSequence",
+    "Delivery",
+    "DeliveryOutcome",
+    "OutboxEntry",
+    "Payload",
+    "PayloadKind",
+    "Transaction",
+    "TransactionEvent",
+    "UTCDateTime",
+    "new_id",
+    "utcnow",
+]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Execution option marking a connection that only reads: on SQLite it opens a deferred BEGIN
+# instead of BEGIN IMMEDIATE (see ``edi.store.make_engine``), so reads do not queue for the lock.
+READ_ONLY = "edi_read_only"
+
+# Autoincrementing 64-bit keys: BIGINT identity on PostgreSQL, SQLite's INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class PayloadKind(StrEnum):
+    REQUEST_JSON = "request-json"
+    OUTBOUND_X12 = "outbound-x12"
+    INBOUND_X12 = "inbound-x12"
+    RESPONSE_JSON = "response-json"
+    ACK = "ack"
+
+
+class ControlKind(StrEnum):
+    """The envelope control numbers allocated per partner."""
+
+    ISA13 = "ISA13"  # interchange control number
+    GS06 = "GS06"  # group control number
+    ST02 = "ST02"  # transaction set control number
+
+
+class DeliveryOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # will be retried
+    DEAD_LETTERED = "dead_lettered"  # the last try failed
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+_last_id = [0, 0]  # milliseconds and random part of the last id made in this process
+_id_lock = threading.Lock()
+
+
+def new_id() -> str:
+    """A ULID: 26 characters, a millisecond timestamp then 80 random bits.
+
+    Ids sort by creation time; within one process they are strictly increasing even inside one
+    millisecond (the random part of the previous id plus one), so sorting by id is creation order.
+    """
+    milliseconds = time.time_ns() // 1_000_000
+    with _id_lock:
+        last_ms, last_random = _last_id
+        if milliseconds <= last_ms:
+            milliseconds, random_part = last_ms, last_random + 1
+            if random_part >> _RANDOM_BITS:  # 2**80 ids in one millisecond: borrow the next one
+                milliseconds, random_part = last_ms + 1, int.from_bytes(os.urandom(10), "big") >> 1
+        else:
+            random_part = int.from_bytes(os.urandom(10), "big") >> 1  # headroom for increments
+        _last_id[:] = [milliseconds, random_part]
+    value = milliseconds << _RANDOM_BITS | random_part
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both databases (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous here: give a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonDocument}
+
+
+class Transaction(Base):
+    """One request from a submitter and everything needed to match what comes back for it."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    submitter_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=State.RECEIVED.value)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    # correlation keys
+    control_number: Mapped[str | None] = mapped_column(String(50))  # the request's controlNumber
+    patient_control_number: Mapped[str | None] = mapped_column(String(38))  # CLM01
+    trn_trace: Mapped[str | None] = mapped_column(String(50))  # TRN02 of the 270
+    bht03: Mapped[str | None] = mapped_column(String(50))  # BHT03 of the outbound set
+    isa13: Mapped[int | None] = mapped_column(Integer)
+    gs06: Mapped[int | None] = mapped_column(Integer)
+    st02: Mapped[int | None] = mapped_column(Integer)
+    payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # CLP07, REF*1K
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", Kind), name="kind"),
+        CheckConstraint(_one_of("state", State), name="state"),
+        UniqueConstraint("submitter_id", "idempotency_key"),
+        Index(None, "submitter_id", "id"),
+        Index(None, "state", "id"),
+        Index(None, "partner_id", "isa13"),
+        Index(None, "partner_id", "gs06", "st02"),
+        Index(None, "partner_id", "patient_control_number"),
+        Index(None, "partner_id", "payer_claim_control_number"),
+        Index(None, "trn_trace"),
+        Index(None, "created_at"),
+    )
+
+
+class TransactionEvent(Base):
+    """One state change: when, from what to what, a detail code and which stage did it."""
+
+    __tablename__ = "transaction_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    detail_code: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index(None, "transaction_id", "id"),)
+
+
+class Payload(Base):
+    """A reference to one encrypted payload of one transaction."""
+
+    __tablename__ = "payloads"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    document_type: Mapped[str | None] = mapped_column(String(16))  # 270, 271, 837P, 999, 277CA, 835 ...
+    uri: Mapped[str] = mapped_column(String(1024))
+    key_id: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", PayloadKind), name="kind"),
+        Index(None, "transaction_id", "id"),
+        Index(None, "uri"),
+    )
+
+
+class ControlSequence(Base):
+    """The last control number of one kind handed out for one partner."""
+
+    __tablename__ = "control_sequences"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ControlKind), name="kind"),
+        CheckConstraint("last_value >= 0", name="last_value"),
+    )
+
+
+class OutboxEntry(Base):
+    """A message to publish, written in the same database transaction as its cause."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    transaction_id: Mapped[str | None] = mapped_column(ForeignKey("transactions.id", ondelete="SET NULL"))
+    body: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        Index(None, "transaction_id"),
+        Index(
+            "ix_outbox_pending", "id",
+            postgresql_where=text("published_at IS NULL"), sqlite_where=text("published_at IS NULL"),
+        ),
+    )
+
+
+class Delivery(Base):
+    """One attempt to POST a response to the requester's callback."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"))
+    payload_id: Mapped[str | None] = mapped_column(ForeignKey("payloads.id", ondelete="SET NULL"))
+    webhook_id: Mapped[str] = mapped_column(String(64))  # the same for every attempt of one response
+    target: Mapped[str] = mapped_column(String(2048))
+    attempt: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", DeliveryOutcome), name="outcome"),
+        CheckConstraint("attempt >= 1", name="attempt"),
+        Index(None, "transaction_id", "id"),
+        Index(None, "webhook_id"),
+        Index(None, "payload_id"),
+    )

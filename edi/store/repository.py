@@ -1,0 +1,835 @@
+"""Everything the pipeline asks of the transaction store, as plain operations on plain records.
+
+Stages, the API and the CLI never touch SQLAlchemy sessions: they call a ``Repository`` and get
+frozen dataclasses back. Each operation is one database transaction, so what belongs together
+commits together: a state change with its history event, the payload references and the
+outbox messages it produced (transactional outbox), and an idempotent create with its first
+event. State changes are checked against ``edi.store.states`` with the row locked
+(``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock of ``BEGIN IMMEDIATE`` on SQLite), so
+two workers racing on the same transaction cannot both move it.
+
+Reads on behalf of a submitter are scoped by submitter id: another submitter's transaction is
+simply not found. Pipeline internals pass ``ALL_SUBMITTERS`` explicitly.
+
+Detail codes, actors and outbox topics are short code-like tokens (letters, digits and
+``_ . : / -``), which keeps free text, and so PHI, out of the history. Errors carry ids,
+states and kinds only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Engine, Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from edi.payloads import RotatedPayload, StoredPayload
+from edi.store.models import (
+    READ_ONLY,
+    Delivery,
+    DeliveryOutcome,
+    OutboxEntry,
+    Payload,
+    PayloadKind,
+    Transaction,
+    TransactionEvent,
+    new_id,
+    utcnow,
+)
+from edi.store.states import NON_TERMINAL, IllegalTransitionError, Kind, State, check_transition
+
+__all__ = [
+    "ALL_SUBMITTERS",
+    "Correlation",
+    "CreateResult",
+    "DeliveryAttempt",
+    "DeliveryRecord",
+    "EventRecord",
+    "IdempotencyConflictError",
+    "IllegalTransitionError",
+    "NewTransaction",
+    "OutboxMessage",
+    "OutboxRecord",
+    "Page",
+    "PayloadAttachment",
+    "PayloadRecord",
+    "Repository",
+    "TransactionFilter",
+    "TransactionNotFoundError",
+    "TransactionRecord",
+    "UnexpectedStateError",
+]
+
+CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}")
+TOPIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+MAX_PAGE = 1000
+_CHUNK = 500  # ids per IN (...) list
+
+
+class _AllSubmitters:
+    """The explicit "no submitter scope" of pipeline internals and administrators."""
+
+    _instance: _AllSubmitters | None = None
+
+    def __new__(cls) -> _AllSubmitters:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ALL_SUBMITTERS"
+
+
+ALL_SUBMITTERS: Final = _AllSubmitters()
+Scope = str | _AllSubmitters
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class TransactionNotFoundError(LookupError):
+    """No such transaction, or not one the asking submitter may see (the same answer for both)."""
+
+    def __init__(self, transaction_id: str) -> None:
+        super().__init__(f"transaction {transaction_id} not found")
+        self.transaction_id = transaction_id
+
+
+class IdempotencyConflictError(Exception):
+    """The idempotency key was already used by this submitter for a different request."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(f"the idempotency key was already used for another request (transaction {existing_id})")
+        self.existing_id = existing_id
+
+
+class UnexpectedStateError(Exception):
+    """The caller expected the transaction in another state (someone else moved it first)."""
+
+    def __init__(self, transaction_id: str, current: State, expected: frozenset[State]) -> None:
+        wanted = " or ".join(sorted(s.value for s in expected))
+        super().__init__(f"transaction {transaction_id} is {current.value}, expected {wanted}")
+        self.transaction_id, self.current, self.expected = transaction_id, current, expected
+
+
+# -- records in and out ------------------------------------------------------------------------
+
+_STRING_LIMITS = {
+    "control_number": 50, "patient_control_number": 38, "trn_trace": 50, "bht03": 50,
+    "payer_claim_control_number": 50,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """The keys responses are matched by. ``None`` means "not known (yet)"."""
+
+    control_number: str | None = None  # the request's controlNumber
+    patient_control_number: str | None = None  # CLM01
+    trn_trace: str | None = None  # TRN02 sent in the 270
+    bht03: str | None = None  # BHT03 of the outbound transaction set
+    isa13: int | None = None
+    gs06: int | None = None
+    st02: int | None = None
+    payer_claim_control_number: str | None = None  # from the 277CA (REF*1K) or 835 (CLP07)
+
+    def __post_init__(self) -> None:
+        for name, limit in _STRING_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and 0 < len(value) <= limit):
+                raise ValueError(f"correlation key {name} must be text of 1 to {limit} characters")
+        for name in ("isa13", "gs06", "st02"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and 0 < value <= 999_999_999):
+                raise ValueError(f"correlation key {name} must be a control number from 1 to 999999999")
+
+    def columns(self) -> dict[str, Any]:
+        """The keys that are set, by column name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransaction:
+    submitter_id: str
+    kind: Kind
+    partner_id: str | None = None
+    idempotency_key: str | None = None
+    request_sha256: str | None = None  # with a key: a replay with another request is refused
+    callback_url: str | None = None
+    correlation: Correlation = field(default_factory=Correlation)
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    id: str
+    submitter_id: str
+    kind: Kind
+    partner_id: str | None
+    state: State
+    created_at: datetime
+    updated_at: datetime
+    idempotency_key: str | None
+    request_sha256: str | None
+    callback_url: str | None
+    correlation: Correlation
+
+    @property
+    def terminal(self) -> bool:
+        return self.state not in NON_TERMINAL
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    transaction: TransactionRecord
+    created: bool  # False: an earlier request with the same idempotency key (nothing was written)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    transaction_id: str
+    at: datetime
+    from_state: State | None
+    to_state: State
+    detail_code: str | None
+    actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadAttachment:
+    """A stored payload to record against one or more transactions."""
+
+    kind: PayloadKind
+    stored: StoredPayload
+    document_type: str | None = None  # 270, 271, 837P, 837I, TA1, 999, 277CA, 835 ...
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadRecord:
+    id: str
+    transaction_id: str
+    kind: PayloadKind
+    document_type: str | None
+    uri: str
+    key_id: str
+    sha256: str
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message to publish once the surrounding change commits. Its body holds ids, not PHI."""
+
+    topic: str
+    body: dict[str, Any]
+    transaction_id: str | None = None  # defaults to the transaction being changed, if only one
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    id: int
+    topic: str
+    body: dict[str, Any]
+    transaction_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    transaction_id: str
+    webhook_id: str
+    target: str
+    attempt: int
+    outcome: DeliveryOutcome
+    status_code: int | None = None
+    error_code: str | None = None
+    payload_id: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: int
+    transaction_id: str
+    payload_id: str | None
+    webhook_id: str
+    target: str
+    attempt: int
+    outcome: DeliveryOutcome
+    status_code: int | None
+    error_code: str | None
+    attempted_at: datetime
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilter:
+    """Which transactions to list. ``submitter_id`` is required: a submitter or ALL_SUBMITTERS."""
+
+    submitter_id: Scope
+    states: frozenset[State] | None = None
+    kinds: frozenset[Kind] | None = None
+    partner_id: str | None = None
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[TransactionRecord]
+    next_cursor: str | None  # pass back as ``cursor`` for the next page; None on the last
+
+
+def _record(row: Transaction) -> TransactionRecord:
+    return TransactionRecord(
+        id=row.id,
+        submitter_id=row.submitter_id,
+        kind=Kind(row.kind),
+        partner_id=row.partner_id,
+        state=State(row.state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        idempotency_key=row.idempotency_key,
+        request_sha256=row.request_sha256,
+        callback_url=row.callback_url,
+        correlation=Correlation(**{f.name: getattr(row, f.name) for f in fields(Correlation)}),
+    )
+
+
+def _event(row: TransactionEvent) -> EventRecord:
+    return EventRecord(
+        row.id, row.transaction_id, row.at, State(row.from_state) if row.from_state else None,
+        State(row.to_state), row.detail_code, row.actor,
+    )
+
+
+def _payload(row: Payload) -> PayloadRecord:
+    return PayloadRecord(
+        row.id, row.transaction_id, PayloadKind(row.kind), row.document_type, row.uri, row.key_id,
+        row.sha256, row.size, row.created_at,
+    )
+
+
+def _outbox(row: OutboxEntry) -> OutboxRecord:
+    return OutboxRecord(row.id, row.topic, row.body, row.transaction_id, row.created_at)
+
+
+def _delivery(row: Delivery) -> DeliveryRecord:
+    return DeliveryRecord(
+        row.id, row.transaction_id, row.payload_id, row.webhook_id, row.target, row.attempt,
+        DeliveryOutcome(row.outcome), row.status_code, row.error_code, row.attempted_at, row.next_attempt_at,
+    )
+
+
+def _code(value: str | None, what: str, pattern: re.Pattern[str] = CODE) -> str | None:
+    if value is not None and not pattern.fullmatch(value):
+        raise ValueError(f"{what} must be a short code (letters, digits, _ . : / -), not free text")
+    return value
+
+
+def _check_new(new: NewTransaction) -> None:
+    """Lengths checked here give clear errors that quote no value (databases differ on this)."""
+    for name, limit in (("submitter_id", 64), ("partner_id", 64), ("idempotency_key", 255), ("callback_url", 2048)):
+        value = getattr(new, name)
+        if value is not None and not (isinstance(value, str) and 0 < len(value) <= limit):
+            raise ValueError(f"{name} must be text of 1 to {limit} characters")
+    if not new.submitter_id:
+        raise ValueError("submitter_id is required")
+    if new.request_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", new.request_sha256):
+        raise ValueError("request_sha256 must be 64 lower-case hex digits")
+
+
+def _control(value: int | str | None) -> int | None:
+    """A control number from an acknowledgment ("000000905" or 905); None if not numeric."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+# -- the repository ----------------------------------------------------------------------------
+
+
+class Repository:
+    """Transactions, their history, payload references, outbox and deliveries in one database."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._clock = clock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One read-write database transaction (SQLite: holding the write lock throughout)."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        """A session that only reads (SQLite: a deferred transaction that takes no write lock)."""
+        with self._sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
+            yield session
+
+    @staticmethod
+    def _scoped(statement: Select[Any], submitter_id: Scope) -> Select[Any]:
+        if isinstance(submitter_id, _AllSubmitters):
+            return statement
+        if not isinstance(submitter_id, str) or not submitter_id:
+            raise ValueError("a submitter id or ALL_SUBMITTERS is required")
+        return statement.where(Transaction.submitter_id == submitter_id)
+
+    # creating ----------------------------------------------------------------------------------
+
+    def create(
+        self,
+        new: NewTransaction,
+        *,
+        actor: str | None = None,
+        attach: Sequence[PayloadAttachment] = (),
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> CreateResult:
+        """Record a received request, or return the earlier one with the same idempotency key.
+
+        With ``created=False`` nothing was written: a caller that stored payloads for this
+        request beforehand should delete them.
+        """
+        _code(actor, "actor")
+        kind = Kind(new.kind)
+        _check_new(new)
+        if new.idempotency_key is not None:
+            existing = self._by_idempotency_key(new.submitter_id, new.idempotency_key)
+            if existing is not None:
+                return self._replayed(existing, new)
+        now = self._clock()
+        try:
+            with self._transaction() as session:
+                row = Transaction(
+                    id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
+                    state=State.RECEIVED.value, idempotency_key=new.idempotency_key,
+                    request_sha256=new.request_sha256, callback_url=new.callback_url,
+                    created_at=now, updated_at=now, **new.correlation.columns(),
+                )
+                session.add(row)
+                session.flush()  # a duplicate idempotency key fails here
+                session.add(TransactionEvent(
+                    transaction_id=row.id, at=now, from_state=None, to_state=State.RECEIVED.value, actor=actor,
+                ))
+                self._add_payloads(session, [row.id], attach, now)
+                self._add_outbox(session, [row.id], outbox, now)
+                record = _record(row)
+        except IntegrityError:
+            if new.idempotency_key is None:
+                raise
+            existing = self._by_idempotency_key(new.submitter_id, new.idempotency_key)
+            if existing is None:
+                raise
+            return self._replayed(existing, new)
+        return CreateResult(record, True)
+
+    def _by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
+        with self._reading() as session:
+            row = session.scalar(
+                select(Transaction).where(Transaction.submitter_id == submitter_id, Transaction.idempotency_key == key)
+            )
+            return _record(row) if row is not None else None
+
+    @staticmethod
+    def _replayed(existing: TransactionRecord, new: NewTransaction) -> CreateResult:
+        if new.request_sha256 and existing.request_sha256 and new.request_sha256 != existing.request_sha256:
+            raise IdempotencyConflictError(existing.id)
+        return CreateResult(existing, False)
+
+    # moving ------------------------------------------------------------------------------------
+
+    def transition(
+        self,
+        transaction_id: str,
+        to: State | str,
+        *,
+        detail_code: str | None = None,
+        actor: str | None = None,
+        expected: State | Iterable[State] | None = None,
+        correlation: Correlation | None = None,
+        attach: Sequence[PayloadAttachment] = (),
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> TransactionRecord:
+        """Move one transaction to ``to`` and record the event, all in one commit.
+
+        ``expected`` guards against lost races: the move is refused with
+        ``UnexpectedStateError`` unless the transaction is in one of those states. Correlation
+        keys, payload references and outbox messages given here commit with the move.
+        """
+        return self.transition_many(
+            [transaction_id], to, detail_code=detail_code, actor=actor, expected=expected,
+            correlation=correlation, attach=attach, outbox=outbox,
+        )[0]
+
+    def transition_many(
+        self,
+        transaction_ids: Sequence[str],
+        to: State | str,
+        *,
+        detail_code: str | None = None,
+        actor: str | None = None,
+        expected: State | Iterable[State] | None = None,
+        correlation: Correlation | None = None,
+        attach: Sequence[PayloadAttachment] = (),
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> list[TransactionRecord]:
+        """Move a batch (the claims of one 837, say) together: all of them or none."""
+        target = State(to)
+        _code(detail_code, "detail code")
+        _code(actor, "actor")
+        wanted = frozenset({State(expected)} if isinstance(expected, State | str) else map(State, expected or ()))
+        ids = list(dict.fromkeys(transaction_ids))
+        if not ids:
+            return []
+        changes = correlation.columns() if correlation is not None else {}
+        with self._transaction() as session:
+            rows = self._locked(session, ids)
+            for transaction_id in ids:
+                row = rows.get(transaction_id)
+                if row is None:
+                    raise TransactionNotFoundError(transaction_id)
+                if wanted and State(row.state) not in wanted:
+                    raise UnexpectedStateError(transaction_id, State(row.state), wanted)
+                check_transition(row.kind, row.state, target, transaction_id)
+            now = self._clock()
+            session.add_all([
+                TransactionEvent(
+                    transaction_id=transaction_id, at=now, from_state=rows[transaction_id].state,
+                    to_state=target.value, detail_code=detail_code, actor=actor,
+                )
+                for transaction_id in ids
+            ])
+            for transaction_id in ids:
+                row = rows[transaction_id]
+                row.state, row.updated_at = target.value, now
+                for column, value in changes.items():
+                    setattr(row, column, value)
+            self._add_payloads(session, ids, attach, now)
+            self._add_outbox(session, ids, outbox, now)
+            return [_record(rows[transaction_id]) for transaction_id in ids]
+
+    @staticmethod
+    def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
+        rows: dict[str, Transaction] = {}
+        for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
+            statement = select(Transaction).where(Transaction.id.in_(chunk)).order_by(Transaction.id).with_for_update()
+            rows.update((row.id, row) for row in session.scalars(statement))
+        return rows
+
+    def set_correlation(self, transaction_ids: str | Sequence[str], correlation: Correlation) -> None:
+        """Record correlation keys learnt later (a payer claim control number, say)."""
+        ids = [transaction_ids] if isinstance(transaction_ids, str) else list(dict.fromkeys(transaction_ids))
+        changes = correlation.columns()
+        if not changes or not ids:
+            return
+        with self._transaction() as session:
+            rows = self._locked(session, ids)
+            for transaction_id in ids:
+                row = rows.get(transaction_id)
+                if row is None:
+                    raise TransactionNotFoundError(transaction_id)
+                for column, value in changes.items():
+                    setattr(row, column, value)
+                row.updated_at = self._clock()
+
+    # payloads ----------------------------------------------------------------------------------
+
+    def attach_payload(
+        self, transaction_ids: str | Sequence[str], attachment: PayloadAttachment
+    ) -> list[PayloadRecord]:
+        """Record a stored payload against one transaction or several (a batch file)."""
+        ids = [transaction_ids] if isinstance(transaction_ids, str) else list(dict.fromkeys(transaction_ids))
+        with self._transaction() as session:
+            found = set()
+            for chunk in _chunks(ids):
+                found.update(session.scalars(select(Transaction.id).where(Transaction.id.in_(chunk))))
+            for transaction_id in ids:
+                if transaction_id not in found:
+                    raise TransactionNotFoundError(transaction_id)
+            return self._add_payloads(session, ids, [attachment], self._clock())
+
+    @staticmethod
+    def _add_payloads(
+        session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
+    ) -> list[PayloadRecord]:
+        rows = []
+        for attachment in attach:
+            kind = PayloadKind(attachment.kind)
+            _code(attachment.document_type, "document type")
+            stored = attachment.stored
+            rows.extend(
+                Payload(
+                    id=new_id(), transaction_id=transaction_id, kind=kind.value,
+                    document_type=attachment.document_type, uri=stored.uri, key_id=stored.key_id,
+                    sha256=stored.sha256, size=stored.size, created_at=now,
+                )
+                for transaction_id in ids
+            )
+        session.add_all(rows)
+        return [_payload(row) for row in rows]
+
+    def payloads(self, transaction_id: str, *, submitter_id: Scope) -> list[PayloadRecord]:
+        with self._reading() as session:
+            self._visible(session, transaction_id, submitter_id)
+            rows = session.scalars(select(Payload).where(Payload.transaction_id == transaction_id).order_by(Payload.id))
+            return [_payload(row) for row in rows]
+
+    def record_rotation(self, rotated: Iterable[RotatedPayload]) -> int:
+        """Update the key ids of payloads a payload store has rewritten; returns rows changed."""
+        changed = 0
+        with self._transaction() as session:
+            for item in rotated:
+                result = session.execute(
+                    update(Payload)
+                    .where(Payload.uri == item.uri, Payload.key_id == item.old_key_id)
+                    .values(key_id=item.new_key_id)
+                )
+                changed += result.rowcount
+        return changed
+
+    # reading -----------------------------------------------------------------------------------
+
+    def _visible(self, session: Session, transaction_id: str, submitter_id: Scope) -> Transaction:
+        row = session.scalar(self._scoped(select(Transaction).where(Transaction.id == transaction_id), submitter_id))
+        if row is None:
+            raise TransactionNotFoundError(transaction_id)
+        return row
+
+    def get(self, transaction_id: str, *, submitter_id: Scope) -> TransactionRecord | None:
+        """The transaction, or None if it does not exist or belongs to another submitter."""
+        with self._reading() as session:
+            try:
+                return _record(self._visible(session, transaction_id, submitter_id))
+            except TransactionNotFoundError:
+                return None
+
+    def require(self, transaction_id: str, *, submitter_id: Scope) -> TransactionRecord:
+        """Like ``get``, raising ``TransactionNotFoundError`` instead of returning None."""
+        with self._reading() as session:
+            return _record(self._visible(session, transaction_id, submitter_id))
+
+    def history(self, transaction_id: str, *, submitter_id: Scope) -> list[EventRecord]:
+        """The transaction's state changes, oldest first."""
+        with self._reading() as session:
+            self._visible(session, transaction_id, submitter_id)
+            rows = session.scalars(
+                select(TransactionEvent)
+                .where(TransactionEvent.transaction_id == transaction_id)
+                .order_by(TransactionEvent.id)
+            )
+            return [_event(row) for row in rows]
+
+    def list_transactions(self, where: TransactionFilter, *, limit: int = 50, cursor: str | None = None) -> Page:
+        """Transactions matching ``where``, newest first, ``limit`` at a time."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"page sizes run from 1 to {MAX_PAGE}")
+        statement = self._scoped(select(Transaction), where.submitter_id)
+        if where.states:
+            statement = statement.where(Transaction.state.in_(sorted(State(s).value for s in where.states)))
+        if where.kinds:
+            statement = statement.where(Transaction.kind.in_(sorted(Kind(k).value for k in where.kinds)))
+        if where.partner_id is not None:
+            statement = statement.where(Transaction.partner_id == where.partner_id)
+        if where.created_from is not None:
+            statement = statement.where(Transaction.created_at >= where.created_from)
+        if where.created_to is not None:
+            statement = statement.where(Transaction.created_at < where.created_to)
+        if cursor is not None:
+            statement = statement.where(Transaction.id < cursor)
+        statement = statement.order_by(Transaction.id.desc()).limit(limit + 1)
+        with self._reading() as session:
+            rows = list(session.scalars(statement))
+        items = [_record(row) for row in rows[:limit]]
+        return Page(items, items[-1].id if len(rows) > limit else None)
+
+    def resume_candidates(
+        self, *, limit: int = 500, after: str | None = None, kinds: Iterable[Kind] | None = None
+    ) -> list[TransactionRecord]:
+        """Transactions not in a terminal state, oldest first: what a restart must pick up.
+
+        Page with ``after`` (the last id of the previous call) until the list comes back empty.
+        """
+        statement = select(Transaction).where(Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
+        if kinds:
+            statement = statement.where(Transaction.kind.in_(sorted(Kind(k).value for k in kinds)))
+        if after is not None:
+            statement = statement.where(Transaction.id > after)
+        with self._reading() as session:
+            rows = session.scalars(statement.order_by(Transaction.id).limit(limit))
+            return [_record(row) for row in rows]
+
+    # matching responses ------------------------------------------------------------------------
+
+    def _match(self, statement: Select[Any]) -> list[TransactionRecord]:
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id.desc()))]
+
+    def find_for_271(
+        self, trn_trace: str | None = None, bht03: str | None = None, *, partner_id: str | None = None
+    ) -> list[TransactionRecord]:
+        """Eligibility requests a 271 answers: by the TRN trace it echoes and/or its BHT03."""
+        if trn_trace is None and bht03 is None:
+            raise ValueError("a 271 is matched by its TRN trace number, its BHT03, or both")
+        statement = select(Transaction).where(Transaction.kind == Kind.ELIGIBILITY.value)
+        if trn_trace is not None:
+            statement = statement.where(Transaction.trn_trace == trn_trace)
+        if bht03 is not None:
+            statement = statement.where(Transaction.bht03 == bht03)
+        if partner_id is not None:
+            statement = statement.where(Transaction.partner_id == partner_id)
+        return self._match(statement)
+
+    def find_for_ta1(self, partner_id: str, isa13: int | str) -> list[TransactionRecord]:
+        """Everything sent to ``partner_id`` in the interchange a TA1 answers (TA101 = ISA13)."""
+        number = _control(isa13)
+        if number is None:
+            return []
+        return self._match(select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == number))
+
+    def find_for_999(
+        self, partner_id: str, gs06: int | str, st02: int | str | None = None
+    ) -> list[TransactionRecord]:
+        """What a 999 acknowledges: the group (AK102 = GS06), or one set in it (AK202 = ST02)."""
+        group = _control(gs06)
+        if group is None:
+            return []
+        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.gs06 == group)
+        if st02 is not None:
+            number = _control(st02)
+            if number is None:
+                return []
+            statement = statement.where(Transaction.st02 == number)
+        return self._match(statement)
+
+    def find_for_claim_response(
+        self,
+        partner_id: str,
+        *,
+        patient_control_number: str | None = None,
+        payer_claim_control_number: str | None = None,
+    ) -> list[TransactionRecord]:
+        """Claims a 277CA or 835 speaks of, best match first.
+
+        The payer's claim control number, once known, is the most specific key. Otherwise the
+        patient control number (CLM01), which providers may reuse on a resubmission: claims
+        still waiting for an answer come first, newest first.
+        """
+        if patient_control_number is None and payer_claim_control_number is None:
+            raise ValueError("a claim response is matched by CLM01, the payer claim control number, or both")
+        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        if payer_claim_control_number is not None:
+            found = self._match(claims.where(Transaction.payer_claim_control_number == payer_claim_control_number))
+            if found or patient_control_number is None:
+                return found
+            # The payer's number is new to us: claims with this CLM01 that have none yet.
+            statement = claims.where(
+                Transaction.patient_control_number == patient_control_number,
+                Transaction.payer_claim_control_number.is_(None),
+            )
+        else:
+            statement = claims.where(Transaction.patient_control_number == patient_control_number)
+        found = self._match(statement)
+        return sorted(found, key=lambda record: record.terminal)  # stable: newest first within each
+
+    # outbox ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _add_outbox(session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage], now: datetime) -> None:
+        for message in messages:
+            _code(message.topic, "outbox topic", TOPIC)
+            transaction_id = message.transaction_id
+            if transaction_id is None and len(ids) == 1:
+                transaction_id = ids[0]
+            session.add(OutboxEntry(
+                topic=message.topic, transaction_id=transaction_id, body=message.body, created_at=now,
+            ))
+
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Put messages in the outbox on their own (no state change goes with them)."""
+        with self._transaction() as session:
+            self._add_outbox(session, [], messages, self._clock())
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxRecord]:
+        """Unpublished messages, oldest first."""
+        with self._reading() as session:
+            rows = session.scalars(
+                select(OutboxEntry).where(OutboxEntry.published_at.is_(None)).order_by(OutboxEntry.id).limit(limit)
+            )
+            return [_outbox(row) for row in rows]
+
+    def mark_published(self, message_ids: Iterable[int]) -> None:
+        ids = list(message_ids)
+        with self._transaction() as session:
+            for start in range(0, len(ids), _CHUNK):
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids[start : start + _CHUNK]), OutboxEntry.published_at.is_(None))
+                    .values(published_at=self._clock())
+                )
+
+    @contextmanager
+    def claim_outbox(self, limit: int = 100) -> Iterator[list[OutboxRecord]]:
+        """Hold a batch of unpublished messages while the block publishes them.
+
+        On normal exit they are marked published in the same transaction; if the block raises,
+        nothing is marked and they are published again later (at least once: consumers
+        deduplicate by message id). On PostgreSQL concurrent relays skip each other's rows
+        (``FOR UPDATE SKIP LOCKED``); on SQLite the block holds the write lock, so keep it short.
+        """
+        with self._transaction() as session:
+            rows = list(session.scalars(
+                select(OutboxEntry)
+                .where(OutboxEntry.published_at.is_(None))
+                .order_by(OutboxEntry.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ))
+            yield [_outbox(row) for row in rows]
+            now = self._clock()
+            for row in rows:
+                row.published_at = now
+
+    # deliveries --------------------------------------------------------------------------------
+
+    def record_delivery(self, attempt: DeliveryAttempt) -> DeliveryRecord:
+        """Record one callback attempt (its outcome, HTTP status, an error code, the next try)."""
+        _code(attempt.error_code, "error code")
+        _code(attempt.webhook_id, "webhook id")
+        with self._transaction() as session:
+            self._visible(session, attempt.transaction_id, ALL_SUBMITTERS)
+            row = Delivery(
+                transaction_id=attempt.transaction_id, payload_id=attempt.payload_id,
+                webhook_id=attempt.webhook_id, target=attempt.target, attempt=attempt.attempt,
+                outcome=DeliveryOutcome(attempt.outcome).value, status_code=attempt.status_code,
+                error_code=attempt.error_code, attempted_at=self._clock(), next_attempt_at=attempt.next_attempt_at,
+            )
+            session.add(row)
+            session.flush()
+            return _delivery(row)
+
+    def deliveries(self, transaction_id: str, *, submitter_id: Scope) -> list[DeliveryRecord]:
+        """Every callback attempt for the transaction, oldest first."""
+        with self._reading() as session:
+            self._visible(session, transaction_id, submitter_id)
+            rows = session.scalars(
+                select(Delivery).where(Delivery.transaction_id == transaction_id).order_by(Delivery.id)
+            )
+            return [_delivery(row) for row in rows]
