@@ -1,0 +1,479 @@
+"""The REST API app factory: requests in, transactions out.
+
+``create_app(repository, payload_store, submitters_auth)`` builds a FastAPI app with no global
+state. Endpoints:
+
+* ``POST /eligibility`` (one request) and ``POST /claims`` (one claim or an array of claims,
+  professional or institutional, told apart by their fields): the body is validated with
+  ``edi.checks.validate_request``; problems answer 400 ``application/problem+json`` listing every
+  field path. A valid request is stored encrypted in the payload store, recorded as a transaction
+  (``received -> validated``) and answered 202 with its id. The ``Idempotency-Key`` header makes a
+  retry safe: the same key with the same body answers the same transaction(s) with the same
+  status; the same key with another body answers 409. For an array of claims, claim ``i`` (i > 0)
+  is recorded under ``<key>#<i>``, claim 0 under the key itself.
+* ``GET /transactions/{id}`` and ``GET /transactions``: the caller's own transactions only;
+  another submitter's id answers 404, exactly like an unknown id.
+
+Authentication: an API key in ``Authorization: Bearer <key>`` or ``X-API-Key``; the app only
+holds SHA-256 hashes of keys (``submitters_auth``: hex hash -> submitter id). Bodies above
+``max_body_bytes`` answer 413 without being read further.
+"""
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, problem_response
+from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem, validate_request
+from edi.models import EligibilityRequest, InstitutionalClaimRequest, ProfessionalClaimRequest
+from edi.payloads import PayloadStore
+from edi.store import (
+    Correlation,
+    IdempotencyConflictError,
+    Kind,
+    NewTransaction,
+    PayloadAttachment,
+    Repository,
+    State,
+    TransactionFilter,
+    TransactionRecord,
+)
+from edi.store.models import PayloadKind
+from edi.store.repository import MAX_PAGE, UnexpectedStateError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "hash_api_key"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+ACTOR = "api"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
+CURSOR = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DOCUMENT_TYPES = {"eligibility": "270", "professional": "837P", "institutional": "837I"}
+
+
+def hash_api_key(key: str) -> str:
+    """The hex SHA-256 of an API key: what ``submitters_auth`` is keyed by."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+# -- response models (for the OpenAPI document) --------------------------------------------------
+
+
+class Links(BaseModel):
+    self: str
+
+
+class Accepted(BaseModel):
+    id: str
+    state: State
+    links: Links
+
+
+class AcceptedBatch(BaseModel):
+    transactions: list[Accepted]
+
+
+class HistoryEntry(BaseModel):
+    state: State
+    from_: State | None = Field(default=None, alias="from")
+    at: datetime
+    detail: str | None = None
+
+
+class TransactionView(BaseModel):
+    id: str
+    kind: Kind
+    state: State
+    createdAt: datetime  # noqa: N815 - JSON field names
+    updatedAt: datetime  # noqa: N815
+    controlNumber: str | None = None  # noqa: N815
+    patientControlNumber: str | None = None  # noqa: N815
+    history: list[HistoryEntry] | None = None
+    links: Links
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionView]
+    nextCursor: str | None = None  # noqa: N815
+
+
+_PROBLEM = {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}}
+_COMMON_ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 500: _PROBLEM}
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    """The body as JSON, refusing (413) anything over ``limit`` bytes before or while reading it."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ProblemError(400, "bad-content-length", "the Content-Length header is not a number")
+        if int(length) > limit:
+            raise ProblemError(413, "too-large", f"the body is larger than the limit of {limit} bytes")
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise ProblemError(415, "unsupported-media-type", "send the request as application/json")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProblemError(413, "too-large", f"the body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ProblemError(
+            400, "invalid-json", "the body is not valid JSON", errors=[Problem("", "is not valid JSON")]
+        ) from None
+
+
+def _claim_kind(data: object) -> Literal["professional", "institutional"]:
+    """Institutional when the claim carries fields only an 837I has; professional otherwise."""
+    info = data.get("claimInformation") if isinstance(data, Mapping) else None
+    if isinstance(info, Mapping):
+        if "claimCodeInformation" in info or "principalDiagnosis" in info:
+            return "institutional"
+        lines = info.get("serviceLines")
+        if isinstance(lines, list) and any(isinstance(x, Mapping) and "institutionalService" in x for x in lines):
+            return "institutional"
+    return "professional"
+
+
+def _correlation(data: Mapping[str, Any]) -> Correlation:
+    info = data.get("claimInformation")
+    pcn = info.get("patientControlNumber") if isinstance(info, Mapping) else None
+    try:
+        return Correlation(control_number=data.get("controlNumber"), patient_control_number=pcn)
+    except ValueError:  # validated requests fit; a key that does not is simply not recorded
+        return Correlation()
+
+
+def _self(transaction_id: str) -> str:
+    return f"/transactions/{transaction_id}"
+
+
+def _accepted(record: TransactionRecord) -> dict[str, Any]:
+    return {"id": record.id, "state": record.state.value, "links": {"self": _self(record.id)}}
+
+
+def _iso(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _view(record: TransactionRecord, history: list[Any] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": record.id,
+        "kind": record.kind.value,
+        "state": record.state.value,
+        "createdAt": _iso(record.created_at),
+        "updatedAt": _iso(record.updated_at),
+        "controlNumber": record.correlation.control_number,
+        "patientControlNumber": record.correlation.patient_control_number,
+    }
+    if history is not None:
+        view["history"] = [
+            {
+                "state": event.to_state.value,
+                "from": event.from_state.value if event.from_state else None,
+                "at": _iso(event.at),
+                "detail": event.detail_code,
+            }
+            for event in history
+        ]
+    view["links"] = {"self": _self(record.id)}
+    return view
+
+
+def _choices(values: list[str] | None, enum: type[Any], name: str) -> frozenset[Any] | None:
+    """Repeated and/or comma-separated enum values from the query string; 400 for unknown ones."""
+    if not values:
+        return None
+    words = [word.strip() for value in values for word in value.split(",") if word.strip()]
+    allowed = {member.value: member for member in enum}
+    unknown = [word for word in words if word not in allowed]
+    if unknown:
+        raise ProblemError(400, "invalid-parameters", f"unknown {name} value(s)",
+                           errors=[Problem(name, f"must be one of {', '.join(allowed)}")])
+    return frozenset(allowed[word] for word in words) or None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _request_schemas() -> dict[str, Any]:
+    """JSON schemas of the request models, as OpenAPI components."""
+    components: dict[str, Any] = {}
+    for model in (EligibilityRequest, ProfessionalClaimRequest, InstitutionalClaimRequest):
+        schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return components
+
+
+def _body(*refs: str, array: bool = False) -> dict[str, Any]:
+    one = {"oneOf": [{"$ref": f"#/components/schemas/{ref}"} for ref in refs]} if len(refs) > 1 else {
+        "$ref": f"#/components/schemas/{refs[0]}"
+    }
+    schema = {"oneOf": [one, {"type": "array", "items": one, "minItems": 1}]} if array else one
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# -- the app -------------------------------------------------------------------------------------
+
+
+def create_app(
+    repository: Repository,
+    payload_store: PayloadStore,
+    submitters_auth: Mapping[str, str],
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_claims: int = MAX_CLAIMS_PER_TRANSACTION,
+) -> FastAPI:
+    """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter."""
+    auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
+    app = FastAPI(
+        title="EDI engine",
+        version="1",
+        description="Eligibility (270/271) and claims (837P/837I) as JSON. Errors are RFC 9457 problems.",
+    )
+
+    # errors ----------------------------------------------------------------------------------
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_request: Request, error: ProblemError) -> JSONResponse:
+        return error.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            Problem(".".join(str(part) for part in item.get("loc", ())[1:]), str(item.get("msg", "is not valid")))
+            for item in error.errors()
+        ]
+        return problem_response(400, "invalid-parameters", "some parameters are not valid", errors=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else "the request failed"
+        return problem_response(error.status_code, "http-error", detail, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.error("unexpected error in the API: %s", type(error).__name__)
+        return problem_response(500, "internal-error", "an unexpected error occurred; try again later")
+
+    # authentication --------------------------------------------------------------------------
+
+    bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+    api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+
+    def caller(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        api_key: Annotated[str | None, Depends(api_key_header)],
+    ) -> str:
+        key = credentials.credentials if credentials is not None else api_key
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if not key:
+            raise ProblemError(
+                401, "unauthenticated", "send an API key in Authorization: Bearer or X-API-Key", headers=challenge
+            )
+        submitter = auth.get(hash_api_key(key))
+        if submitter is None:
+            raise ProblemError(401, "unauthenticated", "the API key is not known", headers=challenge)
+        return submitter
+
+    Submitter = Annotated[str, Depends(caller)]
+    IdempotencyKey = Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="retry-safe key: same key and body, same answer"),
+    ]
+
+    # accepting requests ----------------------------------------------------------------------
+
+    def record(
+        submitter: str, kind: Kind, request_kind: str, data: dict[str, Any], key: str | None, body_sha: str
+    ) -> TransactionRecord:
+        """Store one valid request encrypted, record it and move it to validated (idempotently)."""
+        stored = payload_store.put(_canonical(data))
+        new = NewTransaction(
+            submitter_id=submitter, kind=kind, idempotency_key=key,
+            request_sha256=body_sha if key else None, correlation=_correlation(data),
+        )
+        attachment = PayloadAttachment(PayloadKind.REQUEST_JSON, stored, _DOCUMENT_TYPES[request_kind])
+        try:
+            result = repository.create(new, actor=ACTOR, attach=[attachment])
+        except IdempotencyConflictError:
+            payload_store.delete(stored.uri)
+            raise ProblemError(
+                409, "idempotency-conflict", "the Idempotency-Key was already used with a different request body"
+            ) from None
+        except BaseException:
+            payload_store.delete(stored.uri)
+            raise
+        if not result.created:
+            payload_store.delete(stored.uri)
+        transaction = result.transaction
+        if transaction.state is State.RECEIVED:  # new, or a replay of one cut short before validation
+            try:
+                transaction = repository.transition(transaction.id, State.VALIDATED, actor=ACTOR, expected=State.RECEIVED)
+            except UnexpectedStateError:
+                transaction = repository.require(transaction.id, submitter_id=submitter)
+        return transaction
+
+    def accept(
+        submitter: str, kind: Kind, items: list[tuple[str, dict[str, Any]]], key: str | None, body_sha: str
+    ) -> list[TransactionRecord]:
+        return [
+            record(submitter, kind, request_kind, data, None if key is None else key if i == 0 else f"{key}#{i}", body_sha)
+            for i, (request_kind, data) in enumerate(items)
+        ]
+
+    def check_key(key: str | None) -> None:
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ProblemError(
+                400, "invalid-idempotency-key", "the Idempotency-Key must be 1-200 printable ASCII characters",
+                errors=[Problem("Idempotency-Key", "must be 1-200 printable ASCII characters without spaces")],
+            )
+
+    def invalid(problems: list[Problem]) -> ProblemError:
+        return ProblemError(
+            400, "validation-failed", f"the request has {len(problems)} problem(s); fix them all and resubmit",
+            title="The request did not pass validation", errors=problems,
+        )
+
+    @app.post(
+        "/eligibility",
+        status_code=202,
+        response_model=Accepted,
+        responses={400: _PROBLEM, 409: _PROBLEM, 413: _PROBLEM, **_COMMON_ERRORS},
+        openapi_extra=_body("EligibilityRequest"),
+        summary="Check eligibility (270); answers 202 with the transaction id",
+    )
+    async def post_eligibility(request: Request, submitter: Submitter, key: IdempotencyKey = None) -> JSONResponse:
+        check_key(key)
+        data = await _read_json(request, max_body_bytes)
+        _model, problems = validate_request("eligibility", data)
+        if problems:
+            raise invalid(problems)
+        body_sha = hashlib.sha256(b"eligibility\n" + _canonical(data)).hexdigest()
+        [transaction] = await run_in_threadpool(
+            accept, submitter, Kind.ELIGIBILITY, [("eligibility", data)], key, body_sha
+        )
+        return JSONResponse(_accepted(transaction), status_code=202, headers={"Location": _self(transaction.id)})
+
+    @app.post(
+        "/claims",
+        status_code=202,
+        response_model=Accepted | AcceptedBatch,
+        responses={400: _PROBLEM, 409: _PROBLEM, 413: _PROBLEM, **_COMMON_ERRORS},
+        openapi_extra=_body("ProfessionalClaimRequest", "InstitutionalClaimRequest", array=True),
+        summary="Submit one claim or an array of claims (837P/837I); answers 202 with the transaction id(s)",
+    )
+    async def post_claims(request: Request, submitter: Submitter, key: IdempotencyKey = None) -> JSONResponse:
+        check_key(key)
+        data = await _read_json(request, max_body_bytes)
+        batch = isinstance(data, list)
+        claims = data if batch else [data]
+        if batch and not claims:
+            raise invalid([Problem("", "must have at least 1 item(s)")])
+        if len(claims) > max_claims:
+            raise invalid([Problem("", f"at most {max_claims} claims per request (got {len(claims)}): split the batch")])
+        problems: list[Problem] = []
+        items: list[tuple[str, dict[str, Any]]] = []
+        for index, claim in enumerate(claims):
+            request_kind = _claim_kind(claim)
+            _model, found = validate_request(request_kind, claim)
+            for problem in found:
+                if batch:
+                    suffix = problem.path if problem.path.startswith("[") or not problem.path else f".{problem.path}"
+                    problem = Problem(f"[{index}]{suffix}", problem.message)
+                problems.append(problem)
+            items.append((request_kind, claim))
+        if problems:
+            raise invalid(problems)
+        body_sha = hashlib.sha256(b"claims\n" + _canonical(data)).hexdigest()
+        transactions = await run_in_threadpool(accept, submitter, Kind.CLAIM, items, key, body_sha)
+        if batch:
+            return JSONResponse({"transactions": [_accepted(t) for t in transactions]}, status_code=202)
+        return JSONResponse(_accepted(transactions[0]), status_code=202, headers={"Location": _self(transactions[0].id)})
+
+    # reading transactions --------------------------------------------------------------------
+
+    @app.get(
+        "/transactions/{transaction_id}",
+        response_model=TransactionView,
+        responses={404: _PROBLEM, **_COMMON_ERRORS},
+        summary="One of the caller's transactions: state, kind and timestamped history",
+    )
+    def get_transaction(transaction_id: str, submitter: Submitter) -> JSONResponse:
+        transaction = repository.get(transaction_id, submitter_id=submitter) if CURSOR.fullmatch(transaction_id) else None
+        if transaction is None:
+            raise ProblemError(404, "not-found", "no such transaction")
+        history = repository.history(transaction_id, submitter_id=submitter)
+        return JSONResponse(_view(transaction, history))
+
+    @app.get(
+        "/transactions",
+        response_model=TransactionPage,
+        responses={400: _PROBLEM, **_COMMON_ERRORS},
+        summary="The caller's transactions, newest first, filtered and paged",
+    )
+    def list_transactions(
+        submitter: Submitter,
+        state: Annotated[list[str] | None, Query(description="one or more states (repeat or comma-separate)")] = None,
+        kind: Annotated[list[str] | None, Query(description="eligibility and/or claim (repeat or comma-separate)")] = None,
+        since: Annotated[datetime | None, Query(description="created at or after (ISO 8601; UTC if no zone)")] = None,
+        until: Annotated[datetime | None, Query(description="created before (ISO 8601; UTC if no zone)")] = None,
+        cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    ) -> JSONResponse:
+        if cursor is not None and not CURSOR.fullmatch(cursor):
+            raise ProblemError(400, "invalid-parameters", "the cursor is not valid",
+                               errors=[Problem("cursor", "is not a cursor this API returned")])
+        where = TransactionFilter(
+            submitter_id=submitter,
+            states=_choices(state, State, "state"),
+            kinds=_choices(kind, Kind, "kind"),
+            created_from=_utc(since),
+            created_to=_utc(until),
+        )
+        page = repository.list_transactions(where, limit=limit, cursor=cursor)
+        return JSONResponse({"items": [_view(t) for t in page.items], "nextCursor": page.next_cursor})
+
+    # OpenAPI: the request models as components ------------------------------------------------
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(_request_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
