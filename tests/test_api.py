@@ -6,50 +6,25 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from connectors.api import create_app, hash_api_key
 from edi.keys import KeyRing
 from edi.payloads import LocalPayloadStore
 from edi.store import ALL_SUBMITTERS, Repository, make_engine, migrate
+from tests.servers.http import serve
 from tests.test_checks import eligibility_request, institutional_claim, professional_claim
 
 KEY_A, KEY_B = "key-of-clinic-a", "key-of-clinic-b"
 MEMBER_ID = "W123456789"  # distinctive, to look for in the stored payloads
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() - started < 10, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @dataclass

@@ -9,17 +9,13 @@ Budgets, backoff and breaker timings are small so that the failure paths finish 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import defusedxml
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,6 +57,7 @@ from edi.mappers.eligibility import request_to_270, x12_270_to_requests, x12_271
 from edi.models.eligibility import EligibilityRequest
 from edi.partners import ControlNumbers, TradingPartner, parse_partners
 from edi.resilience import CircuitBreakers, CircuitState, RetryPolicy
+from tests.servers.http import free_socket, serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_271 = (FIXTURES / "x12" / "271_005010X279A1" / "subscriber-health-benefit-check.271").read_text()
@@ -74,37 +71,8 @@ PAYLOAD_ID = "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
 # ============================================================================ helpers
 
 
-def free_socket() -> socket.socket:
-    """A socket bound to a free loopback port and not listening: connections are refused until
-    a server starts on it."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
-@contextmanager
-def serve(app: Starlette, sock: socket.socket | None = None) -> Iterator[str]:
-    """Run `app` under uvicorn in a thread on loopback; yields the base URL."""
-    sock = sock or free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = time.monotonic()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() - started < 10, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 def partner_at(url: str, *, timeout: float = 20, credentials: bool = True) -> TradingPartner:
