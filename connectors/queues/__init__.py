@@ -1,0 +1,43 @@
+"""The pipeline's queues, with kombu: topology, the outbox relay and the stage worker base.
+
+See ``topology`` for the broker URL (``EDI_BROKER_URL``; embedded SQLite broker by default),
+``relay`` for the outbox relay (at least once) and ``consumer`` for stage workers (manual acks,
+dead-letter queues with reasons, bounded retries).
+"""
+
+from connectors.queues.consumer import PoisonMessageError, StageMessage, StageWorker
+from connectors.queues.relay import OutboxRelay, UnroutableMessageError, message_for, stage_of
+from connectors.queues.topology import (
+    DLX,
+    EXCHANGE,
+    REASON_HEADER,
+    RETRIES_HEADER,
+    STAGES,
+    LeasedSqlaTransport,
+    broker_url,
+    connect,
+    dead_letter_queue,
+    declare,
+    stage_queue,
+)
+
+__all__ = [
+    "DLX",
+    "EXCHANGE",
+    "REASON_HEADER",
+    "RETRIES_HEADER",
+    "STAGES",
+    "LeasedSqlaTransport",
+    "OutboxRelay",
+    "PoisonMessageError",
+    "StageMessage",
+    "StageWorker",
+    "UnroutableMessageError",
+    "broker_url",
+    "connect",
+    "dead_letter_queue",
+    "declare",
+    "message_for",
+    "stage_of",
+    "stage_queue",
+]

@@ -1,0 +1,207 @@
+"""The base of every stage worker: consume one stage queue with manual acks.
+
+A subclass sets ``stage`` and implements ``handle(message)``. For each delivery the worker:
+
+1. decodes the body (JSON only; anything else is poison),
+2. checks it is a dict for this stage with a ``transaction_id`` the store knows (else poison),
+3. calls ``handle``, which does its work and commits it to the store before returning,
+4. acks -- only now, so a worker that dies at any point before this leaves the message to be
+   redelivered (RabbitMQ: when the connection drops; embedded broker: when the lease expires).
+
+Poison messages (undecodable, malformed, unknown transaction, or ``PoisonMessageError`` raised
+by the handler) are published to ``<stage>.dlq`` with the reason in the ``x-edi-dead-letter-reason``
+header and then acked. Reasons never contain message content. Any other exception from the
+handler is retried: the message is published again to its stage with ``x-edi-retries`` counting
+up, and after ``max_retries`` it goes to the DLQ (reason ``retries exhausted: <error type>``).
+
+Delivery is at least once (the relay and the redelivery above can both repeat a message), so
+``handle`` must be idempotent: check the transaction's state first and treat "already done" as
+success; the store's state machine refuses repeated moves (``IllegalTransitionError``).
+
+``stop()`` (also on SIGTERM/SIGINT with ``install_signal_handlers``) lets the message in hand
+finish and be acked, then returns from ``run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from kombu import Connection, Consumer, Message, Producer
+
+from connectors.queues.topology import DLX, EXCHANGE, REASON_HEADER, RETRIES_HEADER, connect, declare
+from edi.store import ALL_SUBMITTERS, Repository, TransactionRecord
+
+__all__ = ["PoisonMessageError", "StageMessage", "StageWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class PoisonMessageError(Exception):
+    """Raised by a handler for a message that can never succeed; the reason goes in the header."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageMessage:
+    transaction_id: str
+    stage: str
+    fields: dict[str, Any] = field(default_factory=dict)  # the whole decoded body
+    transaction: TransactionRecord | None = None
+    retries: int = 0
+    redelivered: bool = False
+
+
+class StageWorker:
+    """Consumes ``stage``'s queue; subclasses implement ``handle``."""
+
+    stage: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        repository: Repository,
+        connection: Connection | None = None,
+        *,
+        url: str | None = None,
+        max_retries: int = 5,
+        prefetch: int = 1,
+        transport_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not self.stage:
+            raise TypeError("a StageWorker subclass must set stage")
+        self.repository = repository
+        self.connection = connection or connect(url, transport_options=transport_options)
+        self._owns_connection = connection is None
+        self.max_retries = max_retries
+        self.prefetch = prefetch
+        self._stopping = threading.Event()
+        self.handled = 0
+        self.dead_lettered = 0
+
+    # to implement ------------------------------------------------------------------------------
+
+    def handle(self, message: StageMessage) -> None:
+        """Do the stage's work and commit it to the store; return only once it is committed."""
+        raise NotImplementedError
+
+    # running -----------------------------------------------------------------------------------
+
+    def stop(self, *_args: object) -> None:
+        self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, *, limit: int | None = None, idle_timeout: float | None = None, poll: float = 0.5) -> int:
+        """Consume until ``stop()``, until ``limit`` messages are settled, or until idle that long."""
+        self.connection.ensure_connection(max_retries=3)
+        declared = declare(self.connection, (self.stage,))
+        queue, _dlq = declared[self.stage]
+        channel = self.connection.default_channel
+        self._producer = Producer(channel, serializer="json")
+        settled_at_start = self.settled
+        idle = 0.0
+        with Consumer(channel, queues=[queue], on_message=self._on_message, accept=["json"],
+                      prefetch_count=self.prefetch, no_ack=False):
+            while not self._stopping.is_set():
+                if limit is not None and self.settled - settled_at_start >= limit:
+                    break
+                try:
+                    self.connection.drain_events(timeout=poll)
+                    idle = 0.0
+                except TimeoutError:
+                    idle += poll
+                    if idle_timeout is not None and idle >= idle_timeout:
+                        break
+        return self.settled - settled_at_start
+
+    @property
+    def settled(self) -> int:
+        return self.handled + self.dead_lettered
+
+    def close(self) -> None:
+        if self._owns_connection:
+            self.connection.release()
+
+    def __enter__(self) -> StageWorker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # one delivery ------------------------------------------------------------------------------
+
+    def _on_message(self, message: Message) -> None:
+        headers = dict(message.headers or {})
+        try:
+            body = message.decode()
+        except Exception as exc:  # undecodable JSON, content type not allowed, bad encoding
+            self._dead_letter(message, f"undecodable body ({type(exc).__name__})")
+            return
+        parsed = self._parse(body, headers, message)
+        if isinstance(parsed, str):
+            self._dead_letter(message, parsed)
+            return
+        try:
+            self.handle(parsed)
+        except PoisonMessageError as exc:
+            self._dead_letter(message, f"rejected by handler: {exc}")
+            return
+        except Exception as exc:
+            self._retry(message, body, headers, parsed.retries, exc)
+            return
+        message.ack()  # the handler's store transaction has committed
+        self.handled += 1
+
+    def _parse(self, body: Any, headers: dict[str, Any], message: Message) -> StageMessage | str:
+        """The stage message, or the reason it is poison."""
+        if not isinstance(body, dict):
+            return "malformed message (not a JSON object)"
+        transaction_id = body.get("transaction_id")
+        if not isinstance(transaction_id, str) or not transaction_id:
+            return "malformed message (no transaction_id)"
+        if body.get("stage") != self.stage:
+            return f"wrong stage (expected {self.stage})"
+        record = self.repository.get(transaction_id, submitter_id=ALL_SUBMITTERS)
+        if record is None:
+            return "unknown transaction"
+        try:
+            retries = int(headers.get(RETRIES_HEADER, 0))
+        except (TypeError, ValueError):
+            retries = 0
+        return StageMessage(
+            transaction_id=transaction_id, stage=self.stage, fields=body, transaction=record,
+            retries=retries, redelivered=bool(message.delivery_info.get("redelivered")),
+        )
+
+    def _retry(self, message: Message, body: dict[str, Any], headers: dict[str, Any], retries: int,
+               exc: Exception) -> None:
+        if retries >= self.max_retries:
+            self._dead_letter(message, f"retries exhausted: {type(exc).__name__}")
+            return
+        log.warning("stage %s: handler failed (%s), retry %d of %d", self.stage, type(exc).__name__,
+                    retries + 1, self.max_retries)
+        self._producer.publish(
+            body, exchange=EXCHANGE, routing_key=self.stage, serializer="json", delivery_mode="persistent",
+            headers={**headers, RETRIES_HEADER: retries + 1}, message_id=message.properties.get("message_id"),
+            retry=True,
+        )
+        message.ack()  # the copy with the higher count replaces it (a crash in between: a duplicate)
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        """Publish the message as it arrived to ``<stage>.dlq`` with the reason, then ack it."""
+        log.error("stage %s: dead-lettering a message: %s", self.stage, reason)
+        headers = {**(message.headers or {}), REASON_HEADER: reason, "x-edi-stage": self.stage}
+        self._producer.publish(
+            message.body, exchange=DLX, routing_key=f"{self.stage}.dlq",
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            delivery_mode="persistent", headers=headers, message_id=message.properties.get("message_id"),
+            retry=True,
+        )
+        message.ack()
+        self.dead_lettered += 1

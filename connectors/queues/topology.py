@@ -1,0 +1,293 @@
+"""The broker topology: one durable queue per pipeline stage, each with a dead-letter queue.
+
+Everything is kombu; this module only names things and picks the transport:
+
+* ``EDI_BROKER_URL`` chooses the broker: ``amqp://user:pass@host/vhost`` for RabbitMQ
+  (durable queues, publisher confirms via the ``confirm_publish`` transport option, manual
+  acks), ``sqs://`` for Amazon SQS through kombu (the managed option; its own redrive policy
+  or the explicit dead-letter publish below), or the embedded default that needs no server:
+  kombu's SQLAlchemy transport on a SQLite file, ``sqla+sqlite:///<data dir>/broker.db``, which
+  separate processes on one machine share. The data directory is ``EDI_DATA_DIR`` (``./data``
+  when unset).
+* One direct exchange ``edi`` routes a message to the queue named after its stage
+  (``intake``, ``translate``, ``outbox``, ``transport``, ``responses``, ``delivery``). A second
+  direct exchange ``edi.dlx`` routes to ``<stage>.dlq``.
+* On RabbitMQ each stage queue names the dead-letter exchange in its arguments
+  (``x-dead-letter-exchange`` / ``x-dead-letter-routing-key``), so anything the broker itself
+  dead-letters lands on the stage's DLQ. Transports without queue arguments get the same result
+  from the consumer publishing to the DLQ explicitly (see ``consumer.py``), which it does on
+  every transport so the message carries the reason in a header.
+
+Messages are small JSON documents: ``{"transaction_id": ..., "stage": ..., ...routing fields}``.
+Never a Python object (the consumers accept only ``application/json``) and never PHI: payloads
+live encrypted in the store, messages carry ids.
+
+The embedded transport, leased
+------------------------------
+kombu's SQLAlchemy transport hides a message when it is fetched and relies on the channel being
+closed cleanly to put unacknowledged messages back; a worker killed with ``kill -9`` would lose
+them, and acknowledged rows are never deleted. ``LeasedSqlaTransport`` (a subclass of kombu's,
+selected automatically for ``sqla+`` URLs) makes fetching a lease instead, the same model as
+kombu's SQS and Redis visibility timeouts: a fetched row stays in the table, hidden, until it is
+acked (deleted) or rejected; a row hidden for longer than ``visibility_timeout`` seconds (transport
+option, ``EDI_BROKER_VISIBILITY_TIMEOUT``, default 300) becomes visible again and is redelivered.
+Handlers running longer than the timeout can therefore see their message twice -- consumers are
+idempotent anyway, because delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+from kombu.transport import sqlalchemy as kombu_sqla
+from kombu.transport import virtual
+from sqlalchemy import event, text
+
+__all__ = [
+    "DLX",
+    "EXCHANGE",
+    "REASON_HEADER",
+    "RETRIES_HEADER",
+    "STAGES",
+    "LeasedSqlaTransport",
+    "broker_url",
+    "connect",
+    "dead_letter_queue",
+    "declare",
+    "routing_for",
+    "stage_queue",
+    "supports_dead_letter_arguments",
+]
+
+STAGES: tuple[str, ...] = ("intake", "translate", "outbox", "transport", "responses", "delivery")
+
+EXCHANGE = Exchange("edi", type="direct", durable=True, delivery_mode="persistent")
+DLX = Exchange("edi.dlx", type="direct", durable=True, delivery_mode="persistent")
+
+REASON_HEADER = "x-edi-dead-letter-reason"
+RETRIES_HEADER = "x-edi-retries"
+
+_AMQP_TRANSPORTS = frozenset({"amqp", "pyamqp", "librabbitmq", "amqps"})
+_SQLA_PREFIXES = ("sqla+", "sqlalchemy+")
+DEFAULT_VISIBILITY_TIMEOUT = 300.0
+
+
+def _check_stage(stage: str) -> str:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    return stage
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("EDI_DATA_DIR") or "data")
+
+
+def broker_url(url: str | None = None) -> str:
+    """The broker URL: ``url``, else ``EDI_BROKER_URL``, else the embedded SQLite broker."""
+    chosen = url or os.environ.get("EDI_BROKER_URL")
+    if chosen:
+        return chosen
+    directory = data_dir().resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqla+sqlite:///{directory / 'broker.db'}"
+
+
+def supports_dead_letter_arguments(connection: Connection) -> bool:
+    """True where the broker honours ``x-dead-letter-exchange`` queue arguments (RabbitMQ)."""
+    return connection.transport.driver_type == "amqp"
+
+
+def dead_letter_queue(stage: str) -> Queue:
+    _check_stage(stage)
+    return Queue(f"{stage}.dlq", DLX, routing_key=f"{stage}.dlq", durable=True)
+
+
+def stage_queue(stage: str, *, dead_letter_arguments: bool = False) -> Queue:
+    """The durable queue of ``stage``; with RabbitMQ's dead-letter arguments if asked."""
+    _check_stage(stage)
+    arguments = None
+    if dead_letter_arguments:
+        arguments = {"x-dead-letter-exchange": DLX.name, "x-dead-letter-routing-key": f"{stage}.dlq"}
+    return Queue(stage, EXCHANGE, routing_key=stage, durable=True, queue_arguments=arguments)
+
+
+def routing_for(connection: Connection, stage: str) -> tuple[Queue, Queue]:
+    """The stage queue and its DLQ as this connection's transport should declare them."""
+    return stage_queue(stage, dead_letter_arguments=supports_dead_letter_arguments(connection)), dead_letter_queue(
+        stage
+    )
+
+
+def declare(connection: Connection, stages: tuple[str, ...] = STAGES) -> dict[str, tuple[Queue, Queue]]:
+    """Declare the exchanges, the stage queues and their DLQs (idempotent; call on every start).
+
+    kombu's virtual transports keep exchange bindings in process memory, so every process that
+    publishes or consumes declares the topology itself.
+    """
+    channel = connection.default_channel
+    declared: dict[str, tuple[Queue, Queue]] = {}
+    for stage in stages:
+        queue, dlq = routing_for(connection, stage)
+        queue(channel).declare()
+        dlq(channel).declare()
+        declared[stage] = (queue, dlq)
+    return declared
+
+
+def connect(url: str | None = None, *, transport_options: Mapping[str, Any] | None = None) -> Connection:
+    """A kombu connection to the broker, configured for the pipeline.
+
+    * RabbitMQ: ``confirm_publish=True`` (``publish`` returns once the broker has the message).
+    * Embedded SQLAlchemy: ``LeasedSqlaTransport`` with a visibility timeout and SQLite set up
+      for several processes (WAL, 30-second busy timeout).
+    """
+    chosen = broker_url(url)
+    options = dict(transport_options or {})
+    scheme = chosen.split("://", 1)[0]
+    if chosen.startswith(_SQLA_PREFIXES):
+        options.setdefault(
+            "visibility_timeout",
+            float(os.environ.get("EDI_BROKER_VISIBILITY_TIMEOUT") or DEFAULT_VISIBILITY_TIMEOUT),
+        )
+        database = chosen.split("+", 1)[1]
+        return Connection(database, transport=LeasedSqlaTransport, transport_options=options)
+    if scheme.split("+", 1)[0] in _AMQP_TRANSPORTS:
+        options.setdefault("confirm_publish", True)
+    return Connection(chosen, transport_options=options)
+
+
+# -- the embedded transport -------------------------------------------------------------------
+
+_LEASE_ROW = "edi_lease_row"  # where a fetched message remembers its row, in its properties
+
+
+class LeasedSqlaQoS(virtual.QoS):
+    """Acks delete the message's row; rejects delete it or make it visible again."""
+
+    def ack(self, delivery_tag: Any) -> None:
+        message = self._delivered.get(delivery_tag)
+        if message is not None:
+            self.channel._forget(message)
+        super().ack(delivery_tag)
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        message = self._delivered.get(delivery_tag)
+        if message is not None:
+            if requeue:
+                self.channel._release(message)
+            else:
+                self.channel._forget(message)
+        self._quick_ack(delivery_tag)
+
+
+class LeasedSqlaChannel(kombu_sqla.Channel):
+    QoS = LeasedSqlaQoS
+    from_transport_options = (*kombu_sqla.Channel.from_transport_options, "visibility_timeout")
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+
+    def _engine_from_config(self) -> Any:
+        conninfo = self.connection.client
+        options = dict(conninfo.transport_options)
+        for name in (
+            "queue_tablename", "message_tablename", "callback", "errback", "max_retries", "interval_start",
+            "interval_step", "interval_max", "retry_errors", "visibility_timeout", "polling_interval",
+        ):
+            options.pop(name, None)
+        database = conninfo.hostname
+        is_sqlite = database.startswith("sqlite")
+        if is_sqlite:
+            path = database.split(":///", 1)[1] if ":///" in database else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            options.setdefault("connect_args", {"timeout": 30})
+        engine = kombu_sqla.create_engine(database, **options)
+        if is_sqlite:
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                try:
+                    cursor.execute("PRAGMA busy_timeout = 30000")
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                finally:
+                    cursor.close()
+
+        return engine
+
+    def _get(self, queue: str) -> dict[str, Any]:
+        """Lease the oldest visible message, first making expired leases visible again."""
+        obj = self._get_or_create(queue)
+        session = self.session
+        model = self.message_cls
+        if session.bind.name == "sqlite":
+            session.execute(text("BEGIN IMMEDIATE TRANSACTION"))
+        try:
+            if self.visibility_timeout:
+                cutoff = datetime.datetime.now() - datetime.timedelta(seconds=float(self.visibility_timeout))
+                session.query(model).filter(
+                    model.queue_id == obj.id, model.visible.is_(False), model.sent_at < cutoff
+                ).update({model.visible: True}, synchronize_session=False)
+            row = (
+                session.query(model)
+                .with_for_update()
+                .filter(model.queue_id == obj.id, model.visible.isnot(False))
+                .order_by(model.sent_at, model.id)
+                .limit(1)
+                .first()
+            )
+            if row is None:
+                raise Empty()
+            row.visible = False  # sent_at becomes now (onupdate): the start of the lease
+            payload = kombu_sqla.loads(kombu_sqla.bytes_to_str(row.payload))
+            payload["properties"][_LEASE_ROW] = row.id
+            return payload
+        finally:
+            session.commit()
+
+    def _row_of(self, message: Any) -> int | None:
+        return (message.properties or {}).get(_LEASE_ROW)
+
+    def _forget(self, message: Any) -> None:
+        row = self._row_of(message)
+        if row is None:
+            return
+        try:
+            self.session.query(self.message_cls).filter(self.message_cls.id == row).delete(
+                synchronize_session=False
+            )
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            raise
+
+    def _release(self, message: Any) -> None:
+        row = self._row_of(message)
+        if row is None:
+            super()._restore(message)
+            return
+        try:
+            self.session.query(self.message_cls).filter(self.message_cls.id == row).update(
+                {self.message_cls.visible: True}, synchronize_session=False
+            )
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            raise
+
+    def _restore(self, message: Any) -> None:
+        # unacked messages at a clean close: show the same row again instead of copying it
+        self._release(message)
+
+    def _restore_at_beginning(self, message: Any) -> None:
+        self._release(message)
+
+
+class LeasedSqlaTransport(kombu_sqla.Transport):
+    Channel = LeasedSqlaChannel
+    polling_interval = 0.2
