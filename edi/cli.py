@@ -246,6 +246,33 @@ def _emit(data: bytes, output: Path | None) -> None:
         output.write_bytes(data)
 
 
+
+@app.command("payer-sim")
+def payer_sim(
+    roster: Annotated[Path, typer.Option("--roster", help="Member roster YAML.")],
+    rules: Annotated[Path, typer.Option("--rules", help="Decision rules YAML.")],
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="0 picks a free port (the URL is printed).")] = 0,
+    core_path: Annotated[str, typer.Option("--core-path", help="Path of the CORE SOAP endpoint.")] = "/core",
+    receiver_id: Annotated[
+        str | None, typer.Option("--receiver-id", help="CORE ReceiverID answered for (default: roster payer id).")
+    ] = None,
+    sender_id: Annotated[str | None, typer.Option("--sender-id", help="ISA06 of the 271s (default: roster payer id).")] = None,
+    control_start: Annotated[int, typer.Option("--control-start", help="First ISA13/GS06 of the answers.")] = 1,
+) -> None:
+    """Run the payer simulator: a CAQH CORE endpoint answering 270s from a member roster; prints its URL."""
+    # `edi` must not import `connectors` at module import time; this lazy import inside the CLI
+    # entry point is the accepted exception (the simulator is a separate program the CLI launches).
+    from connectors.payer_sim.server import main as payer_sim_main
+
+    argv = ["--roster", str(roster), "--rules", str(rules), "--host", host, "--port", str(port)]
+    argv += ["--core-path", core_path, "--control-start", str(control_start)]
+    if receiver_id is not None:
+        argv += ["--receiver-id", receiver_id]
+    if sender_id is not None:
+        argv += ["--sender-id", sender_id]
+    raise typer.Exit(payer_sim_main(argv))
+
 def main() -> None:
     app()
 
