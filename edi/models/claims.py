@@ -514,8 +514,8 @@ class ProfessionalClaimInformation(RequestModel):
     )
 
 
-class ProfessionalClaimRequest(RequestModel):
-    """A professional claim submission (becomes an 837P)."""
+class _ClaimRequestHeader(RequestModel):
+    """What every claim submission starts with, professional or institutional (loops 1000A-2010BB)."""
 
     control_number: ControlNumber
     trading_partner_service_id: Annotated[str, Field(min_length=1, max_length=80, description="Payer ID.")]
@@ -528,6 +528,11 @@ class ProfessionalClaimRequest(RequestModel):
     dependent: ClaimDependent | None = None
     providers: list[ClaimProvider] | None = None
     billing: ClaimProvider | None = None
+
+
+class ProfessionalClaimRequest(_ClaimRequestHeader):
+    """A professional claim submission (becomes an 837P)."""
+
     rendering: ClaimProvider | None = None
     referring: ClaimProvider | None = None
     ordering: ClaimProvider | None = None
@@ -775,20 +780,9 @@ class InstitutionalClaimInformation(RequestModel):
     )
 
 
-class InstitutionalClaimRequest(RequestModel):
+class InstitutionalClaimRequest(_ClaimRequestHeader):
     """An institutional claim submission (becomes an 837I)."""
 
-    control_number: ControlNumber
-    trading_partner_service_id: Annotated[str, Field(min_length=1, max_length=80, description="Payer ID.")]
-    trading_partner_id: Text80 | None = None
-    trading_partner_name: Text60 | None = None
-    usage_indicator: Literal["P", "T"] | None = None
-    submitter: Submitter
-    receiver: Receiver
-    subscriber: ClaimSubscriber
-    dependent: ClaimDependent | None = None
-    providers: list[ClaimProvider] | None = None
-    billing: ClaimProvider | None = None
     attending: ClaimProvider | None = None
     rendering: ClaimProvider | None = None
     referring: ClaimProvider | None = None
