@@ -714,7 +714,35 @@ def _write_header(out: Out, r: Claim, env: Envelope, bht03: str, now: datetime, 
     )
 
 
-def write_claims(claims: Sequence[Claim], env: Envelope, batch_id: str | None, dialect: Dialect) -> str:
+def transaction_set_indexes(
+    claims: Sequence[Claim], max_per_set: int = MAX_CLAIMS_PER_TRANSACTION
+) -> list[int]:
+    """Which transaction set (0, 1, ...) of the interchange each claim is written into.
+
+    A set holds at most ``max_per_set`` claims (5,000 per the guides) of one submitter and
+    receiver (loops 1000A/1000B are per set). The pipeline numbers ST02 from this and matches
+    999 AK2 loops by it, so `write_claims` splits by this very function.
+    """
+    if not 1 <= max_per_set <= MAX_CLAIMS_PER_TRANSACTION:
+        raise ValueError(f"a transaction set holds 1 to {MAX_CLAIMS_PER_TRANSACTION} claims")
+    indexes: list[int] = []
+    header: tuple | None = None
+    in_set = 0
+    for request in claims:
+        key = _header_key(request)
+        if not indexes or in_set >= max_per_set or key != header:
+            indexes.append(indexes[-1] + 1 if indexes else 0)
+            header, in_set = key, 0
+        else:
+            indexes.append(indexes[-1])
+        in_set += 1
+    return indexes
+
+
+def write_claims(
+    claims: Sequence[Claim], env: Envelope, batch_id: str | None, dialect: Dialect,
+    max_per_set: int = MAX_CLAIMS_PER_TRANSACTION,
+) -> str:
     """One interchange with one functional group holding the claims in as few transaction sets as allowed."""
     if not claims:
         raise ClaimMappingError("no claims to write", [Problem("", "a batch needs at least one claim")])
@@ -724,20 +752,20 @@ def write_claims(claims: Sequence[Claim], env: Envelope, batch_id: str | None, d
     out: Out | None = None
     many = len(claims) > 1
     in_set = 0
-    header: tuple | None = None
     hl = 0
     hl_a = hl_b = hl_c = None  # current HL segments (lists), to reuse loops and set HL04
     key_a = key_b = key_c = None
     b_has_children = False
     count_under = 0  # claims under the current innermost HL (at most 100 per the guide)
+    set_of = transaction_set_indexes(claims, max_per_set)
     for index, request in enumerate(claims):
         path = f"[{index}]." if many else ""
         ctx = ClaimContext(request, path, dialect)
-        if out is None or in_set >= MAX_CLAIMS_PER_TRANSACTION or _header_key(request) != header:
+        if out is None or set_of[index] != len(bodies) - 1:
             out = Out(env.delimiters, problems)
             bodies.append(out.segs)
             _write_header(out, request, env, batch_id or request.control_number, now, path)
-            header, in_set, hl = _header_key(request), 0, 0
+            in_set, hl = 0, 0
             hl_a = hl_b = hl_c = None
             key_a = key_b = key_c = None
         in_set += 1

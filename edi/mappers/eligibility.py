@@ -273,12 +273,19 @@ _X12_TEXT = re.compile(r"""[A-Za-z0-9!"&'()*+,\-./:;?= %~@\[\]_{}\\|<>^`#$]*""")
 
 
 def request_to_270(
-    request: EligibilityRequest, envelope: Envelope, *, originator_id: str | None = None
+    request: EligibilityRequest,
+    envelope: Envelope,
+    *,
+    originator_id: str | None = None,
+    clearinghouse_trace: str | None = None,
 ) -> str:
     """One 270 interchange (GS01 HS, one transaction set) asking `request`.
 
     `originator_id` is TRN03, ten characters: by default "1" + the provider's taxId, else "9" +
     nine characters of the envelope's application sender (digits and letters, zero-padded).
+    `clearinghouse_trace` adds the second patient-level TRN the guide allows for a clearinghouse
+    (TRN03 "9" + the application sender): a trace number of our own that the 271 echoes, so a
+    response is matched even when submitters reuse their control numbers.
     """
     _check_characters(request.to_json(), envelope.delimiters)
     if request.dependents and len(request.dependents) > 1:
@@ -290,7 +297,12 @@ def request_to_270(
     originator = originator_id or _originator(request, env)
     if len(originator) != 10:
         raise ValueError("originator_id (TRN03) must be 10 characters")
-    body = _body_270(request, now, originator)
+    ours = None
+    if clearinghouse_trace is not None:
+        if not 1 <= len(clearinghouse_trace) <= 50 or not clearinghouse_trace.isalnum():
+            raise ValueError("clearinghouse_trace (TRN02) must be 1-50 letters and digits")
+        ours = ["TRN", "1", clearinghouse_trace, _sender_originator(env)]
+    body = _body_270(request, now, originator, ours)
     return wrap(env, "HS", IMPLEMENTATION_270_271, "270", [body])
 
 
@@ -313,6 +325,10 @@ def _check_characters(data: Any, d: Delimiters, path: str = "") -> None:
 def _originator(request: EligibilityRequest, env: Envelope) -> str:
     if request.provider.tax_id:
         return "1" + request.provider.tax_id
+    return _sender_originator(env)
+
+
+def _sender_originator(env: Envelope) -> str:
     raw = re.sub(r"[^0-9A-Z]", "", (env.application_sender or env.sender_id).upper())
     return "9" + raw[-9:].rjust(9, "0")
 
@@ -339,7 +355,9 @@ def _address(address: Any) -> list[Segment]:
     ]
 
 
-def _body_270(request: EligibilityRequest, now: datetime, originator: str) -> list[Segment]:
+def _body_270(
+    request: EligibilityRequest, now: datetime, originator: str, clearinghouse: Segment | None = None
+) -> list[Segment]:
     segs: list[Segment] = [
         [
             "BHT",
@@ -365,9 +383,10 @@ def _body_270(request: EligibilityRequest, now: datetime, originator: str) -> li
             "the 270 has no identifier for a dependent; a patient with an id of their own is the subscriber",
         )
     trace = ["TRN", "1", request.control_number, originator]
+    traces = [trace] if clearinghouse is None else [trace, clearinghouse]
     segs.append(["HL", "3", "2", "22", "1" if dependent is not None else "0"])
     if dependent is None:
-        segs.append(trace)
+        segs.extend(traces)
     sub = request.subscriber
     segs.append(
         [
@@ -389,7 +408,7 @@ def _body_270(request: EligibilityRequest, now: datetime, originator: str) -> li
     if dependent is not None:
         # 2000D / 2100D dependent (the patient)
         segs.append(["HL", "4", "3", "23", "0"])
-        segs.append(trace)
+        segs.extend(traces)
         segs.append(
             [
                 "NM1",

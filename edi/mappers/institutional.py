@@ -47,6 +47,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from edi.checks import MAX_CLAIMS_PER_TRANSACTION
 from edi.models.claims import (
     InstitutionalClaimInformation,
     InstitutionalClaimRequest,
@@ -333,11 +334,12 @@ _DIALECT = Dialect(professional=False, version=VERSION, claim_loop=_claim_loop)
 
 
 def claims_to_837i(
-    claims: Sequence[InstitutionalClaimRequest], envelope: Envelope, batch_id: str | None = None
+    claims: Sequence[InstitutionalClaimRequest], envelope: Envelope, batch_id: str | None = None,
+    *, max_per_set: int = MAX_CLAIMS_PER_TRANSACTION,
 ) -> str:
     """One 837I 005010X223A2 interchange holding `claims` (raises `ClaimMappingError` listing what
     the 837I cannot carry, never returns X12 the guide rejects)."""
-    return write_claims(claims, envelope, batch_id, _DIALECT)
+    return write_claims(claims, envelope, batch_id, _DIALECT, max_per_set)
 
 
 # ================================================================================== reading

@@ -68,7 +68,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from edi.checks import MAX_PROFESSIONAL_DIAGNOSIS_POINTER
+from edi.checks import MAX_CLAIMS_PER_TRANSACTION, MAX_PROFESSIONAL_DIAGNOSIS_POINTER
 from edi.models.claims import (
     ClaimProvider,
     ProfessionalClaimInformation,
@@ -369,11 +369,12 @@ _DIALECT = Dialect(professional=True, version=VERSION, claim_loop=_claim_loop)
 
 
 def claims_to_837p(
-    claims: Sequence[ProfessionalClaimRequest], envelope: Envelope, batch_id: str | None = None
+    claims: Sequence[ProfessionalClaimRequest], envelope: Envelope, batch_id: str | None = None,
+    *, max_per_set: int = MAX_CLAIMS_PER_TRANSACTION,
 ) -> str:
     """One 837P 005010X222A1 interchange holding `claims` (raises `ClaimMappingError` listing what
     the 837P cannot carry, never returns X12 the guide rejects)."""
-    return write_claims(claims, envelope, batch_id, _DIALECT)
+    return write_claims(claims, envelope, batch_id, _DIALECT, max_per_set)
 
 
 # ================================================================================== reading

@@ -35,6 +35,9 @@ from edi.store.repository import (
     DeliveryRecord,
     EventRecord,
     IdempotencyConflictError,
+    InboundOutcome,
+    InboundRecord,
+    Move,
     NewTransaction,
     OutboxMessage,
     OutboxRecord,
@@ -45,6 +48,7 @@ from edi.store.repository import (
     TransactionFilter,
     TransactionNotFoundError,
     TransactionRecord,
+    UnexpectedStateError,
 )
 from edi.store.sequences import ControlKind, EnvelopeNumbers, SequenceAllocator
 from edi.store.states import IllegalTransitionError, Kind, State
@@ -61,7 +65,10 @@ __all__ = [
     "EventRecord",
     "IdempotencyConflictError",
     "IllegalTransitionError",
+    "InboundOutcome",
+    "InboundRecord",
     "Kind",
+    "Move",
     "NewTransaction",
     "OutboxMessage",
     "OutboxRecord",
@@ -74,6 +81,7 @@ __all__ = [
     "TransactionFilter",
     "TransactionNotFoundError",
     "TransactionRecord",
+    "UnexpectedStateError",
     "alembic_config",
     "database_url",
     "make_engine",

@@ -20,6 +20,8 @@ Tables:
 * ``outbox``: messages committed together with the state change that produced them, published
   to the queues afterwards (transactional outbox).
 * ``deliveries``: every callback attempt.
+* ``inbound_documents``: files a partner sent back (TA1, 999, 277CA, 835) before and after they
+  are matched to transactions; the unique key makes a re-downloaded file a no-op.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ __all__ = [
     "ControlSequence",
     "Delivery",
     "DeliveryOutcome",
+    "InboundDocument",
     "OutboxEntry",
     "Payload",
     "PayloadKind",
@@ -192,6 +195,11 @@ class Transaction(Base):
     gs06: Mapped[int | None] = mapped_column(Integer)
     st02: Mapped[int | None] = mapped_column(Integer)
     payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # CLP07, REF*1K
+    document_type: Mapped[str | None] = mapped_column(String(8))  # 270, 837P, 837I
+    # When the pipeline should look at the transaction again (a retry after backoff, a batch
+    # window, a response deadline); None: nothing scheduled. The sweeper re-queues due ones.
+    due_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -207,6 +215,8 @@ class Transaction(Base):
         Index(None, "partner_id", "payer_claim_control_number"),
         Index(None, "trn_trace"),
         Index(None, "created_at"),
+        Index(None, "due_at"),
+        Index(None, "partner_id", "state", "document_type", "isa13"),
     )
 
 
@@ -308,4 +318,28 @@ class Delivery(Base):
         Index(None, "transaction_id", "id"),
         Index(None, "webhook_id"),
         Index(None, "payload_id"),
+    )
+
+
+class InboundDocument(Base):
+    """A file a partner sent us, stored encrypted, and what matching it came to."""
+
+    __tablename__ = "inbound_documents"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))  # the remote file name (no PHI: ours are numbers)
+    document_type: Mapped[str | None] = mapped_column(String(16))  # TA1, 999, 277CA, 835, 271
+    uri: Mapped[str] = mapped_column(String(1024))
+    key_id: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(64))  # a code: matched, unmatched, invalid ...
+    matched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    __table_args__ = (
+        UniqueConstraint("partner_id", "name", "sha256"),
+        Index(None, "processed_at"),
     )

@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Engine, Select, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +34,7 @@ from edi.store.models import (
     READ_ONLY,
     Delivery,
     DeliveryOutcome,
+    InboundDocument,
     OutboxEntry,
     Payload,
     PayloadKind,
@@ -53,6 +54,9 @@ __all__ = [
     "EventRecord",
     "IdempotencyConflictError",
     "IllegalTransitionError",
+    "InboundOutcome",
+    "InboundRecord",
+    "Move",
     "NewTransaction",
     "OutboxMessage",
     "OutboxRecord",
@@ -109,6 +113,10 @@ class IdempotencyConflictError(Exception):
         self.existing_id = existing_id
 
 
+class _BatchTaken(Exception):
+    """Some claim of a batch being assigned is no longer free."""
+
+
 class UnexpectedStateError(Exception):
     """The caller expected the transaction in another state (someone else moved it first)."""
 
@@ -163,6 +171,7 @@ class NewTransaction:
     request_sha256: str | None = None  # with a key: a replay with another request is refused
     callback_url: str | None = None
     correlation: Correlation = field(default_factory=Correlation)
+    document_type: str | None = None  # 270, 837P, 837I
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +187,9 @@ class TransactionRecord:
     request_sha256: str | None
     callback_url: str | None
     correlation: Correlation
+    document_type: str | None = None
+    due_at: datetime | None = None
+    attempts: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -242,6 +254,43 @@ class OutboxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Move:
+    """One transaction's move in ``Repository.apply``."""
+
+    transaction_id: str
+    to: State
+    detail_code: str | None = None
+    expected: frozenset[State] = frozenset()
+    correlation: Correlation | None = None
+    attach: Sequence[PayloadAttachment] = ()
+    outbox: Sequence[OutboxMessage] = ()
+    skip_refused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InboundOutcome:
+    """How processing an inbound document ended, committed with the moves it caused."""
+
+    inbound_id: str
+    outcome: str
+    matched: int
+    document_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    id: str
+    partner_id: str
+    name: str
+    document_type: str | None
+    stored: StoredPayload
+    received_at: datetime
+    processed_at: datetime | None
+    outcome: str | None
+    matched: int
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryAttempt:
     transaction_id: str
     webhook_id: str
@@ -300,6 +349,9 @@ def _record(row: Transaction) -> TransactionRecord:
         request_sha256=row.request_sha256,
         callback_url=row.callback_url,
         correlation=Correlation(**{f.name: getattr(row, f.name) for f in fields(Correlation)}),
+        document_type=row.document_type,
+        due_at=row.due_at,
+        attempts=row.attempts or 0,
     )
 
 
@@ -319,6 +371,13 @@ def _payload(row: Payload) -> PayloadRecord:
 
 def _outbox(row: OutboxEntry) -> OutboxRecord:
     return OutboxRecord(row.id, row.topic, row.body, row.transaction_id, row.created_at)
+
+
+def _inbound(row: InboundDocument) -> InboundRecord:
+    return InboundRecord(
+        row.id, row.partner_id, row.name, row.document_type, StoredPayload(row.uri, row.key_id, row.sha256, row.size),
+        row.received_at, row.processed_at, row.outcome, row.matched,
+    )
 
 
 def _delivery(row: Delivery) -> DeliveryRecord:
@@ -422,6 +481,7 @@ class Repository:
                     id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
                     state=State.RECEIVED.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
+                    document_type=new.document_type, attempts=0,
                     created_at=now, updated_at=now, **new.correlation.columns(),
                 )
                 session.add(row)
@@ -467,16 +527,21 @@ class Repository:
         correlation: Correlation | None = None,
         attach: Sequence[PayloadAttachment] = (),
         outbox: Sequence[OutboxMessage] = (),
+        due_at: datetime | None = None,
+        partner_id: str | None = None,
+        attempts: int = 0,
     ) -> TransactionRecord:
         """Move one transaction to ``to`` and record the event, all in one commit.
 
         ``expected`` guards against lost races: the move is refused with
         ``UnexpectedStateError`` unless the transaction is in one of those states. Correlation
-        keys, payload references and outbox messages given here commit with the move.
+        keys, payload references and outbox messages given here commit with the move. A move
+        replaces the schedule: ``due_at`` (None: nothing due) and resets the attempt count.
         """
         return self.transition_many(
             [transaction_id], to, detail_code=detail_code, actor=actor, expected=expected,
-            correlation=correlation, attach=attach, outbox=outbox,
+            correlation=correlation, attach=attach, outbox=outbox, due_at=due_at, partner_id=partner_id,
+            attempts=attempts,
         )[0]
 
     def transition_many(
@@ -490,6 +555,9 @@ class Repository:
         correlation: Correlation | None = None,
         attach: Sequence[PayloadAttachment] = (),
         outbox: Sequence[OutboxMessage] = (),
+        due_at: datetime | None = None,
+        partner_id: str | None = None,
+        attempts: int = 0,
     ) -> list[TransactionRecord]:
         """Move a batch (the claims of one 837, say) together: all of them or none."""
         target = State(to)
@@ -520,11 +588,67 @@ class Repository:
             for transaction_id in ids:
                 row = rows[transaction_id]
                 row.state, row.updated_at = target.value, now
+                row.due_at, row.attempts = due_at, attempts
+                if partner_id is not None:
+                    row.partner_id = partner_id
                 for column, value in changes.items():
                     setattr(row, column, value)
             self._add_payloads(session, ids, attach, now)
             self._add_outbox(session, ids, outbox, now)
             return [_record(rows[transaction_id]) for transaction_id in ids]
+
+    def apply(
+        self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None
+    ) -> list[TransactionRecord]:
+        """Several transactions, each with its own move, in one commit (the claims a 277CA or an
+        835 answers, each with its own part of it). A move the state machine refuses, or whose
+        transaction is not in ``expected``, is skipped when ``skip_refused`` is set, else the whole
+        batch is refused. Returns the records that moved."""
+        _code(actor, "actor")
+        if not moves and inbound is None:
+            return []
+        ids = list(dict.fromkeys(move.transaction_id for move in moves))
+        moved: list[TransactionRecord] = []
+        with self._transaction() as session:
+            rows = self._locked(session, ids)
+            now = self._clock()
+            if inbound is not None:  # the document's processing commits with its effects
+                _code(inbound.outcome, "outcome")
+                document = session.get(InboundDocument, inbound.inbound_id, with_for_update=True)
+                if document is None:
+                    raise LookupError(f"no inbound document {inbound.inbound_id}")
+                if document.processed_at is not None:
+                    return []  # processed meanwhile by another worker
+                document.processed_at, document.outcome, document.matched = now, inbound.outcome, inbound.matched
+                if inbound.document_type is not None:
+                    document.document_type = inbound.document_type
+            for move in moves:
+                target = State(move.to)
+                _code(move.detail_code, "detail code")
+                row = rows.get(move.transaction_id)
+                if row is None:
+                    raise TransactionNotFoundError(move.transaction_id)
+                wanted = frozenset(move.expected)
+                try:
+                    if wanted and State(row.state) not in wanted:
+                        raise UnexpectedStateError(move.transaction_id, State(row.state), wanted)
+                    check_transition(row.kind, row.state, target, move.transaction_id)
+                except (UnexpectedStateError, IllegalTransitionError):
+                    if move.skip_refused:
+                        continue
+                    raise
+                session.add(TransactionEvent(
+                    transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
+                    detail_code=move.detail_code, actor=actor,
+                ))
+                row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, 0
+                if move.correlation is not None:
+                    for column, value in move.correlation.columns().items():
+                        setattr(row, column, value)
+                self._add_payloads(session, [row.id], move.attach, now)
+                self._add_outbox(session, [row.id], move.outbox, now)
+                moved.append(_record(row))
+        return moved
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
@@ -748,6 +872,210 @@ class Repository:
             statement = claims.where(Transaction.patient_control_number == patient_control_number)
         found = self._match(statement)
         return sorted(found, key=lambda record: record.terminal)  # stable: newest first within each
+
+    # scheduling --------------------------------------------------------------------------------
+
+    def schedule(
+        self, transaction_ids: str | Sequence[str], due_at: datetime | None, *, count_attempt: bool = False,
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> None:
+        """Set when the pipeline looks at transactions again, without moving them.
+
+        ``count_attempt`` adds one to their attempt count (a failed try being retried later).
+        """
+        ids = [transaction_ids] if isinstance(transaction_ids, str) else list(dict.fromkeys(transaction_ids))
+        if not ids:
+            return
+        with self._transaction() as session:
+            rows = self._locked(session, ids)
+            for transaction_id in ids:
+                row = rows.get(transaction_id)
+                if row is None:
+                    raise TransactionNotFoundError(transaction_id)
+                row.due_at = due_at
+                if count_attempt:
+                    row.attempts = (row.attempts or 0) + 1
+            self._add_outbox(session, ids, outbox, self._clock())
+
+    def due(self, now: datetime, *, limit: int = 500) -> list[TransactionRecord]:
+        """Non-terminal transactions whose scheduled time has come, soonest first."""
+        statement = (
+            select(Transaction)
+            .where(Transaction.due_at.is_not(None), Transaction.due_at <= now,
+                   Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
+            .order_by(Transaction.due_at, Transaction.id)
+            .limit(limit)
+        )
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement)]
+
+    def stale(self, before: datetime, *, limit: int = 500, after: str | None = None) -> list[TransactionRecord]:
+        """Non-terminal transactions untouched since ``before`` with nothing scheduled: the ones a
+        crashed worker may have dropped. Page with ``after`` like ``resume_candidates``."""
+        statement = select(Transaction).where(
+            Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)),
+            Transaction.updated_at < before,
+            Transaction.due_at.is_(None),
+        )
+        if after is not None:
+            statement = statement.where(Transaction.id > after)
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id).limit(limit))]
+
+    def touch(self, transaction_ids: Sequence[str]) -> None:
+        """Mark transactions as looked at now (the sweeper re-queued them), without an event."""
+        ids = list(dict.fromkeys(transaction_ids))
+        with self._transaction() as session:
+            now = self._clock()
+            for chunk in _chunks(ids):
+                session.execute(update(Transaction).where(Transaction.id.in_(chunk)).values(updated_at=now))
+
+    # batching claims ---------------------------------------------------------------------------
+
+    def unbatched_claims(
+        self, partner_id: str, document_type: str, *, limit: int
+    ) -> list[TransactionRecord]:
+        """Queued claims of one type for one partner not yet in a batch, oldest first."""
+        statement = (
+            select(Transaction)
+            .where(
+                Transaction.partner_id == partner_id,
+                Transaction.state == State.QUEUED.value,
+                Transaction.kind == Kind.CLAIM.value,
+                Transaction.document_type == document_type,
+                Transaction.isa13.is_(None),
+            )
+            .order_by(Transaction.id)
+            .limit(limit)
+        )
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement)]
+
+    def waiting_batches(self) -> list[tuple[str, str, int, datetime]]:
+        """(partner, document type, how many, oldest queued time) of claims waiting for a batch."""
+        statement = (
+            select(Transaction.partner_id, Transaction.document_type, func.count(), func.min(Transaction.updated_at))
+            .where(
+                Transaction.state == State.QUEUED.value,
+                Transaction.kind == Kind.CLAIM.value,
+                Transaction.isa13.is_(None),
+                Transaction.partner_id.is_not(None),
+            )
+            .group_by(Transaction.partner_id, Transaction.document_type)
+        )
+        with self._reading() as session:
+            return [
+                (partner, document_type, count, oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC))
+                for partner, document_type, count, oldest in session.execute(statement)
+            ]
+
+    def assign_batch(
+        self,
+        assignments: Sequence[tuple[str, Correlation]],
+        *,
+        attach: Sequence[PayloadAttachment] = (),
+        outbox: Sequence[OutboxMessage] = (),
+    ) -> bool:
+        """Put queued claims into one built batch: their envelope numbers, the batch file and the
+        transport message commit together. False (nothing written) if any claim was taken by
+        another batch or moved meanwhile: the caller discards its batch and tries again."""
+        ids = [transaction_id for transaction_id, _ in assignments]
+        try:
+            self._assign_batch(assignments, ids, attach, outbox)
+        except _BatchTaken:
+            return False
+        return True
+
+    def _assign_batch(
+        self, assignments: Sequence[tuple[str, Correlation]], ids: list[str],
+        attach: Sequence[PayloadAttachment], outbox: Sequence[OutboxMessage],
+    ) -> None:
+        with self._transaction() as session:
+            rows = self._locked(session, ids)
+            for transaction_id in ids:
+                row = rows.get(transaction_id)
+                if row is None or row.state != State.QUEUED.value or row.isa13 is not None:
+                    raise _BatchTaken  # rolls the whole database transaction back
+            now = self._clock()
+            for transaction_id, correlation in assignments:
+                row = rows[transaction_id]
+                for column, value in correlation.columns().items():
+                    setattr(row, column, value)
+                row.updated_at, row.due_at = now, None
+            self._add_payloads(session, ids, attach, now)
+            for message in outbox:
+                _code(message.topic, "outbox topic", TOPIC)
+                session.add(OutboxEntry(
+                    topic=message.topic, transaction_id=message.transaction_id, body=message.body, created_at=now,
+                ))
+
+    def batch_members(self, partner_id: str, isa13: int) -> list[TransactionRecord]:
+        """The claims sent (or to be sent) in one interchange, oldest first."""
+        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == isa13)
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id))]
+
+    # inbound documents -------------------------------------------------------------------------
+
+    def record_inbound(
+        self, partner_id: str, name: str, stored: StoredPayload, *, document_type: str | None = None,
+        topic: str | None = None,
+    ) -> tuple[str, bool]:
+        """Record a file received from a partner; (id, False) when this very file was recorded
+        before (downloaded again after a crash). ``topic`` queues its processing in the same commit."""
+        _code(document_type, "document type")
+        existing = self._inbound_id(partner_id, name, stored.sha256)
+        if existing is not None:
+            return existing, False
+        try:
+            with self._transaction() as session:
+                now = self._clock()
+                row = InboundDocument(
+                    id=new_id(), partner_id=partner_id, name=name, document_type=document_type, uri=stored.uri,
+                    key_id=stored.key_id, sha256=stored.sha256, size=stored.size, received_at=now, matched=0,
+                )
+                session.add(row)
+                session.flush()
+                if topic is not None:
+                    _code(topic, "outbox topic", TOPIC)
+                    session.add(OutboxEntry(topic=topic, transaction_id=None, body={"inbound_id": row.id},
+                                            created_at=now))
+                return row.id, True
+        except IntegrityError:
+            existing = self._inbound_id(partner_id, name, stored.sha256)
+            if existing is None:
+                raise
+            return existing, False
+
+    def _inbound_id(self, partner_id: str, name: str, sha256: str) -> str | None:
+        with self._reading() as session:
+            return session.scalar(select(InboundDocument.id).where(
+                InboundDocument.partner_id == partner_id, InboundDocument.name == name,
+                InboundDocument.sha256 == sha256,
+            ))
+
+    def inbound(self, inbound_id: str) -> InboundRecord | None:
+        with self._reading() as session:
+            row = session.get(InboundDocument, inbound_id)
+            return _inbound(row) if row is not None else None
+
+    def unprocessed_inbound(self, *, limit: int = 100) -> list[InboundRecord]:
+        with self._reading() as session:
+            rows = session.scalars(
+                select(InboundDocument).where(InboundDocument.processed_at.is_(None))
+                .order_by(InboundDocument.received_at, InboundDocument.id).limit(limit)
+            )
+            return [_inbound(row) for row in rows]
+
+    def finish_inbound(self, inbound_id: str, outcome: str, matched: int, *, document_type: str | None = None) -> None:
+        _code(outcome, "outcome")
+        with self._transaction() as session:
+            row = session.get(InboundDocument, inbound_id)
+            if row is None:
+                raise LookupError(f"no inbound document {inbound_id}")
+            row.processed_at, row.outcome, row.matched = self._clock(), outcome, matched
+            if document_type is not None:
+                row.document_type = document_type
 
     # outbox ------------------------------------------------------------------------------------
 

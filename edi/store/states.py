@@ -64,9 +64,11 @@ NON_TERMINAL: frozenset[State] = frozenset(State) - TERMINAL
 
 _FORWARD: dict[State, frozenset[State]] = {
     State.RECEIVED: frozenset({State.VALIDATED, State.REJECTED}),
-    State.VALIDATED: frozenset({State.QUEUED}),
+    State.VALIDATED: frozenset({State.QUEUED, State.REJECTED}),  # rejected: no partner takes it
     State.QUEUED: frozenset({State.SENT}),
-    State.SENT: frozenset({State.ACKNOWLEDGED, State.RESPONDED}),
+    # sent -> queued: the transport learnt for certain that nothing reached the partner
+    # (connection refused, circuit open), so it may be sent again.
+    State.SENT: frozenset({State.ACKNOWLEDGED, State.RESPONDED, State.QUEUED}),
     State.ACKNOWLEDGED: frozenset({State.ACKNOWLEDGED, State.RESPONDED, State.DELIVERED}),
     State.RESPONDED: frozenset({State.RESPONDED, State.DELIVERED}),
 }
@@ -86,8 +88,14 @@ def is_terminal(state: State | str) -> bool:
 
 
 def allowed_targets(kind: Kind | str, current: State | str) -> frozenset[State]:
-    """Every state a transaction of ``kind`` may move to from ``current``."""
+    """Every state a transaction of ``kind`` may move to from ``current``.
+
+    Terminal states are final but for one move: a response whose callback was dead-lettered
+    (failed) becomes delivered when ``edi replay`` gets it through.
+    """
     kind, current = Kind(kind), State(current)
+    if current is State.FAILED:
+        return frozenset({State.DELIVERED})
     if current in TERMINAL:
         return frozenset()
     targets = _FORWARD[current] | {State.FAILED}
