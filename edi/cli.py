@@ -259,18 +259,45 @@ def payer_sim(
     ] = None,
     sender_id: Annotated[str | None, typer.Option("--sender-id", help="ISA06 of the 271s (default: roster payer id).")] = None,
     control_start: Annotated[int, typer.Option("--control-start", help="First ISA13/GS06 of the answers.")] = 1,
+    mailbox: Annotated[
+        Path | None, typer.Option("--mailbox", help="Run the batch mailbox on this directory (837 in; 999, 277CA, 835 out).")
+    ] = None,
+    payment_delay: Annotated[
+        float, typer.Option("--payment-delay", help="Seconds before an 835 pays a batch's accepted claims.")
+    ] = 5.0,
+    sftp_port: Annotated[
+        int | None, typer.Option("--sftp-port", help="Serve the mailbox over SFTP on this port (0 picks a free one).")
+    ] = None,
+    sftp_user: Annotated[str | None, typer.Option("--sftp-user", help="The only SFTP account accepted.")] = None,
+    sftp_password_env: Annotated[
+        str | None, typer.Option("--sftp-password-env", help="Environment variable holding the SFTP password.")
+    ] = None,
+    sftp_authorized_keys: Annotated[
+        Path | None, typer.Option("--sftp-authorized-keys", help="authorized_keys file for SFTP logins.")
+    ] = None,
 ) -> None:
-    """Run the payer simulator: a CAQH CORE endpoint answering 270s from a member roster; prints its URL."""
+    """Run the payer simulator: CORE endpoint answering 270s, optional SFTP batch mailbox; prints one line per listener."""
     # `edi` must not import `connectors` at module import time; this lazy import inside the CLI
     # entry point is the accepted exception (the simulator is a separate program the CLI launches).
     from connectors.payer_sim.server import main as payer_sim_main
 
     argv = ["--roster", str(roster), "--rules", str(rules), "--host", host, "--port", str(port)]
     argv += ["--core-path", core_path, "--control-start", str(control_start)]
+    argv += ["--payment-delay", str(payment_delay)]
     if receiver_id is not None:
         argv += ["--receiver-id", receiver_id]
     if sender_id is not None:
         argv += ["--sender-id", sender_id]
+    if mailbox is not None:
+        argv += ["--mailbox", str(mailbox)]
+    if sftp_port is not None:
+        argv += ["--sftp-port", str(sftp_port)]
+    if sftp_user is not None:
+        argv += ["--sftp-user", sftp_user]
+    if sftp_password_env is not None:
+        argv += ["--sftp-password-env", sftp_password_env]
+    if sftp_authorized_keys is not None:
+        argv += ["--sftp-authorized-keys", str(sftp_authorized_keys)]
     raise typer.Exit(payer_sim_main(argv))
 
 def main() -> None:

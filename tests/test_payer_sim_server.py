@@ -2,7 +2,8 @@
 
 The 270s are built by `request_to_270` from the partner's envelope and sent by `SyncCoreClient` to
 `sim_app` under uvicorn; the 271s are read back with `x12_271_to_responses`. The last test runs
-``python -m edi payer-sim`` as a separate process, as `edi run` and the compose file will.
+``python -m edi payer-sim`` as a separate process, as `edi run` and the compose file will, and reads
+its ``core: URL`` line (the SFTP mailbox listener is tested in ``test_payer_sim_mailbox``).
 """
 
 from __future__ import annotations
@@ -184,9 +185,10 @@ def test_cli_serves_and_prints_its_url() -> None:
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = _read_line(process, timeout=30)
-        assert line.startswith("http://127.0.0.1:") and line.endswith("/core"), line
-        assert not line.startswith("http://127.0.0.1:0/")
-        partner = partner_at(line)
+        assert line.startswith("core: http://127.0.0.1:") and line.endswith("/core"), line
+        url = line.removeprefix("core: ")
+        assert not url.startswith("http://127.0.0.1:0/")
+        partner = partner_at(url)
         with client(partner) as c:
             text, response = ask(
                 c, partner, eligibility_request("SIM00001", "JOHN", "DOE", "19800115", "555555555")

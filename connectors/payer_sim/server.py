@@ -1,18 +1,23 @@
-"""The payer simulator's CAQH CORE real-time endpoint: 270s in, 271s from the roster out.
+"""The payer simulator's listeners: the CAQH CORE real-time endpoint and the SFTP batch mailbox.
 
 `sim_app(roster, rules, receiver_id=..., sender_id=...)` is a `connectors.core.server.core_app`
 whose handler answers each 270 with `rules.answer_270`. The envelope work (SOAP, CORE field
 checks, ReceiverID, optional UsernameToken) is the CORE app's; the only state kept here is the
 control-number sequence of the answers, an in-process counter (thread-safe: the handler runs in
 Starlette's worker threads). A restarted simulator starts again at `control_start`, which is
-acceptable for a stand-in partner.
+acceptable for a stand-in partner of real-time exchanges (nothing is stored between them).
 
-`main(argv)` (``python -m connectors.payer_sim`` or ``edi payer-sim``) serves it with uvicorn and
-prints the URL it listens on, the CORE path included, as the first line on stdout (``--port 0``
-picks a free port and prints the chosen one), so scripts and tests can read where to send.
+`main(argv)` (``python -m connectors.payer_sim`` or ``edi payer-sim``) serves it with uvicorn.
+With ``--mailbox DIR`` it also runs the batch mailbox on that directory
+(`connectors.payer_sim.mailbox`: 837 in, 999 + 277CA out, an 835 after ``--payment-delay``
+seconds), and with ``--sftp-port`` serves that mailbox over SFTP
+(`connectors.payer_sim.sftp_server`), so no system sshd is needed. Everything is bound before
+anything is printed; then one line per listener goes to stdout, for scripts and tests to read::
 
-The SFTP mailbox (837 -> 999 + 277CA, later 835) is not served here yet; `rules` is kept on the
-app's state for it.
+    core: http://127.0.0.1:PORT/core
+    sftp: sftp://127.0.0.1:PORT
+
+(``--port 0`` / ``--sftp-port 0`` pick free ports and the chosen ones are printed.)
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import dataclasses
 import itertools
 import logging
+import os
 import socket
 import sys
 import threading
@@ -91,7 +97,8 @@ def sim_app(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="edi payer-sim", description="Serve the payer simulator's CAQH CORE real-time endpoint."
+        prog="edi payer-sim",
+        description="Serve the payer simulator: its CAQH CORE real-time endpoint and its SFTP mailbox.",
     )
     parser.add_argument("--roster", type=Path, required=True, help="member roster YAML")
     parser.add_argument("--rules", type=Path, required=True, help="decision rules YAML")
@@ -101,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--receiver-id", help="CORE ReceiverID answered for (default: the roster's payer id)")
     parser.add_argument("--sender-id", help="ISA06 of the 271s (default: the roster's payer id)")
     parser.add_argument("--control-start", type=int, default=1, help="first ISA13/GS06 of the answers")
+    parser.add_argument("--mailbox", type=Path, help="mailbox directory (inbound/, outbound/, archive/)")
+    parser.add_argument("--payment-delay", type=float, default=5.0, help="seconds before an 835 pays a batch")
+    parser.add_argument("--sftp-port", type=int, help="serve the mailbox over SFTP on this port (0: free)")
+    parser.add_argument("--sftp-user", help="the only SFTP account accepted (default: any name)")
+    parser.add_argument("--sftp-password-env", help="environment variable holding the SFTP password")
+    parser.add_argument("--sftp-authorized-keys", type=Path, help="authorized_keys file for SFTP logins")
     return parser
 
 
@@ -114,9 +127,24 @@ def serve(
     receiver_id: str | None = None,
     sender_id: str | None = None,
     control_start: int = 1,
+    mailbox: Path | None = None,
+    payment_delay: float = 5.0,
+    sftp_port: int | None = None,
+    sftp_user: str | None = None,
+    sftp_password: str | None = None,
+    sftp_authorized_keys: Path | None = None,
 ) -> None:
-    """Load the files, bind, print the endpoint URL and serve until SIGINT/SIGTERM."""
+    """Load the files, bind every listener, print one line each and serve until SIGINT/SIGTERM."""
     import uvicorn
+
+    from connectors.payer_sim.mailbox import Mailbox
+    from connectors.payer_sim.sftp_server import SftpServerThread
+
+    if sftp_port is not None:
+        if mailbox is None:
+            raise ValueError("--sftp-port serves the mailbox: give --mailbox too")
+        if sftp_password is None and sftp_authorized_keys is None:
+            raise ValueError("--sftp-port needs --sftp-authorized-keys or --sftp-password-env")
 
     roster = load_roster(roster_file)
     rules = load_rules(rules_file)
@@ -131,19 +159,52 @@ def serve(
         control_start=control_start,
         path=core_path,
     )
+    stop = threading.Event()
+    mailbox_thread: threading.Thread | None = None
+    sftp: SftpServerThread | None = None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)  # connections made right after the URL is printed wait in the backlog
-    bound = sock.getsockname()[1]
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    print(f"http://{shown_host}:{bound}{core_path}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
+        if mailbox is not None:
+            box = Mailbox(
+                mailbox,
+                rules,
+                roster,
+                sender_id=sender_id or default_id or "",
+                payment_delay_seconds=payment_delay,
+            )
+            mailbox_thread = threading.Thread(
+                target=box.run, args=(stop,), name="payer-sim-mailbox", daemon=True
+            )
+            mailbox_thread.start()
+        if sftp_port is not None:
+            assert mailbox is not None
+            sftp = SftpServerThread(
+                mailbox,
+                host=host,
+                port=sftp_port,
+                authorized_keys=sftp_authorized_keys,
+                username=sftp_user,
+                password=sftp_password,
+            )
+            sftp.start()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)  # connections made right after the URL is printed wait in the backlog
+        bound = sock.getsockname()[1]
+        print(f"core: http://{shown_host}:{bound}{core_path}", flush=True)
+        if sftp is not None:
+            print(f"sftp: sftp://{shown_host}:{sftp.port}", flush=True)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+        stop.set()
+        if sftp is not None:
+            sftp.stop()
+        if mailbox_thread is not None:
+            mailbox_thread.join(10)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.core_path.startswith("/"):
         print("error: --core-path must start with /", file=sys.stderr)
         return 2
+    password = None
+    if args.sftp_password_env is not None:
+        password = os.environ.get(args.sftp_password_env)
+        if not password:
+            print(f"error: environment variable {args.sftp_password_env} is not set", file=sys.stderr)
+            return 2
     try:
         serve(
             args.roster,
@@ -161,6 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             receiver_id=args.receiver_id,
             sender_id=args.sender_id,
             control_start=args.control_start,
+            mailbox=args.mailbox,
+            payment_delay=args.payment_delay,
+            sftp_port=args.sftp_port,
+            sftp_user=args.sftp_user,
+            sftp_password=password,
+            sftp_authorized_keys=args.sftp_authorized_keys,
         )
     except (OSError, RosterError, RulesError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
