@@ -78,6 +78,7 @@ from pydantic import (
     model_validator,
 )
 
+from edi.delivery import CallbackConfig
 from edi.mappers.envelope import Envelope
 from edi.x12.delimiters import Delimiters
 
@@ -476,10 +477,18 @@ class Submitter(_Model):
     callback_url: AnyHttpUrl | None = None
     signing_secret: SecretRef | None = None
     allowed_callback_hosts: list[str] = Field(default_factory=list)
+    # plain http is refused except to these hosts (loopback demos and tests)
+    http_callback_hosts: list[str] = Field(default_factory=list)
+    # non-public networks (CIDR) this submitter's callbacks may reach, e.g. 127.0.0.0/8 in a demo
+    allowed_callback_networks: list[str] = Field(default_factory=list)
+    # SHA-256 (hex) of the API keys this submitter authenticates with; the keys are never stored
+    api_keys_sha256: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]] = Field(
+        default_factory=list
+    )
     reply_queue: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     outbound_dir: Path | None = None
 
-    @field_validator("allowed_callback_hosts")
+    @field_validator("allowed_callback_hosts", "http_callback_hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
         for host in value:
@@ -501,6 +510,18 @@ class Submitter(_Model):
         if self.allowed_callback_hosts and self.signing_secret is None:
             raise ValueError("allowed_callback_hosts needs a signing_secret reference")
         return self
+
+    def callback_config(self, environ: Mapping[str, str] | None = None) -> CallbackConfig:
+        """The delivery rules for this submitter (`edi.delivery`), its secret resolved."""
+        return CallbackConfig(
+            submitter_id=self.id,
+            url=str(self.callback_url) if self.callback_url is not None else None,
+            secret=self.signing_secret.resolve(environ) if self.signing_secret is not None else None,
+            allow_request_callback=bool(self.allowed_callback_hosts),
+            allowed_hosts=tuple(self.allowed_callback_hosts),
+            http_hosts=tuple(self.http_callback_hosts),
+            allowed_networks=tuple(self.allowed_callback_networks),
+        )
 
     def callback_allowed(self, url: str) -> bool:
         """May a request of this submitter name `url` as its callback? Only http(s) URLs whose
@@ -570,6 +591,10 @@ class PartnersConfig(_Model):
             if payer_id in partner.payer_ids:
                 return partner
         raise KeyError("no trading partner serves this payer id")
+
+    def api_keys(self) -> dict[str, str]:
+        """sha256(API key) -> submitter id, for the API's authentication."""
+        return {digest.lower(): s.id for s in self.submitters.values() for digest in s.api_keys_sha256}
 
     def submitter(self, submitter_id: str) -> Submitter:
         try:

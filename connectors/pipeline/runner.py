@@ -1,0 +1,147 @@
+"""Running the stages: every stage worker, the outbox relay, the sweeper and the partner
+mailbox pollers, as threads of one process (``edi worker``, ``edi run``).
+
+Several such processes can share one database and broker (RabbitMQ, or the embedded SQLite
+broker on one machine): each stage queue is consumed competitively, the relay claims outbox
+rows with row locks, and every handler is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from connectors.pipeline.realtime import ClientPool
+from connectors.pipeline.sftp_transport import SftpTransports, poll_partner
+from connectors.pipeline.workers import WORKERS, TransportWorker
+from connectors.queues.relay import OutboxRelay
+from edi.pipeline import STAGES, Pipeline
+from edi.pipeline.sweeper import sweep
+
+__all__ = ["PipelineRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class PipelineRunner:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        broker_url: str | None = None,
+        stages: Iterable[str] = STAGES,
+        sweep_interval: float = 1.0,
+        poll_interval: float | None = None,  # None: each partner's poll_interval_seconds
+        relay: bool = True,
+        sweeper: bool = True,
+        pollers: bool = True,
+        sftp_options: dict[str, Any] | None = None,
+        core_options: dict[str, Any] | None = None,
+        prefetch: int = 1,
+    ) -> None:
+        self.pipeline = pipeline
+        self.broker_url = broker_url
+        self.stages = tuple(stages)
+        unknown = set(self.stages) - set(STAGES)
+        if unknown:
+            raise ValueError(f"unknown stage(s): {', '.join(sorted(unknown))}")
+        self.sweep_interval = sweep_interval
+        self.poll_interval = poll_interval
+        self.sftp = SftpTransports(**(sftp_options or {}))
+        self.core = ClientPool(**(core_options or {}))
+        self.prefetch = prefetch
+        self._relay_on, self._sweeper_on, self._pollers_on = relay, sweeper, pollers
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._workers: list[Any] = []
+        self._relay: OutboxRelay | None = None
+
+    # ------------------------------------------------------------------------------------------
+
+    def start(self) -> PipelineRunner:
+        for stage in self.stages:
+            options: dict[str, Any] = {"url": self.broker_url, "prefetch": self.prefetch}
+            cls = WORKERS[stage]
+            if cls is TransportWorker:
+                options.update(core=self.core, sftp=self.sftp)
+            worker = cls(self.pipeline, **options)
+            self._workers.append(worker)
+            self._spawn(f"stage-{stage}", self._run_worker, worker)
+        if self._relay_on:
+            self._relay = OutboxRelay(self.pipeline.repository, url=self.broker_url)
+            self._spawn("relay", self._run_relay)
+        if self._sweeper_on:
+            self._spawn("sweeper", self._every, self.sweep_interval, lambda: sweep(self.pipeline))
+        if self._pollers_on:
+            for partner in self.pipeline.partners.partners.values():
+                sftp = partner.transport.sftp
+                if sftp is not None:
+                    interval = self.poll_interval or sftp.poll_interval_seconds
+                    self._spawn(f"poll-{partner.id}", self._every, interval,
+                                lambda p=partner: poll_partner(self.pipeline, self.sftp, p))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.stop()
+        if self._relay is not None:
+            self._relay.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        for worker in self._workers:
+            try:
+                worker.close()
+            except Exception:
+                log.debug("closing a worker failed", exc_info=True)
+        if self._relay is not None:
+            self._relay.close()
+        self.sftp.close()
+        self.core.close()
+
+    def __enter__(self) -> PipelineRunner:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def wait(self) -> None:
+        """Block until ``stop()`` (from a signal handler, say)."""
+        while not self._stop.wait(0.5):
+            pass
+
+    # ------------------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run_worker(self, worker: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                worker.run(poll=0.2)
+            except Exception as error:  # the broker went away: reconnect after a pause
+                log.warning("stage %s: consumer stopped (%s); restarting", worker.stage, type(error).__name__)
+                self._stop.wait(1.0)
+
+    def _run_relay(self) -> None:
+        assert self._relay is not None
+        while not self._stop.is_set():
+            try:
+                self._relay.run(poll_interval=0.05)
+            except Exception as error:
+                log.warning("outbox relay stopped (%s); restarting", type(error).__name__)
+                self._stop.wait(1.0)
+
+    def _every(self, interval: float, job: Callable[[], object]) -> None:
+        while not self._stop.is_set():
+            try:
+                job()
+            except Exception as error:
+                log.warning("%s failed (%s)", threading.current_thread().name, type(error).__name__)
+            self._stop.wait(interval)

@@ -1,0 +1,156 @@
+"""The partner outbox: queued claims gathered into 837 files per partner.
+
+A batch is due when the partner's ``max_claims_per_file`` claims are waiting or the oldest has
+waited ``window_seconds``. Building one is: draw envelope numbers (committed first, so a crash
+only ever skips numbers), write and validate the 837, store it encrypted, then, in one database
+transaction, stamp every claim with its ISA13/GS06/ST02 and queue the transport message. If
+another worker took any of the claims meanwhile nothing is written and the batch is rebuilt.
+
+A batch never holds two claims with the same patient control number (CLM01): the 277CA and
+835 are matched back by it, and a rejected claim comes back without the payer's number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edi.mappers._claim_common import transaction_set_indexes
+from edi.mappers.institutional import claims_to_837i
+from edi.mappers.professional import claims_to_837p
+from edi.partners import ControlNumbers
+from edi.pipeline.context import Pipeline
+from edi.pipeline.notices import EventType, notice
+from edi.pipeline.topics import Stage, message
+from edi.pipeline.translate import load_request
+from edi.store import Correlation, Move, PayloadAttachment, State, TransactionRecord
+from edi.store.models import PayloadKind
+from edi.x12.validator import validate
+
+__all__ = ["BuiltBatch", "batch_file_name", "build_due_batches", "build_batches"]
+
+log = logging.getLogger(__name__)
+ACTOR = "outbox"
+_MAX_CONFLICTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltBatch:
+    partner_id: str
+    document_type: str
+    isa13: int
+    claims: int
+    transaction_sets: int
+
+
+def batch_file_name(partner_id: str, document_type: str, isa13: int) -> str:
+    """The file name a batch is uploaded under: the same on every retry, no PHI."""
+    return f"{document_type}_{partner_id}_{isa13:09d}.x12"
+
+
+def _pick(candidates: list[TransactionRecord], limit: int) -> list[TransactionRecord]:
+    chosen, seen = [], set()
+    for record in candidates:
+        pcn = record.correlation.patient_control_number
+        if pcn in seen:
+            continue  # the next batch takes it
+        seen.add(pcn)
+        chosen.append(record)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+def build_batches(
+    pipeline: Pipeline, partner_id: str, document_type: str, *, now: datetime | None = None, force: bool = False
+) -> list[BuiltBatch]:
+    """Build every batch that is due for one partner and claim type."""
+    partner = pipeline.partners.partner(partner_id)
+    settings = partner.batch
+    now = now or pipeline.now()
+    built: list[BuiltBatch] = []
+    conflicts = 0
+    while conflicts < _MAX_CONFLICTS:
+        candidates = pipeline.repository.unbatched_claims(
+            partner_id, document_type, limit=settings.max_claims_per_file * 2
+        )
+        if not candidates:
+            break
+        oldest = min(record.updated_at for record in candidates)
+        full = len(candidates) >= settings.max_claims_per_file
+        if not (force or full or now - oldest >= timedelta(seconds=settings.window_seconds)):
+            break
+        chosen = _pick(candidates, settings.max_claims_per_file)
+        batch = _build_one(pipeline, partner_id, document_type, chosen)
+        if batch is None:
+            conflicts += 1
+            continue
+        built.append(batch)
+    return built
+
+
+def build_due_batches(pipeline: Pipeline, *, now: datetime | None = None, force: bool = False) -> list[BuiltBatch]:
+    """Build whatever is due for every partner."""
+    built: list[BuiltBatch] = []
+    for partner_id, document_type, _count, _oldest in pipeline.repository.waiting_batches():
+        if partner_id in pipeline.partners.partners and document_type in ("837P", "837I"):
+            built.extend(build_batches(pipeline, partner_id, document_type, now=now, force=force))
+    return built
+
+
+def _build_one(
+    pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord]
+) -> BuiltBatch | None:
+    partner = pipeline.partners.partner(partner_id)
+    requests = [load_request(pipeline, record)[1] for record in chosen]
+    per_set = partner.batch.max_claims_per_transaction_set
+    set_of = transaction_set_indexes(requests, per_set)
+    numbers = pipeline.sequences.allocate_envelope(partner_id, set_of[-1] + 1)
+    envelope = partner.envelope(ControlNumbers(numbers.isa13, numbers.gs06, numbers.st02[0]))
+    writer = claims_to_837p if document_type == "837P" else claims_to_837i
+    batch_id = f"{numbers.isa13:09d}"
+    text = writer(requests, envelope, batch_id, max_per_set=per_set)
+    report = validate(text.encode("utf-8"))
+    if not report.accepted:
+        return _fail_invalid(pipeline, chosen, set_of, report, document_type)
+    stored = pipeline.payloads.put(text.encode("utf-8"))
+    assignments = [
+        (record.id, Correlation(isa13=numbers.isa13, gs06=numbers.gs06, st02=numbers.st02[index], bht03=batch_id))
+        for record, index in zip(chosen, set_of, strict=True)
+    ]
+    ok = pipeline.repository.assign_batch(
+        assignments,
+        attach=[PayloadAttachment(PayloadKind.OUTBOUND_X12, stored, document_type)],
+        outbox=[message(Stage.TRANSPORT, chosen[0].id, partner_id=partner_id, isa13=numbers.isa13)],
+    )
+    if not ok:
+        pipeline.payloads.delete(stored.uri)
+        return None
+    log.info("built %s batch %09d for partner %s: %d claim(s) in %d set(s)", document_type, numbers.isa13,
+             partner_id, len(chosen), set_of[-1] + 1)
+    return BuiltBatch(partner_id, document_type, numbers.isa13, len(chosen), set_of[-1] + 1)
+
+
+def _fail_invalid(pipeline: Pipeline, chosen: list[TransactionRecord], set_of: list[int], report: object,
+                  document_type: str) -> None:
+    """Claims whose transaction set the validator refuses fail on their own; the rest wait for
+    the next batch. This is a defect of ours (each claim passed a trial translation), so it is
+    logged loudly with the finding codes only."""
+    bad_sets = {
+        index for index, result in enumerate(report.iter_transactions())  # type: ignore[attr-defined]
+        if result.ack_code not in ("A", "E")
+    } or set(set_of)
+    codes = sorted({f.code for t in report.iter_transactions() for f in t.findings})  # type: ignore[attr-defined]
+    log.error("a built %s batch does not validate (codes %s); failing %d claim(s)", document_type,
+              ", ".join(codes) or "envelope", sum(1 for i in set_of if i in bad_sets))
+    moves = []
+    for record, index in zip(chosen, set_of, strict=True):
+        if index not in bad_sets:
+            continue
+        note = notice(pipeline, record, EventType.FAILED, document_type=document_type, final=True, status="failed",
+                      errors=[{"field": "", "description": "the claim could not be written as a valid 837"}])
+        moves.append(Move(record.id, State.FAILED, "translate:invalid-batch", frozenset({State.QUEUED}),
+                          attach=[note.attachment], outbox=[note.delivery], skip_refused=True))
+    pipeline.repository.apply(moves, actor=ACTOR)
+    return None

@@ -1,0 +1,76 @@
+"""Everything a stage handler needs, in one value passed explicitly (no globals)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from edi.partners import PartnersConfig
+from edi.payloads import PayloadStore, StoredPayload
+from edi.store import ALL_SUBMITTERS, PayloadRecord, Repository, SequenceAllocator
+from edi.store.models import PayloadKind, utcnow
+
+__all__ = ["Pipeline", "Timings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """How long things may take and how retries spread out (seconds)."""
+
+    realtime_budget: float = 20.0  # CAQH CORE: the whole 270/271 round trip
+    transport_retry_base: float = 2.0  # backoff after a partner could not be reached
+    transport_retry_cap: float = 300.0
+    transport_max_attempts: int = 0  # 0: keep trying (a partner outage is waited out)
+    transport_give_up_after: float = 24 * 3600.0  # then the transaction fails
+    stale_after: float = 300.0  # a non-terminal transaction untouched this long is re-queued
+    delivery_max_attempts: int = 8
+    delivery_retry_base: float = 1.0
+    delivery_retry_cap: float = 600.0
+
+
+@dataclass(slots=True)
+class Pipeline:
+    repository: Repository
+    payloads: PayloadStore
+    partners: PartnersConfig
+    sequences: SequenceAllocator
+    timings: Timings = field(default_factory=Timings)
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def later(self, seconds: float) -> datetime:
+        return self.clock() + timedelta(seconds=seconds)
+
+    def backoff(self, attempt: int, base: float, cap: float) -> float:
+        """Full-jitter exponential backoff for retry number ``attempt`` (1 = after the first failure)."""
+        ceiling = min(cap, base * 2.0 ** min(max(attempt - 1, 0), 60))
+        return ceiling / 2 + self.rng.random() * ceiling / 2
+
+    # payloads ------------------------------------------------------------------------------
+
+    def put_json(self, data: Any) -> StoredPayload:
+        return self.payloads.put(canonical_json(data))
+
+    def read(self, record: PayloadRecord | StoredPayload) -> bytes:
+        return self.payloads.get(record.uri, sha256=record.sha256)
+
+    def payload_of(
+        self, transaction_id: str, kind: PayloadKind, document_type: str | None = None
+    ) -> PayloadRecord | None:
+        """The latest payload of that kind (and type) recorded for the transaction."""
+        found = [
+            p for p in self.repository.payloads(transaction_id, submitter_id=ALL_SUBMITTERS)
+            if p.kind is kind and (document_type is None or p.document_type == document_type)
+        ]
+        return found[-1] if found else None
+
+
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

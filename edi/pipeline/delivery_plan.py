@@ -1,0 +1,88 @@
+"""What the delivery stage owes a requester: stored response documents not yet delivered.
+
+The store is the record of delivery: a document counts as delivered once an attempt for its
+``webhook-id`` succeeded. The delivery stage sends the rest in the order they were made, and
+when the final one is through the transaction ends ``delivered``. After the last retry a
+document is dead-lettered and the transaction fails; ``edi replay`` sends it again later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from edi.pipeline.context import Pipeline
+from edi.pipeline.notices import read_notice, webhook_id_of
+from edi.store import ALL_SUBMITTERS, DeliveryAttempt, PayloadRecord, State, TransactionRecord
+from edi.store.models import DeliveryOutcome, PayloadKind
+
+__all__ = ["Pending", "dead_lettered", "finish", "pending", "record_attempt"]
+
+ACTOR = "delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    record: PayloadRecord
+    webhook_id: str
+    body: bytes
+    data: dict[str, Any]
+    attempts_so_far: int
+    dead_lettered: bool
+
+    @property
+    def final(self) -> bool:
+        return bool(self.data.get("data", {}).get("final"))
+
+
+def pending(pipeline: Pipeline, transaction: TransactionRecord, *, include_dead: bool = False) -> list[Pending]:
+    """Response documents not yet delivered, oldest first (dead-lettered ones only if asked)."""
+    documents = [
+        p for p in pipeline.repository.payloads(transaction.id, submitter_id=ALL_SUBMITTERS)
+        if p.kind is PayloadKind.RESPONSE_JSON
+    ]
+    if not documents:
+        return []
+    attempts = pipeline.repository.deliveries(transaction.id, submitter_id=ALL_SUBMITTERS)
+    out = []
+    for document in documents:
+        webhook_id = webhook_id_of(document)
+        mine = [a for a in attempts if a.webhook_id == webhook_id]
+        if any(a.outcome is DeliveryOutcome.SUCCEEDED for a in mine):
+            continue
+        dead = any(a.outcome is DeliveryOutcome.DEAD_LETTERED for a in mine)
+        if dead and not include_dead:
+            continue
+        raw, data = read_notice(pipeline, document)
+        out.append(Pending(document, webhook_id, raw, data, len(mine), dead))
+    return out
+
+
+def record_attempt(
+    pipeline: Pipeline, item: Pending, target: str, number: int, outcome: DeliveryOutcome,
+    *, status: int | None = None, error: str | None = None, next_at: datetime | None = None,
+) -> None:
+    pipeline.repository.record_delivery(DeliveryAttempt(
+        transaction_id=item.record.transaction_id, webhook_id=item.webhook_id, target=target[:2048],
+        attempt=number, outcome=outcome, status_code=status, error_code=error, payload_id=item.record.id,
+        next_attempt_at=next_at,
+    ))
+
+
+def finish(pipeline: Pipeline, transaction: TransactionRecord, detail: str) -> TransactionRecord | None:
+    """Mark the transaction delivered once its final document is through (or nothing is owed)."""
+    current = pipeline.repository.require(transaction.id, submitter_id=ALL_SUBMITTERS)
+    if current.state in (State.DELIVERED, State.REJECTED):
+        return current
+    if current.state is State.FAILED:
+        last = pipeline.repository.history(current.id, submitter_id=ALL_SUBMITTERS)[-1]
+        if last.detail_code != "delivery:dead-lettered":
+            return current  # failed for another reason: the failure notice went out, that is all
+    return pipeline.repository.transition(current.id, State.DELIVERED, actor=ACTOR, detail_code=detail)
+
+
+def dead_lettered(pipeline: Pipeline, transaction: TransactionRecord) -> None:
+    current = pipeline.repository.require(transaction.id, submitter_id=ALL_SUBMITTERS)
+    if not current.terminal:
+        pipeline.repository.transition(current.id, State.FAILED, actor=ACTOR, detail_code="delivery:dead-lettered")

@@ -1,0 +1,127 @@
+"""Recording requests: the one way in for every door (API, files, queues).
+
+A request is stored encrypted, recorded as a transaction and checked; a valid one moves to
+``validated`` with a message for the translate stage committed in the same database
+transaction, so an accepted request can never be dropped between intake and the queues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from edi.checks import Problem
+from edi.pipeline.context import Pipeline, canonical_json
+from edi.pipeline.notices import EventType, notice
+from edi.pipeline.topics import Stage, message
+from edi.store import (
+    Correlation,
+    IdempotencyConflictError,
+    Kind,
+    NewTransaction,
+    PayloadAttachment,
+    State,
+    TransactionRecord,
+    UnexpectedStateError,
+)
+from edi.store.models import PayloadKind
+
+__all__ = ["DOCUMENT_TYPES", "RequestKind", "accept", "correlation_of", "reject"]
+
+RequestKind = Literal["eligibility", "professional", "institutional"]
+DOCUMENT_TYPES: dict[str, str] = {"eligibility": "270", "professional": "837P", "institutional": "837I"}
+KINDS: dict[str, Kind] = {"eligibility": Kind.ELIGIBILITY, "professional": Kind.CLAIM, "institutional": Kind.CLAIM}
+
+
+def correlation_of(data: Any) -> Correlation:
+    """The submitter's own keys of a request, as far as they fit the store's columns."""
+    if not isinstance(data, dict):
+        return Correlation()
+    info = data.get("claimInformation")
+    pcn = info.get("patientControlNumber") if isinstance(info, dict) else None
+    control = data.get("controlNumber")
+    try:
+        return Correlation(
+            control_number=control if isinstance(control, str) and control else None,
+            patient_control_number=pcn if isinstance(pcn, str) and pcn else None,
+        )
+    except ValueError:
+        return Correlation()
+
+
+def accept(
+    pipeline: Pipeline,
+    *,
+    submitter_id: str,
+    request_kind: RequestKind,
+    data: dict[str, Any],
+    idempotency_key: str | None = None,
+    request_sha256: str | None = None,
+    callback_url: str | None = None,
+    actor: str = "intake",
+    route: bool = True,
+) -> tuple[TransactionRecord, bool]:
+    """Record a request that passed the checks; (transaction, created).
+
+    With an idempotency key already used for the same request the earlier transaction comes
+    back with ``created=False``; with another request ``IdempotencyConflictError`` is raised.
+    ``route=False`` leaves the translate message out (the API's real-time path drives the
+    eligibility request itself and queues it only if it cannot finish).
+    """
+    stored = pipeline.payloads.put(canonical_json(data))
+    new = NewTransaction(
+        submitter_id=submitter_id, kind=KINDS[request_kind], idempotency_key=idempotency_key,
+        request_sha256=request_sha256 if idempotency_key else None, callback_url=callback_url,
+        correlation=correlation_of(data), document_type=DOCUMENT_TYPES[request_kind],
+    )
+    attachment = PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])
+    try:
+        result = pipeline.repository.create(new, actor=actor, attach=[attachment])
+    except IdempotencyConflictError:
+        pipeline.payloads.delete(stored.uri)
+        raise
+    except BaseException:
+        pipeline.payloads.delete(stored.uri)
+        raise
+    if not result.created:
+        pipeline.payloads.delete(stored.uri)
+    transaction = result.transaction
+    if transaction.state is State.RECEIVED:  # new, or a replay of one cut short before this
+        outbox = [message(Stage.TRANSLATE, transaction.id)] if route else []
+        try:
+            transaction = pipeline.repository.transition(
+                transaction.id, State.VALIDATED, actor=actor, expected=State.RECEIVED, outbox=outbox,
+            )
+        except UnexpectedStateError:
+            transaction = pipeline.repository.require(transaction.id, submitter_id=submitter_id)
+    return transaction, result.created
+
+
+def reject(
+    pipeline: Pipeline,
+    *,
+    submitter_id: str,
+    request_kind: RequestKind,
+    data: Any,
+    problems: Sequence[Problem],
+    actor: str = "intake",
+    callback_url: str | None = None,
+) -> TransactionRecord:
+    """Record a request that failed the checks (a door that cannot answer synchronously): it
+    is kept, marked rejected, and its problems go back to the submitter as a final notice."""
+    stored = pipeline.payloads.put(canonical_json(data))
+    new = NewTransaction(
+        submitter_id=submitter_id, kind=KINDS[request_kind], correlation=correlation_of(data),
+        document_type=DOCUMENT_TYPES[request_kind], callback_url=callback_url,
+    )
+    record = pipeline.repository.create(
+        new, actor=actor, attach=[PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])]
+    ).transaction
+    note = notice(
+        pipeline, record, EventType.REJECTED, document_type=DOCUMENT_TYPES[request_kind], final=True,
+        status="rejected", errors=[{"field": p.path, "description": p.message} for p in problems],
+    )
+    return pipeline.repository.transition(
+        record.id, State.REJECTED, actor=actor, detail_code="check:invalid", attach=[note.attachment],
+        outbox=[note.delivery],
+    )

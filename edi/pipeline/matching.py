@@ -1,0 +1,205 @@
+"""The responses stage: a partner's file matched to the transactions it answers.
+
+Each inbound document (TA1, 999, 277CA, 835) is validated, read into JSON, split into the part
+each transaction may see (a batch carries many submitters' claims; each gets only its own) and
+matched: TA1 by ISA13, 999 by GS06 and ST02 (AK102/AK202), 277CA and 835 by the patient control
+number (CLM01) and the payer's claim control number. Every matched transaction gets its part as
+a response document and moves on -- all of it, and the document's "processed" mark, in one
+commit, so a crash mid-way reprocesses the whole document and never half of it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from edi.mappers.acknowledgments import x12_999_to_acks, x12_to_ta1
+from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
+from edi.mappers.remittance import x12_835_to_reports
+from edi.pipeline.context import Pipeline
+from edi.pipeline.notices import EventType, notice
+from edi.responses import split_277ca, split_835, split_999, ta1_key
+from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
+from edi.store.models import PayloadKind
+from edi.x12.validator import validate
+
+__all__ = ["detect_document_type", "process_inbound"]
+
+log = logging.getLogger(__name__)
+ACTOR = "responses"
+_GROUPS = {"FA": "999", "HN": "277CA", "HP": "835", "HB": "271"}
+_WAITING = frozenset({State.SENT, State.ACKNOWLEDGED})
+_ANSWERED = frozenset({State.SENT, State.ACKNOWLEDGED, State.RESPONDED})
+
+
+def detect_document_type(raw: bytes) -> str | None:
+    """TA1, 999, 277CA, 835 or 271, from the envelope (GS01), without reading the whole file."""
+    text = raw[:4096].decode("latin-1")
+    if len(text) < 106 or not text.startswith("ISA"):
+        return None
+    element, terminator = text[3], text[105]
+    segments = [s.strip() for s in text.split(terminator)]
+    for segment in segments[1:]:
+        fields = segment.split(element)
+        if fields[0] == "GS" and len(fields) > 1:
+            return _GROUPS.get(fields[1])
+    if any(s.split(element)[0] == "TA1" for s in segments[1:]):
+        return "TA1"
+    return None
+
+
+@dataclass(slots=True)
+class _Plan:
+    moves: list[Move]
+    matched: int = 0
+    unmatched: int = 0
+
+
+def _one(candidates: Iterable[TransactionRecord], states: frozenset[State]) -> TransactionRecord | None:
+    return next((c for c in candidates if c.state in states), None)
+
+
+def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
+    """Process one recorded inbound document; returns its outcome code."""
+    repository = pipeline.repository
+    document = repository.inbound(inbound_id)
+    if document is None:
+        raise LookupError(f"no inbound document {inbound_id}")
+    if document.processed_at is not None:
+        return document.outcome or "processed"
+    raw = pipeline.read(document.stored)
+    kind = detect_document_type(raw) or document.document_type
+    report = validate(raw)
+    if not report.interchanges or report.unreadable:
+        repository.apply([], actor=ACTOR, inbound=InboundOutcome(inbound_id, "invalid", 0, kind))
+        log.warning("inbound document %s from %s is not X12", inbound_id, document.partner_id)
+        return "invalid"
+    if not report.accepted:
+        codes = sorted({f.code for t in report.iter_transactions() for f in t.findings})
+        log.warning("inbound %s document %s has findings %s; matching what can be read", kind, inbound_id,
+                    ", ".join(codes) or "envelope")
+    inbound = PayloadAttachment(PayloadKind.INBOUND_X12, document.stored, kind)
+    plan = _Plan([])
+    partner = document.partner_id
+    try:
+        for ta1 in x12_to_ta1(raw):
+            _ta1(pipeline, partner, ta1, inbound, plan)
+        if kind == "999":
+            for ack in x12_999_to_acks(raw):
+                _999(pipeline, partner, ack, inbound, plan)
+        elif kind == "277CA":
+            for part_report in x12_277ca_to_reports(raw):
+                _277ca(pipeline, partner, part_report, inbound, plan)
+        elif kind == "835":
+            for part_report in x12_835_to_reports(raw):
+                _835(pipeline, partner, part_report, inbound, plan)
+    except Exception as error:  # a document we cannot read is recorded as such, not retried forever
+        log.error("inbound %s document %s could not be read (%s)", kind, inbound_id, type(error).__name__)
+        repository.apply([], actor=ACTOR, inbound=InboundOutcome(inbound_id, "unreadable", 0, kind))
+        return "unreadable"
+    outcome = "matched" if plan.matched and not plan.unmatched else "partial" if plan.matched else "unmatched"
+    if plan.unmatched:
+        log.warning("inbound %s document %s: %d part(s) matched no transaction", kind, inbound_id, plan.unmatched)
+    repository.apply(plan.moves, actor=ACTOR,
+                     inbound=InboundOutcome(inbound_id, outcome, plan.matched, kind))
+    return outcome
+
+
+def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
+    key = ta1_key(ta1)
+    members = [m for m in pipeline.repository.find_for_ta1(partner, key.interchange_control_number)
+               if m.state is State.SENT]
+    if key.duplicate:
+        log.info("partner %s discarded interchange %s as a duplicate (TA1 025)", partner, key.interchange_control_number)
+        return
+    if not members:
+        plan.unmatched += 1
+        return
+    plan.matched += len(members)
+    body = ta1.to_json()
+    for member in members:
+        if key.accepted:
+            plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}", frozenset({State.SENT}),
+                                   attach=[inbound], skip_refused=True))
+            continue
+        note = notice(pipeline, member, EventType.INTERCHANGE_ACK, document_type="TA1", final=True,
+                      status="rejected", response=body)
+        plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}:{key.note_code or ''}".rstrip(":"),
+                               frozenset({State.SENT}), attach=[inbound, note.attachment], outbox=[note.delivery],
+                               skip_refused=True))
+
+
+def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
+    for part in split_999(ack):
+        if part.group_control_number is None:
+            plan.unmatched += 1
+            continue
+        members = [
+            m for m in pipeline.repository.find_for_999(partner, part.group_control_number,
+                                                        part.transaction_set_control_number)
+            if m.state in _WAITING
+        ]
+        if not members:
+            plan.unmatched += 1
+            continue
+        plan.matched += len(members)
+        for member in members:
+            note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
+                          status="accepted" if part.accepted else "rejected", response=part.document)
+            plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"999:{part.code}", _WAITING,
+                                   attach=[inbound, note.attachment], outbox=[note.delivery], skip_refused=True))
+
+
+def _status(codes: tuple[str, ...]) -> str:
+    return codes[0].split(":", 1)[0] if codes else "none"
+
+
+def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
+    for part in split_277ca(report):
+        if part.patient_control_number is None:
+            plan.unmatched += 1
+            continue
+        member = _one(pipeline.repository.find_for_claim_response(
+            partner, patient_control_number=part.patient_control_number,
+            payer_claim_control_number=part.payer_claim_control_number,
+        ), _WAITING)
+        if member is None:
+            plan.unmatched += 1
+            continue
+        plan.matched += 1
+        keys = part.keys
+        accepted = all(k.accepted is not False for k in keys) if keys else None
+        codes = tuple(code for k in keys for code in k.status_codes)
+        note = notice(pipeline, member, EventType.CLAIM_ACK, document_type="277CA", final=accepted is False,
+                      status="accepted" if accepted else "rejected" if accepted is False else "pending",
+                      response=part.document)
+        correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
+                       if part.payer_claim_control_number else None)
+        plan.moves.append(Move(member.id, State.RESPONDED, f"277CA:{_status(codes)}", _WAITING,
+                               correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
+                               skip_refused=True))
+
+
+def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
+    for part in split_835(report):
+        if part.patient_control_number is None:
+            plan.unmatched += 1
+            continue
+        member = _one(pipeline.repository.find_for_claim_response(
+            partner, patient_control_number=part.patient_control_number,
+            payer_claim_control_number=part.payer_claim_control_number,
+        ), _ANSWERED)
+        if member is None:
+            plan.unmatched += 1
+            continue
+        plan.matched += 1
+        status = next((k.status_code for k in part.keys if k.status_code), None) or "none"
+        note = notice(pipeline, member, EventType.CLAIM_PAYMENT, document_type="835", final=True,
+                      status="denied" if status == "4" else "paid", response=part.document)
+        correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
+                       if part.payer_claim_control_number else None)
+        plan.moves.append(Move(member.id, State.RESPONDED, f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}", _ANSWERED,
+                               correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
+                               skip_refused=True))

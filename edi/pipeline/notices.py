@@ -1,0 +1,91 @@
+"""Response documents for the requester: the exact JSON that is delivered, stored before it is sent.
+
+Every answer a requester gets (a 271, an acknowledgment, a claim status, a payment, a rejection
+by us or by the partner) is written once as a Standard Webhooks payload, ``{"type", "timestamp",
+"data"}``, encrypted in the payload store and recorded against the transaction. The delivery
+stage only ever sends stored documents, so a retry, a redelivery after a crash and an
+``edi replay`` all send the same bytes under the same ``webhook-id``.
+
+``data.final`` marks the answer after which nothing more will come for the transaction; once it
+is delivered the transaction is done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from edi.delivery import webhook_id_for
+from edi.pipeline.context import Pipeline
+from edi.pipeline.topics import Stage, message
+from edi.store import OutboxMessage, PayloadAttachment, PayloadRecord, TransactionRecord
+from edi.store.models import PayloadKind
+
+__all__ = ["EventType", "Notice", "notice", "read_notice", "webhook_id_of"]
+
+
+class EventType:
+    ELIGIBILITY = "eligibility.response"  # 271
+    INTERCHANGE_ACK = "interchange.acknowledgment"  # TA1
+    FUNCTIONAL_ACK = "functional.acknowledgment"  # 999
+    CLAIM_ACK = "claim.acknowledgment"  # 277CA
+    CLAIM_PAYMENT = "claim.payment"  # 835
+    REJECTED = "transaction.rejected"  # refused by us before anything was sent
+    FAILED = "transaction.failed"  # the partner could not be reached or did not answer
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    attachment: PayloadAttachment
+    delivery: OutboxMessage
+    body: dict[str, Any]
+
+
+def notice(
+    pipeline: Pipeline,
+    transaction: TransactionRecord,
+    event: str,
+    *,
+    document_type: str,
+    final: bool,
+    status: str,
+    response: Any = None,
+    errors: Sequence[Mapping[str, Any]] = (),
+) -> Notice:
+    """Store one response document for ``transaction``; commit the returned attachment and
+    delivery message together with the state move they belong to."""
+    data: dict[str, Any] = {
+        "transactionId": transaction.id,
+        "kind": transaction.kind.value,
+        "documentType": document_type,
+        "status": status,
+        "final": final,
+    }
+    if transaction.correlation.control_number:
+        data["controlNumber"] = transaction.correlation.control_number
+    if transaction.correlation.patient_control_number:
+        data["patientControlNumber"] = transaction.correlation.patient_control_number
+    if response is not None:
+        data["response"] = response
+    if errors:
+        data["errors"] = [dict(e) for e in errors]
+    body = {"type": event, "timestamp": pipeline.now().isoformat(), "data": data}
+    stored = pipeline.payloads.put(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return Notice(
+        PayloadAttachment(PayloadKind.RESPONSE_JSON, stored, document_type),
+        message(Stage.DELIVERY, transaction.id),
+        body,
+    )
+
+
+def read_notice(pipeline: Pipeline, record: PayloadRecord) -> tuple[bytes, dict[str, Any]]:
+    """The stored bytes of a response document and their parsed form."""
+    raw = pipeline.read(record)
+    return raw, json.loads(raw)
+
+
+def webhook_id_of(record: PayloadRecord) -> str:
+    """The ``webhook-id`` of a stored response document: the same for every attempt and replay."""
+    return webhook_id_for(record.transaction_id, record.sha256)

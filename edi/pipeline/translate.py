@@ -1,0 +1,129 @@
+"""Routing a validated request to its trading partner, and writing the 270 for eligibility.
+
+The partner is the one serving the request's payer id (``tradingPartnerServiceId``). A 270 is
+written here, with envelope numbers from the partner's persistent sequences, checked with the
+validator and stored before the transaction moves to ``queued`` with a message for the
+transport: what reaches the transport is always a valid, numbered interchange. Claims only
+move to ``queued`` (after a trial translation, so that a claim the 837 cannot carry is
+rejected alone instead of spoiling a batch); the partner outbox gathers them into 837s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from edi.checks import REQUEST_MODELS
+from edi.mappers._claim_common import ClaimMappingError
+from edi.mappers.eligibility import NotRepresentable, request_to_270
+from edi.mappers.envelope import Envelope
+from edi.mappers.institutional import claims_to_837i
+from edi.mappers.professional import claims_to_837p
+from edi.partners import ControlNumbers, TradingPartner
+from edi.pipeline.context import Pipeline
+from edi.pipeline.notices import EventType, notice
+from edi.pipeline.topics import Stage, message
+from edi.store import ALL_SUBMITTERS, Correlation, Kind, State, TransactionRecord
+from edi.store.models import PayloadKind
+from edi.store.repository import PayloadAttachment
+from edi.x12.validator import validate
+
+__all__ = ["TranslateOutcome", "load_request", "prepare_270", "translate"]
+
+log = logging.getLogger(__name__)
+ACTOR = "translate"
+_REQUEST_KINDS = {"270": "eligibility", "837P": "professional", "837I": "institutional"}
+
+
+@dataclass(frozen=True, slots=True)
+class TranslateOutcome:
+    transaction: TransactionRecord
+    done: bool  # False: the transaction was not waiting for translation (a duplicate message)
+
+
+def load_request(pipeline: Pipeline, transaction: TransactionRecord) -> tuple[str, Any]:
+    """(document type, request model) of a recorded request."""
+    record = pipeline.payload_of(transaction.id, PayloadKind.REQUEST_JSON)
+    if record is None or record.document_type not in _REQUEST_KINDS:
+        raise LookupError(f"transaction {transaction.id} has no stored request")
+    data = json.loads(pipeline.read(record))
+    model = REQUEST_MODELS[_REQUEST_KINDS[record.document_type]].model_validate(data)  # type: ignore[index]
+    return record.document_type, model
+
+
+def _reject(pipeline: Pipeline, transaction: TransactionRecord, document_type: str, code: str,
+            errors: list[dict[str, str]]) -> TransactionRecord:
+    note = notice(pipeline, transaction, EventType.REJECTED, document_type=document_type, final=True,
+                  status="rejected", errors=errors)
+    return pipeline.repository.transition(
+        transaction.id, State.REJECTED, actor=ACTOR, detail_code=code, expected=State.VALIDATED,
+        attach=[note.attachment], outbox=[note.delivery],
+    )
+
+
+def _trial_envelope(partner: TradingPartner) -> Envelope:
+    return partner.envelope(ControlNumbers(1, 1, 1))
+
+
+def prepare_270(
+    pipeline: Pipeline, transaction: TransactionRecord, partner: TradingPartner, request: Any
+) -> tuple[str, Correlation]:
+    """Write the numbered 270 for a request; raises ``NotRepresentable`` / ``ValueError``."""
+    numbers = pipeline.sequences.allocate_envelope(partner.id, 1)
+    envelope = partner.envelope(ControlNumbers(numbers.isa13, numbers.gs06, numbers.st02[0]))
+    text = request_to_270(request, envelope, clearinghouse_trace=transaction.id)
+    report = validate(text.encode("utf-8"))
+    if not report.accepted:
+        codes = sorted({f.code for t in report.iter_transactions() for f in t.findings})
+        raise ValueError(f"the written 270 does not validate (codes {', '.join(codes) or 'envelope'})")
+    bht03 = request.submitter_transaction_identifier or request.control_number
+    correlation = Correlation(trn_trace=transaction.id, bht03=bht03, isa13=numbers.isa13, gs06=numbers.gs06,
+                              st02=numbers.st02[0])
+    return text, correlation
+
+
+def translate(pipeline: Pipeline, transaction_id: str) -> TranslateOutcome:
+    repository = pipeline.repository
+    transaction = repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+    if transaction.state is not State.VALIDATED:
+        return TranslateOutcome(transaction, False)
+    document_type, request = load_request(pipeline, transaction)
+    try:
+        partner = pipeline.partners.for_payer(request.trading_partner_service_id)
+    except KeyError:
+        return TranslateOutcome(_reject(pipeline, transaction, document_type, "route:no-partner", [
+            {"field": "tradingPartnerServiceId", "description": "no trading partner is configured for this payer id"}
+        ]), True)
+    if not partner.accepts(document_type):
+        return TranslateOutcome(_reject(pipeline, transaction, document_type, "route:not-accepted", [
+            {"field": "tradingPartnerServiceId", "description": f"this payer does not take {document_type} from us"}
+        ]), True)
+    if transaction.kind is Kind.ELIGIBILITY:
+        try:
+            text, correlation = prepare_270(pipeline, transaction, partner, request)
+        except NotRepresentable as error:
+            return TranslateOutcome(_reject(pipeline, transaction, document_type, "translate:not-representable", [
+                {"field": error.field, "description": error.reason}
+            ]), True)
+        stored = pipeline.payloads.put(text.encode("utf-8"))
+        moved = repository.transition(
+            transaction.id, State.QUEUED, actor=ACTOR, expected=State.VALIDATED, partner_id=partner.id,
+            correlation=correlation, attach=[PayloadAttachment(PayloadKind.OUTBOUND_X12, stored, "270")],
+            outbox=[message(Stage.TRANSPORT, transaction.id)],
+        )
+        return TranslateOutcome(moved, True)
+    writer = claims_to_837p if document_type == "837P" else claims_to_837i
+    try:
+        writer([request], _trial_envelope(partner))
+    except ClaimMappingError as error:
+        return TranslateOutcome(_reject(pipeline, transaction, document_type, "translate:not-representable", [
+            {"field": p.path, "description": p.message} for p in error.problems
+        ]), True)
+    moved = repository.transition(
+        transaction.id, State.QUEUED, actor=ACTOR, expected=State.VALIDATED, partner_id=partner.id,
+        outbox=[message(Stage.OUTBOX, transaction.id, partner_id=partner.id)],
+        due_at=pipeline.later(partner.batch.window_seconds),
+    )
+    return TranslateOutcome(moved, True)

@@ -1,0 +1,65 @@
+"""Where the pipeline keeps its state, from environment variables only (twelve-factor style).
+
+Every process of a deployment (API, workers, ``edi run``) reads the same variables, so one
+``.env`` or one compose file configures them all; secrets come from files or the environment,
+never from the command line (visible in ``ps``) or from code.
+
+=========================  ==========================================================================
+``EDI_DATA_DIR``           local state of the embedded default (``./data``)
+``EDI_DATABASE_URL``       the transaction store (``sqlite:///<data>/edi.db``; ``postgresql://...``)
+``EDI_PAYLOAD_URL``        encrypted payloads (``file://<data>/payloads``; ``s3://bucket/prefix``)
+``EDI_BROKER_URL``         the queues (embedded SQLite broker in the data dir; ``amqp://...``)
+``EDI_PARTNERS_FILE``      trading partners and submitters (YAML, see ``edi.partners``)
+``EDI_MASTER_KEYS[_FILE]`` the payload key ring (see ``edi.keys``)
+=========================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, generate_key
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    payload_url: str
+    broker_url: str | None  # None: the embedded broker in the data dir
+    partners_file: Path | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data = Path(env.get("EDI_DATA_DIR") or "data").resolve()
+        partners = env.get("EDI_PARTNERS_FILE")
+        return cls(
+            data_dir=data,
+            database_url=env.get("EDI_DATABASE_URL") or f"sqlite:///{data / 'edi.db'}",
+            payload_url=env.get("EDI_PAYLOAD_URL") or (data / "payloads").as_uri(),
+            broker_url=env.get("EDI_BROKER_URL") or None,
+            partners_file=Path(partners) if partners else None,
+        )
+
+    def keyring(self, environ: Mapping[str, str] | None = None, *, create: bool = False) -> KeyRing:
+        """The configured key ring; with ``create`` and none configured, one kept in the data dir
+        (``master.keys``, mode 0600) -- the embedded default, not for production."""
+        env = os.environ if environ is None else environ
+        if env.get(ENV_KEYS) or env.get(ENV_KEYS_FILE):
+            return KeyRing.from_env(env)
+        path = self.data_dir / "master.keys"
+        if path.exists():
+            return KeyRing.from_file(path)
+        if not create:
+            return KeyRing.from_env(env)  # raises: says which variables to set
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ring = KeyRing({"k1": base64.b64decode(generate_key())}, "k1")
+        ring.save(path)
+        return ring
