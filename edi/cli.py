@@ -300,6 +300,72 @@ def payer_sim(
         argv += ["--sftp-authorized-keys", str(sftp_authorized_keys)]
     raise typer.Exit(payer_sim_main(argv))
 
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the transaction store's schema (EDI_DATABASE_URL)."""
+    from connectors.pipeline.commands import run_migrate
+
+    typer.echo(f"schema up to date: {run_migrate()}")
+
+
+@app.command()
+def worker(
+    stage: Annotated[
+        list[str] | None, typer.Option("--stage", help="Stage(s) to consume (repeat); default all.")
+    ] = None,
+    relay: Annotated[bool, typer.Option(help="Publish the store's outbox to the queues.")] = True,
+    sweeper: Annotated[bool, typer.Option(help="Re-queue due and stale transactions.")] = True,
+    pollers: Annotated[bool, typer.Option(help="Collect partners' SFTP outbound files.")] = True,
+    prefetch: Annotated[int, typer.Option(help="Unacknowledged messages per consumer.")] = 1,
+) -> None:
+    """Run pipeline stages until SIGTERM (configured by EDI_* environment variables)."""
+    from connectors.pipeline.commands import run_worker
+
+    run_worker(stage, relay=relay, sweeper=sweeper, pollers=pollers, prefetch=prefetch)
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the REST API (configured by EDI_* environment variables)."""
+    from connectors.pipeline.commands import run_api
+
+    run_api(host, port)
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="API port.")] = 8000,
+    window: Annotated[float, typer.Option("--batch-window", help="Seconds claims wait for a batch.")] = 5.0,
+    payment_delay: Annotated[float, typer.Option("--payment-delay", help="Seconds before the simulator pays.")] = 10.0,
+) -> None:
+    """Everything on the embedded default: API, all stages, a payer simulator, a callback receiver."""
+    from connectors.pipeline.commands import run_all
+
+    run_all(host, port, window_seconds=window, payment_delay=payment_delay)
+
+
+@app.command()
+def replay(
+    transaction_id: Annotated[list[str] | None, typer.Argument(help="Transactions to deliver again.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed transaction.")] = False,
+) -> None:
+    """Deliver dead-lettered callbacks again (same webhook-id and body, current configuration)."""
+    from connectors.pipeline.commands import run_replay
+
+    if not transaction_id and not failed:
+        typer.echo("give transaction ids or --failed", err=True)
+        raise typer.Exit(2)
+    results = run_replay(transaction_id or [], failed=failed)
+    for tid, outcome in results.items():
+        typer.echo(f"{tid} {outcome}")
+    if any(outcome != "delivered" for outcome in results.values()):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -37,9 +37,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, problem_response
+from connectors.core.client import CoreClientError
+from connectors.core.envelope import CoreEnvelopeError
+from connectors.pipeline.realtime import ClientPool, settle
 from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem, validate_request
 from edi.models import EligibilityRequest, InstitutionalClaimRequest, ProfessionalClaimRequest
 from edi.payloads import PayloadStore
+from edi.pipeline import Pipeline, intake
+from edi.pipeline.translate import translate
+from edi.pipeline.transmission import begin_realtime
 from edi.store import (
     Correlation,
     IdempotencyConflictError,
@@ -255,8 +261,18 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_claims: int = MAX_CLAIMS_PER_TRANSACTION,
+    pipeline: Pipeline | None = None,
+    realtime: bool = True,
 ) -> FastAPI:
-    """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter."""
+    """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter.
+
+    With a ``pipeline`` accepted requests are handed to the stages (committed with the translate
+    message), and with ``realtime`` an eligibility request is driven through translation and the
+    partner's CORE endpoint inside the request: the caller gets the 271 JSON (200) within the
+    CORE time budget, or 202 with the transaction id when the partner cannot answer in time --
+    the stages then finish the request and call back.
+    """
+    core = ClientPool() if pipeline is not None and realtime else None
     auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
     app = FastAPI(
         title="EDI engine",
@@ -320,6 +336,18 @@ def create_app(
         submitter: str, kind: Kind, request_kind: str, data: dict[str, Any], key: str | None, body_sha: str
     ) -> TransactionRecord:
         """Store one valid request encrypted, record it and move it to validated (idempotently)."""
+        if pipeline is not None:
+            try:
+                transaction, _created = intake.accept(
+                    pipeline, submitter_id=submitter, request_kind=request_kind,  # type: ignore[arg-type]
+                    data=data, idempotency_key=key, request_sha256=body_sha, actor=ACTOR,
+                    route=not (realtime and kind is Kind.ELIGIBILITY),
+                )
+            except IdempotencyConflictError:
+                raise ProblemError(
+                    409, "idempotency-conflict", "the Idempotency-Key was already used with a different request body"
+                ) from None
+            return transaction
         stored = payload_store.put(_canonical(data))
         new = NewTransaction(
             submitter_id=submitter, kind=kind, idempotency_key=key,
@@ -385,6 +413,11 @@ def create_app(
         [transaction] = await run_in_threadpool(
             accept, submitter, Kind.ELIGIBILITY, [("eligibility", data)], key, body_sha
         )
+        if pipeline is not None and core is not None:
+            answered = await _answer_now(pipeline, core, transaction)
+            if answered is not None:
+                return JSONResponse(answered, status_code=200, headers={"Location": _self(transaction.id)})
+            transaction = await run_in_threadpool(repository.require, transaction.id, submitter_id=submitter)
         return JSONResponse(_accepted(transaction), status_code=202, headers={"Location": _self(transaction.id)})
 
     @app.post(
@@ -436,7 +469,9 @@ def create_app(
         if transaction is None:
             raise ProblemError(404, "not-found", "no such transaction")
         history = repository.history(transaction_id, submitter_id=submitter)
-        return JSONResponse(_view(transaction, history))
+        view = _view(transaction, history)
+        view["responses"] = _responses(repository, payload_store, transaction_id, submitter)
+        return JSONResponse(view)
 
     @app.get(
         "/transactions",
@@ -476,4 +511,41 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.state.pipeline = pipeline
     return app
+
+
+def _responses(repository: Repository, payload_store: PayloadStore, transaction_id: str, submitter: str) -> list[Any]:
+    """The response documents of a transaction (271, 999, 277CA, 835, rejections), oldest first."""
+    out = []
+    for record in repository.payloads(transaction_id, submitter_id=submitter):
+        if record.kind is PayloadKind.RESPONSE_JSON:
+            body = json.loads(payload_store.get(record.uri, sha256=record.sha256))
+            out.append({"type": body.get("type"), "at": body.get("timestamp"), **body.get("data", {})})
+    return out
+
+
+async def _answer_now(pipeline: Pipeline, core: ClientPool, transaction: TransactionRecord) -> dict[str, Any] | None:
+    """Drive a new eligibility request to its 271 inside the HTTP request, or None (answer 202)."""
+    if transaction.state is State.DELIVERED:  # an idempotent replay of an answered request
+        return None
+    if transaction.state is State.VALIDATED:
+        outcome = await run_in_threadpool(translate, pipeline, transaction.id)
+        if outcome.transaction.state is not State.QUEUED:
+            return None
+    send = await run_in_threadpool(begin_realtime, pipeline, transaction.id)
+    if send is None:
+        return None
+    try:
+        result = await core.async_(send).send_270(send.x12)
+    except (CoreClientError, CoreEnvelopeError) as error:
+        await run_in_threadpool(settle, pipeline, send, None, error)
+        return None
+    except BaseException:
+        # Cancelled (client gone, shutdown): the outcome is unknown, so the 270 is not sent again;
+        # the stages fail it once the CORE budget has passed.
+        raise
+    _record, body = await run_in_threadpool(settle, pipeline, send, result, None, delivered_inline=True)
+    if not body:
+        return None
+    return {"type": body.get("type"), **body.get("data", {})}

@@ -1,0 +1,171 @@
+"""What ``edi api``, ``edi worker``, ``edi run``, ``edi migrate`` and ``edi replay`` do.
+
+All of them read the same environment (``edi.settings``); ``edi run`` adds the embedded payer
+simulator, a demo callback receiver and a sample partner configuration so that a new user can
+send an eligibility check and a claim with curl a minute after installing.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from connectors.api import create_app
+from connectors.delivery.receiver import CallbackReceiver
+from connectors.http_server import ServerThread
+from connectors.payer_sim.embedded import EmbeddedPayerSim
+from connectors.pipeline.loop import LoopThread
+from connectors.pipeline.runner import PipelineRunner
+from connectors.pipeline.runtime import open_pipeline
+from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
+from connectors.pipeline.workers import deliver_pending
+from edi.pipeline import STAGES
+from edi.settings import Settings
+from edi.store import ALL_SUBMITTERS, State, TransactionFilter, migrate
+
+__all__ = ["run_all", "run_api", "run_migrate", "run_replay", "run_worker"]
+
+FIXTURES = Path(__file__).resolve().parent.parent / "payer_sim" / "sample"
+
+
+def _quiet_http_logs() -> None:
+    # httpx logs every request URL at INFO; URLs may carry ids a log must not hold.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+
+
+def _until_signalled() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
+def run_migrate() -> str:
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    return settings.database_url.split("@")[-1]
+
+
+def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: bool = True,
+               pollers: bool = True, prefetch: int = 1) -> None:
+    _quiet_http_logs()
+    settings = Settings.from_env()
+    pipeline = open_pipeline(settings)
+    runner = PipelineRunner(pipeline, broker_url=settings.broker_url, stages=stages or STAGES, relay=relay,
+                            sweeper=sweeper, pollers=pollers, prefetch=prefetch).start()
+    print(f"worker: stages {', '.join(runner.stages)}", flush=True)
+    try:
+        _until_signalled()
+    finally:
+        runner.stop()
+
+
+def run_api(host: str, port: int) -> None:
+    _quiet_http_logs()
+    settings = Settings.from_env()
+    pipeline = open_pipeline(settings)
+    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+    server = ServerThread(app, host, port).start()
+    print(f"api: {server.url}  (OpenAPI: {server.url}/docs)", flush=True)
+    try:
+        _until_signalled()
+    finally:
+        server.stop()
+
+
+def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,
+            payment_delay: float = 10.0) -> None:
+    """The whole pipeline on the embedded default, with a payer simulator and a callback receiver."""
+    _quiet_http_logs()
+    settings = Settings.from_env()
+    run_dir = settings.data_dir / "run"
+    sim = EmbeddedPayerSim(FIXTURES / "roster.yaml", FIXTURES / "rules.yaml", run_dir / "mailbox",
+                           sftp_password=_sim_password(run_dir), payment_delay=payment_delay).start()
+    receiver: CallbackReceiver | None = None
+    runner: PipelineRunner | None = None
+    api: ServerThread | None = None
+    try:
+        first = write_sample_config(run_dir / "config", core_url=sim.core_url, sftp_port=sim.sftp_port,
+                                    known_hosts_line=sim.known_hosts_line(), sftp_password=_sim_password(run_dir),
+                                    window_seconds=window_seconds)
+        receiver = CallbackReceiver(first.webhook_secret, host=host, on_request=_show_delivery).start()
+        config = write_sample_config(run_dir / "config", core_url=sim.core_url, sftp_port=sim.sftp_port,
+                                     known_hosts_line=sim.known_hosts_line(), sftp_password=_sim_password(run_dir),
+                                     callback_url=receiver.url, api_key=first.api_key,
+                                     webhook_secret=first.webhook_secret, window_seconds=window_seconds)
+        pipeline = open_pipeline(settings, partners_file=config.partners_file, create_key=True)
+        runner = PipelineRunner(pipeline, broker_url=settings.broker_url).start()
+        app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+        api = ServerThread(app, host, port).start()
+        print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
+        print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
+        print(f"callback:  {receiver.url}  (received: {receiver.url.rsplit('/', 1)[0]}/deliveries)", flush=True)
+        print(f"payer-sim: core {sim.core_url}, sftp sftp://127.0.0.1:{sim.sftp_port} (payer id {sim.payer_id})",
+              flush=True)
+        print(f"data:      {settings.data_dir}  (partners: {config.partners_file})", flush=True)
+        print("ready; Ctrl-C stops", flush=True)
+        _until_signalled()
+    finally:
+        if api is not None:
+            api.stop()
+        if runner is not None:
+            runner.stop()
+        if receiver is not None:
+            receiver.stop()
+        sim.stop()
+
+
+def _sim_password(run_dir: Path) -> str:
+    import secrets
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "sim-sftp.password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(18), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _show_delivery(request: Any) -> None:
+    if request.verified:
+        try:
+            kind = request.json().get("type")
+        except ValueError:
+            kind = "?"
+        print(f"callback received: {kind} (webhook-id {request.webhook_id}, signature verified)", flush=True)
+
+
+def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str, str]:
+    """Deliver again the dead-lettered responses of the given (or all failed) transactions."""
+    _quiet_http_logs()
+    settings = Settings.from_env()
+    pipeline = open_pipeline(settings, upgrade=False)
+    ids = list(transaction_ids)
+    if failed:
+        cursor = None
+        while True:
+            page = pipeline.repository.list_transactions(
+                TransactionFilter(ALL_SUBMITTERS, states=frozenset({State.FAILED})), limit=500, cursor=cursor)
+            ids.extend(t.id for t in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    from connectors.delivery.webhooks import WebhookSender
+
+    loop = LoopThread("replay")
+    sender = loop.run(_sender(WebhookSender))
+    try:
+        return {tid: deliver_pending(pipeline, tid, loop, sender, replay=True) for tid in dict.fromkeys(ids)}
+    finally:
+        loop.run(sender.aclose())
+        loop.stop()
+
+
+async def _sender(factory: Any) -> Any:
+    return factory()
