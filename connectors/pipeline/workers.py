@@ -165,8 +165,8 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
     owed = plan.pending(pipeline, record, include_dead=replay)
     if not owed:
         if record.state is State.FAILED and replay:
-            plan.finish(pipeline, record, "delivery:replayed")
-        return "delivered"
+            record = plan.finish(pipeline, record, "delivery:replayed") or record
+        return "delivered" if record.state is State.DELIVERED else "waiting"
     try:
         submitter = pipeline.partners.submitter(record.submitter_id)
         config = submitter.callback_config()
@@ -187,8 +187,10 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
         except DeliveryRefused as refused:
             plan.record_attempt(pipeline, item, "refused", number, DeliveryOutcome.DEAD_LETTERED,
                                 error=refused.reason.value)
-            plan.dead_lettered(pipeline, record)
-            return "failed"
+            if item.final:
+                plan.dead_lettered(pipeline, record)
+                return "failed"
+            continue
         target = attempt.host or "callback"
         if attempt.outcome is AttemptOutcome.DELIVERED:
             plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.SUCCEEDED, status=attempt.status)
@@ -200,8 +202,10 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
             plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.DEAD_LETTERED, status=attempt.status,
                                 error=(attempt.error.value if attempt.error else None))
             log.warning("transaction %s: callback dead-lettered after %d attempt(s)", record.id, number)
-            plan.dead_lettered(pipeline, record)
-            return "failed"
+            if item.final:  # an intermediate answer (999, accepted 277CA) dead-letters alone
+                plan.dead_lettered(pipeline, record)
+                return "failed"
+            continue
         delay = pipeline.backoff(number, pipeline.timings.delivery_retry_base, pipeline.timings.delivery_retry_cap)
         if attempt.retry_after is not None:
             delay = max(delay, min(attempt.retry_after, pipeline.timings.delivery_retry_cap))
@@ -210,7 +214,8 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
                             error=(attempt.error.value if attempt.error else None), next_at=next_at)
         pipeline.repository.schedule(record.id, next_at)
         return "retrying"
-    return "delivered"
+    final = pipeline.repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+    return "delivered" if final.state is State.DELIVERED else "waiting"
 
 
 WORKERS: dict[str, type[_PipelineWorker]] = {

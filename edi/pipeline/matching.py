@@ -30,8 +30,10 @@ __all__ = ["detect_document_type", "process_inbound"]
 log = logging.getLogger(__name__)
 ACTOR = "responses"
 _GROUPS = {"FA": "999", "HN": "277CA", "HP": "835", "HB": "271"}
-_WAITING = frozenset({State.SENT, State.ACKNOWLEDGED})
-_ANSWERED = frozenset({State.SENT, State.ACKNOWLEDGED, State.RESPONDED})
+# QUEUED: a claim whose batch was uploaded by a worker that died before recording it; an answer
+# to its interchange proves the upload, so the claim is first moved to sent.
+_WAITING = frozenset({State.QUEUED, State.SENT, State.ACKNOWLEDGED})
+_ANSWERED = frozenset({State.QUEUED, State.SENT, State.ACKNOWLEDGED, State.RESPONDED})
 
 
 def detect_document_type(raw: bytes) -> str | None:
@@ -110,7 +112,7 @@ def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
 def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
     key = ta1_key(ta1)
     members = [m for m in pipeline.repository.find_for_ta1(partner, key.interchange_control_number)
-               if m.state is State.SENT]
+               if m.state in (State.SENT, State.QUEUED)]
     if key.duplicate:
         log.info("partner %s discarded interchange %s as a duplicate (TA1 025)", partner, key.interchange_control_number)
         return
@@ -120,6 +122,7 @@ def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan
     plan.matched += len(members)
     body = ta1.to_json()
     for member in members:
+        _confirm_sent(plan, member)
         if key.accepted:
             plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}", frozenset({State.SENT}),
                                    attach=[inbound], skip_refused=True))
@@ -146,10 +149,17 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
             continue
         plan.matched += len(members)
         for member in members:
+            _confirm_sent(plan, member)
             note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
                           status="accepted" if part.accepted else "rejected", response=part.document)
             plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"999:{part.code}", _WAITING,
                                    attach=[inbound, note.attachment], outbox=[note.delivery], skip_refused=True))
+
+
+def _confirm_sent(plan: _Plan, member: TransactionRecord) -> None:
+    if member.state is State.QUEUED and member.correlation.isa13 is not None:
+        plan.moves.append(Move(member.id, State.SENT, "sftp:confirmed-by-answer", frozenset({State.QUEUED}),
+                               skip_refused=True))
 
 
 def _status(codes: tuple[str, ...]) -> str:
@@ -169,6 +179,7 @@ def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment,
             plan.unmatched += 1
             continue
         plan.matched += 1
+        _confirm_sent(plan, member)
         keys = part.keys
         accepted = all(k.accepted is not False for k in keys) if keys else None
         codes = tuple(code for k in keys for code in k.status_codes)
@@ -195,6 +206,7 @@ def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, p
             plan.unmatched += 1
             continue
         plan.matched += 1
+        _confirm_sent(plan, member)
         status = next((k.status_code for k in part.keys if k.status_code), None) or "none"
         note = notice(pipeline, member, EventType.CLAIM_PAYMENT, document_type="835", final=True,
                       status="denied" if status == "4" else "paid", response=part.document)
