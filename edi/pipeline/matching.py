@@ -125,13 +125,13 @@ def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan
         _confirm_sent(plan, member)
         if key.accepted:
             plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}", frozenset({State.SENT}),
-                                   attach=[inbound], skip_refused=True))
+                                   attach=[inbound], keep_if_refused=True))
             continue
         note = notice(pipeline, member, EventType.INTERCHANGE_ACK, document_type="TA1", final=True,
                       status="rejected", response=body)
         plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}:{key.note_code or ''}".rstrip(":"),
                                frozenset({State.SENT}), attach=[inbound, note.attachment], outbox=[note.delivery],
-                               skip_refused=True))
+                               keep_if_refused=True))
 
 
 def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
@@ -139,11 +139,8 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
         if part.group_control_number is None:
             plan.unmatched += 1
             continue
-        members = [
-            m for m in pipeline.repository.find_for_999(partner, part.group_control_number,
-                                                        part.transaction_set_control_number)
-            if m.state in _WAITING
-        ]
+        members = pipeline.repository.find_for_999(partner, part.group_control_number,
+                                                   part.transaction_set_control_number)
         if not members:
             plan.unmatched += 1
             continue
@@ -152,14 +149,24 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
             _confirm_sent(plan, member)
             note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
                           status="accepted" if part.accepted else "rejected", response=part.document)
-            plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"999:{part.code}", _WAITING,
-                                   attach=[inbound, note.attachment], outbox=[note.delivery], skip_refused=True))
+            plan.moves.append(Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), f"999:{part.code}",
+                                   attach=[inbound, note.attachment], outbox=[note.delivery], keep_if_refused=True))
+
+
+def _onto(member: TransactionRecord, target: State, waiting: frozenset[State]) -> State | None:
+    """The state an answer moves a transaction to; None for an answer that arrives after a later
+    one (documents are processed concurrently): it is recorded and delivered, the state stays."""
+    return target if member.state in waiting else None
+
+
+def _late(candidates: list[TransactionRecord]) -> TransactionRecord | None:
+    return candidates[0] if candidates else None
 
 
 def _confirm_sent(plan: _Plan, member: TransactionRecord) -> None:
     if member.state is State.QUEUED and member.correlation.isa13 is not None:
         plan.moves.append(Move(member.id, State.SENT, "sftp:confirmed-by-answer", frozenset({State.QUEUED}),
-                               skip_refused=True))
+                               keep_if_refused=True))
 
 
 def _status(codes: tuple[str, ...]) -> str:
@@ -171,10 +178,11 @@ def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment,
         if part.patient_control_number is None:
             plan.unmatched += 1
             continue
-        member = _one(pipeline.repository.find_for_claim_response(
+        candidates = pipeline.repository.find_for_claim_response(
             partner, patient_control_number=part.patient_control_number,
             payer_claim_control_number=part.payer_claim_control_number,
-        ), _WAITING)
+        )
+        member = _one(candidates, _WAITING) or _late(candidates)
         if member is None:
             plan.unmatched += 1
             continue
@@ -188,9 +196,9 @@ def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment,
                       response=part.document)
         correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
                        if part.payer_claim_control_number else None)
-        plan.moves.append(Move(member.id, State.RESPONDED, f"277CA:{_status(codes)}", _WAITING,
+        plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _WAITING), f"277CA:{_status(codes)}",
                                correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
-                               skip_refused=True))
+                               keep_if_refused=True))
 
 
 def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
@@ -198,10 +206,11 @@ def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, p
         if part.patient_control_number is None:
             plan.unmatched += 1
             continue
-        member = _one(pipeline.repository.find_for_claim_response(
+        candidates = pipeline.repository.find_for_claim_response(
             partner, patient_control_number=part.patient_control_number,
             payer_claim_control_number=part.payer_claim_control_number,
-        ), _ANSWERED)
+        )
+        member = _one(candidates, _ANSWERED) or _late(candidates)
         if member is None:
             plan.unmatched += 1
             continue
@@ -212,6 +221,7 @@ def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, p
                       status="denied" if status == "4" else "paid", response=part.document)
         correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
                        if part.payer_claim_control_number else None)
-        plan.moves.append(Move(member.id, State.RESPONDED, f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}", _ANSWERED,
+        plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _ANSWERED),
+                               f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}",
                                correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
-                               skip_refused=True))
+                               keep_if_refused=True))

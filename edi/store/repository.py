@@ -258,13 +258,14 @@ class Move:
     """One transaction's move in ``Repository.apply``."""
 
     transaction_id: str
-    to: State
+    to: State | None  # None: no state change, only the payloads and messages (a late answer)
     detail_code: str | None = None
     expected: frozenset[State] = frozenset()
     correlation: Correlation | None = None
     attach: Sequence[PayloadAttachment] = ()
     outbox: Sequence[OutboxMessage] = ()
-    skip_refused: bool = False
+    skip_refused: bool = False  # a refused move is dropped instead of failing the batch
+    keep_if_refused: bool = False  # a refused move still records its payloads and messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,20 +624,29 @@ class Repository:
                 if inbound.document_type is not None:
                     document.document_type = inbound.document_type
             for move in moves:
-                target = State(move.to)
                 _code(move.detail_code, "detail code")
                 row = rows.get(move.transaction_id)
                 if row is None:
                     raise TransactionNotFoundError(move.transaction_id)
+                if move.to is None:
+                    self._add_payloads(session, [row.id], move.attach, now)
+                    self._add_outbox(session, [row.id], move.outbox, now)
+                    continue
+                target = State(move.to)
                 wanted = frozenset(move.expected)
                 try:
                     if wanted and State(row.state) not in wanted:
                         raise UnexpectedStateError(move.transaction_id, State(row.state), wanted)
                     check_transition(row.kind, row.state, target, move.transaction_id)
                 except (UnexpectedStateError, IllegalTransitionError):
-                    if move.skip_refused:
-                        continue
-                    raise
+                    if not (move.skip_refused or move.keep_if_refused):
+                        raise
+                    if move.keep_if_refused:
+                        # The transaction moved on meanwhile (answers are processed concurrently):
+                        # what the move carried is still recorded and sent; only the state stays.
+                        self._add_payloads(session, [row.id], move.attach, now)
+                        self._add_outbox(session, [row.id], move.outbox, now)
+                    continue
                 session.add(TransactionEvent(
                     transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
                     detail_code=move.detail_code, actor=actor,
