@@ -1,4 +1,11 @@
-"""Queues on the embedded broker (kombu's SQLAlchemy transport on a SQLite file), across processes."""
+"""The stage queues across processes, on both brokers the pipeline supports.
+
+Every broker-level test runs twice: on the embedded broker (kombu's SQLAlchemy transport on a
+SQLite file, ``LeasedSqlaTransport``) and on a real RabbitMQ node (``tests/servers/rabbitmq.py``:
+durable queues with dead-letter arguments, publisher confirms, manual acks). Tests of one
+broker's own behaviour (the embedded lease, RabbitMQ's own dead-lettering and restarts) run on
+that broker only.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,24 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from kombu import Producer
+from kombu import Connection, Producer
 
 from connectors.queues import (
     DLX,
     EXCHANGE,
     REASON_HEADER,
+    RETRIES_HEADER,
+    STAGES,
     OutboxRelay,
     StageMessage,
     StageWorker,
     connect,
-    dead_letter_queue,
     declare,
-    stage_queue,
 )
+from connectors.queues.topology import routing_for, supports_dead_letter_arguments
 from edi.store import (
     ALL_SUBMITTERS,
     Kind,
@@ -34,15 +43,54 @@ from edi.store import (
     migrate,
 )
 
+if TYPE_CHECKING:
+    from tests.servers.rabbitmq import RabbitMQServer
+
+pytest_plugins = ("tests.servers.rabbitmq",)
+
 SPAWN = multiprocessing.get_context("spawn")
-LEASE = {"visibility_timeout": 2.0}
+LEASE = 2.0  # the embedded broker's visibility timeout in these tests
+EMBEDDED, RABBITMQ = "embedded", "rabbitmq"
+
+
+def options_for(broker: str) -> dict[str, Any]:
+    """Transport options: a short lease on the embedded broker; RabbitMQ takes connect()'s."""
+    return {"visibility_timeout": LEASE} if broker.startswith("sqla+") else {}
+
+
+def purge_all(url: str) -> None:
+    """Empty every stage queue and DLQ (the RabbitMQ node lives for the whole session)."""
+    with connect(url) as conn:
+        for queue, dlq in declare(conn).values():
+            queue(conn.default_channel).purge()
+            dlq(conn.default_channel).purge()
+
+
+def _env(tmp_path: Path, kind: str, broker: str) -> dict[str, str]:
+    store = f"sqlite:///{tmp_path / 'edi.db'}"
+    migrate(store)
+    return {"store": store, "broker": broker, "dir": str(tmp_path), "kind": kind}
+
+
+@pytest.fixture(params=[EMBEDDED, RABBITMQ])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """A fresh store, and an empty broker of each kind."""
+    if request.param == EMBEDDED:
+        return _env(tmp_path, EMBEDDED, f"sqla+sqlite:///{tmp_path / 'broker.db'}")
+    url = request.getfixturevalue("rabbitmq_url")
+    purge_all(url)
+    return _env(tmp_path, RABBITMQ, url)
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    store = f"sqlite:///{tmp_path / 'edi.db'}"
-    migrate(store)
-    return {"store": store, "broker": f"sqla+sqlite:///{tmp_path / 'broker.db'}", "dir": str(tmp_path)}
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    return _env(tmp_path, EMBEDDED, f"sqla+sqlite:///{tmp_path / 'broker.db'}")
+
+
+@pytest.fixture
+def rabbitmq_env(tmp_path: Path, rabbitmq_url: str) -> dict[str, str]:
+    purge_all(rabbitmq_url)
+    return _env(tmp_path, RABBITMQ, rabbitmq_url)
 
 
 def repository(store: str) -> Repository:
@@ -63,10 +111,11 @@ def create(repo: Repository, n: int, topic: str = "translate") -> list[str]:
 def drain(broker: str, queue_name: str, *, wait: float = 0.0) -> list[tuple[dict, dict]]:
     """Every message waiting on a queue, acked, as (body, headers)."""
     found: list[tuple[dict, dict]] = []
-    with connect(broker, transport_options=LEASE) as conn:
+    with connect(broker, transport_options=options_for(broker)) as conn:
         declare(conn)
         stage = queue_name.removesuffix(".dlq")
-        queue = (dead_letter_queue(stage) if queue_name.endswith(".dlq") else stage_queue(stage))(conn.default_channel)
+        stage_q, dlq = routing_for(conn, stage)  # RabbitMQ: the arguments must match the declared queue
+        queue = (dlq if queue_name.endswith(".dlq") else stage_q)(conn.default_channel)
         deadline = time.monotonic() + wait
         while True:
             message = queue.get(no_ack=False, accept=["json"])
@@ -87,14 +136,16 @@ def drain(broker: str, queue_name: str, *, wait: float = 0.0) -> list[tuple[dict
 
 
 def run_relay(store: str, broker: str) -> None:
-    with OutboxRelay(repository(store), url=broker, transport_options=LEASE, batch_size=7) as relay:
+    with OutboxRelay(repository(store), url=broker, transport_options=options_for(broker), batch_size=7) as relay:
         relay.run(until_empty=True)
 
 
 class Validate(StageWorker):
     stage = "translate"
+    seen: list[StageMessage]
 
     def handle(self, message: StageMessage) -> None:
+        self.seen = [*getattr(self, "seen", []), message]
         record = self.repository.get(message.transaction_id, submitter_id=ALL_SUBMITTERS)
         if record is not None and record.state is State.RECEIVED:  # idempotent
             self.repository.transition(message.transaction_id, State.VALIDATED, actor="translate")
@@ -109,18 +160,18 @@ class Hang(StageWorker):
 
 
 def run_worker(store: str, broker: str, limit: int, idle: float) -> None:
-    with Validate(repository(store), url=broker, transport_options=LEASE) as worker:
+    with Validate(repository(store), url=broker, transport_options=options_for(broker)) as worker:
         worker.run(limit=limit, idle_timeout=idle, poll=0.2)
 
 
 def run_hanging_worker(store: str, broker: str, marker: str) -> None:
-    with Hang(repository(store), url=broker, transport_options=LEASE) as worker:
+    with Hang(repository(store), url=broker, transport_options=options_for(broker)) as worker:
         worker.marker = marker
         worker.run(poll=0.2)
 
 
 def publish_poison(broker: str, transaction_id: str) -> None:
-    with connect(broker, transport_options=LEASE) as conn:
+    with connect(broker, transport_options=options_for(broker)) as conn:
         declare(conn)
         producer = Producer(conn.default_channel, exchange=EXCHANGE)
         producer.publish(b"{not json", routing_key="translate", content_type="application/json",
@@ -171,7 +222,9 @@ def test_consumer_acks_after_handling(env: dict[str, str]) -> None:
     finish(start(run_worker, env["store"], env["broker"], 5, 10.0))
 
     assert {repo.require(i, submitter_id=ALL_SUBMITTERS).state for i in ids} == {State.VALIDATED}
-    time.sleep(2.5)  # past the lease: an unacked message would be visible again
+    if env["kind"] == EMBEDDED:
+        time.sleep(LEASE + 0.5)  # past the lease: an unacked message would be visible again
+    # (RabbitMQ puts unacked messages back as soon as the worker's connection closed)
     assert drain(env["broker"], "translate") == []
     assert drain(env["broker"], "translate.dlq") == []
 
@@ -186,6 +239,9 @@ def test_poison_messages_land_on_the_dlq_with_their_reason(env: dict[str, str]) 
     dead = drain(env["broker"], "translate.dlq")
     reasons = sorted(headers[REASON_HEADER] for _, headers in dead)
     assert reasons == ["undecodable body (DecodeError)", "unknown transaction"]
+    assert all(headers["x-edi-stage"] == "translate" for _, headers in dead)
+    raw = [body["raw"] for body, _ in dead if "raw" in body]  # the body as it arrived
+    assert [r.encode() if isinstance(r, str) else r for r in raw] == [b"{not json"]
     assert drain(env["broker"], "translate") == []
     assert DLX.name == "edi.dlx"
 
@@ -202,22 +258,32 @@ def test_killed_consumer_message_is_redelivered_to_the_next(env: dict[str, str])
         assert time.monotonic() < deadline, "the first consumer never got the message"
         time.sleep(0.05)
     assert marker.read_text() == tid
-    os.kill(hanging.pid, signal.SIGKILL)
+    os.kill(hanging.pid, signal.SIGKILL)  # mid-message: never acked
     hanging.join(10)
     assert hanging.exitcode == -signal.SIGKILL
     assert repo.require(tid, submitter_id=ALL_SUBMITTERS).state is State.RECEIVED
 
-    finish(start(run_worker, env["store"], env["broker"], 1, 15.0))
+    # embedded: once the lease expires; RabbitMQ: as soon as it saw the connection drop
+    with Validate(repo, url=env["broker"], transport_options=options_for(env["broker"])) as worker:
+        assert worker.run(limit=1, idle_timeout=15.0, poll=0.2) == 1
     assert repo.require(tid, submitter_id=ALL_SUBMITTERS).state is State.VALIDATED
+    (seen,) = worker.seen
+    assert seen.transaction_id == tid
+    if env["kind"] == RABBITMQ:
+        assert seen.redelivered  # the broker says it had handed this message out before
     assert drain(env["broker"], "translate", wait=0) == []
+    assert drain(env["broker"], "translate.dlq") == []
 
 
 class Flaky(StageWorker):
     stage = "translate"
-    calls = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls = 0
 
     def handle(self, message: StageMessage) -> None:
-        type(self).calls += 1
+        self.calls += 1
         raise RuntimeError("partner down")
 
 
@@ -225,9 +291,140 @@ def test_failing_handler_is_retried_then_dead_lettered(env: dict[str, str]) -> N
     repo = repository(env["store"])
     create(repo, 1)
     finish(start(run_relay, env["store"], env["broker"]))
-    with Flaky(repo, url=env["broker"], transport_options=LEASE, max_retries=2) as worker:
+    with Flaky(repo, url=env["broker"], transport_options=options_for(env["broker"]), max_retries=2) as worker:
         worker.run(limit=1, idle_timeout=5.0, poll=0.1)
-    assert Flaky.calls == 3 and worker.dead_lettered == 1
+    assert worker.calls == 3 and worker.dead_lettered == 1
     ((_, headers),) = drain(env["broker"], "translate.dlq")
     assert headers[REASON_HEADER] == "retries exhausted: RuntimeError"
-    assert headers["x-edi-retries"] == 2
+    assert headers[RETRIES_HEADER] == 2
+    assert drain(env["broker"], "translate") == []
+
+
+class FailsFirstTime(StageWorker):
+    """Fails every message once (a retry published while other deliveries are in flight)."""
+
+    stage = "translate"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retries_seen: dict[str, list[int]] = {}
+        self.depth = 0
+        self.max_depth = 0
+
+    def _on_message(self, message: Any) -> None:  # one delivery, including its retry publish
+        self.depth += 1
+        self.max_depth = max(self.max_depth, self.depth)
+        try:
+            super()._on_message(message)
+        finally:
+            self.depth -= 1
+
+    def handle(self, message: StageMessage) -> None:
+        self.retries_seen.setdefault(message.transaction_id, []).append(message.retries)
+        if message.retries == 0:
+            raise ConnectionError("partner hiccup")
+        self.repository.transition(message.transaction_id, State.VALIDATED, actor="translate")
+
+
+def test_prefetch_above_one_handles_every_message_once(env: dict[str, str]) -> None:
+    repo = repository(env["store"])
+    ids = create(repo, 20)
+    finish(start(run_relay, env["store"], env["broker"]))
+    with FailsFirstTime(repo, url=env["broker"], transport_options=options_for(env["broker"]),
+                        prefetch=10) as worker:
+        worker.run(limit=40, idle_timeout=10.0, poll=0.1)  # 20 retried + 20 handled
+    assert worker.handled == 20 and worker.dead_lettered == 0
+    assert worker.max_depth == 1  # never one delivery inside another (deliveries during a confirm wait)
+    assert worker.retries_seen == {tid: [0, 1] for tid in ids}
+    assert {repo.require(i, submitter_id=ALL_SUBMITTERS).state for i in ids} == {State.VALIDATED}
+    if env["kind"] == EMBEDDED:
+        time.sleep(LEASE + 0.5)
+    assert drain(env["broker"], "translate") == []
+    assert drain(env["broker"], "translate.dlq") == []
+
+
+def test_worker_leaving_early_gives_prefetched_messages_back(env: dict[str, str]) -> None:
+    repo = repository(env["store"])
+    ids = create(repo, 6)
+    finish(start(run_relay, env["store"], env["broker"]))
+    with Validate(repo, url=env["broker"], transport_options=options_for(env["broker"]), prefetch=5) as worker:
+        assert worker.run(limit=2, idle_timeout=10.0, poll=0.1) == 2
+        # still connected: what it had fetched beyond its limit is back on the queue, now
+        left = drain(env["broker"], "translate", wait=2.0)
+    assert sorted(body["transaction_id"] for body, _ in left) == sorted(
+        i for i in ids if repo.require(i, submitter_id=ALL_SUBMITTERS).state is State.RECEIVED
+    )
+    assert len(left) == 4
+
+
+# -- the embedded broker only -----------------------------------------------------------------
+
+
+def test_embedded_lease_expires_and_the_message_is_seen_again(embedded_env: dict[str, str]) -> None:
+    repo = repository(embedded_env["store"])
+    (tid,) = create(repo, 1)
+    finish(start(run_relay, embedded_env["store"], embedded_env["broker"]))
+    broker = embedded_env["broker"]
+    with connect(broker, transport_options=options_for(broker)) as holder:
+        queue, _ = routing_for(holder, "translate")
+        held = queue(holder.default_channel).get(no_ack=False, accept=["json"])
+        assert held is not None and held.decode()["transaction_id"] == tid
+        assert drain(broker, "translate") == []  # leased: hidden from everybody else
+        time.sleep(LEASE + 0.5)
+        ((body, _),) = drain(broker, "translate")  # the lease ran out: visible again
+        assert body["transaction_id"] == tid
+    assert not supports_dead_letter_arguments(connect(broker))
+
+
+# -- RabbitMQ only ----------------------------------------------------------------------------
+
+
+def test_rabbitmq_queues_carry_the_dead_letter_arguments(rabbitmq_env: dict[str, str]) -> None:
+    """A message the broker itself dead-letters (rejected without requeue) lands on the DLQ."""
+    url = rabbitmq_env["broker"]
+    with connect(url) as conn:
+        assert supports_dead_letter_arguments(conn)
+        assert conn.transport_options["confirm_publish"] is True
+        declared = declare(conn)
+        assert set(declared) == set(STAGES)
+        queue, _dlq = declared["translate"]
+        assert queue.durable and queue.queue_arguments == {
+            "x-dead-letter-exchange": "edi.dlx", "x-dead-letter-routing-key": "translate.dlq",
+        }
+        Producer(conn.default_channel, exchange=EXCHANGE).publish(
+            {"transaction_id": "t-1", "stage": "translate"}, routing_key="translate", serializer="json",
+        )
+        message = queue(conn.default_channel).get(no_ack=False, accept=["json"])
+        assert message is not None
+        message.reject(requeue=False)
+    ((body, headers),) = drain(url, "translate.dlq", wait=2.0)
+    assert body == {"transaction_id": "t-1", "stage": "translate"}
+    (death,) = headers["x-death"]
+    assert death["queue"] == "translate" and death["reason"] == "rejected"
+
+
+def test_rabbitmq_messages_survive_a_broker_crash(rabbitmq_env: dict[str, str],
+                                                 rabbitmq_server: RabbitMQServer) -> None:
+    """Durable queues and persistent, confirmed messages outlive ``kill -9`` of the node; the
+    relay's connection reconnects by itself."""
+    repo = repository(rabbitmq_env["store"])
+    url = rabbitmq_env["broker"]
+    first = create(repo, 3)
+    with OutboxRelay(repo, url=url, batch_size=10) as relay:
+        assert relay.run(until_empty=True) == 3
+        rabbitmq_server.restart(hard=True)
+        second = create(repo, 2)
+        assert relay.run(until_empty=True) == 2  # publish retries: reconnect, then confirm
+    assert repo.pending_outbox() == []
+    finish(start(run_worker, rabbitmq_env["store"], url, 5, 10.0))
+    assert {repo.require(i, submitter_id=ALL_SUBMITTERS).state for i in first + second} == {State.VALIDATED}
+    assert drain(url, "translate") == []
+
+
+def test_rabbitmq_broker_url_from_the_environment(rabbitmq_env: dict[str, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDI_BROKER_URL", rabbitmq_env["broker"])
+    with connect() as conn:
+        assert isinstance(conn, Connection) and conn.transport.driver_type == "amqp"
+        conn.ensure_connection(max_retries=1)
+        assert set(declare(conn)) == set(STAGES)

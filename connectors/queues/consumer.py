@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -78,6 +79,7 @@ class StageWorker:
         self.max_retries = max_retries
         self.prefetch = prefetch
         self._stopping = threading.Event()
+        self._pending: deque[Message] = deque()
         self.handled = 0
         self.dead_lettered = 0
 
@@ -97,7 +99,14 @@ class StageWorker:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self, *, limit: int | None = None, idle_timeout: float | None = None, poll: float = 0.5) -> int:
-        """Consume until ``stop()``, until ``limit`` messages are settled, or until idle that long."""
+        """Consume until ``stop()``, until ``limit`` messages are settled, or until idle that long.
+
+        Deliveries are queued by the consumer callback and handled here, one at a time, after
+        ``drain_events`` returns -- never inside it. With RabbitMQ a publish on a confirm channel
+        (a retry, a dead letter) reads the socket until its confirm arrives and so dispatches any
+        deliveries that come in meanwhile (``prefetch`` > 1); handling those inside the callback
+        would nest handlers. Messages fetched but not handled when ``run`` returns are requeued.
+        """
         self.connection.ensure_connection(max_retries=3)
         declared = declare(self.connection, (self.stage,))
         queue, _dlq = declared[self.stage]
@@ -105,11 +114,17 @@ class StageWorker:
         self._producer = Producer(channel, serializer="json")
         settled_at_start = self.settled
         idle = 0.0
-        with Consumer(channel, queues=[queue], on_message=self._on_message, accept=["json"],
+
+        def done() -> bool:
+            return self._stopping.is_set() or (limit is not None and self.settled - settled_at_start >= limit)
+
+        with Consumer(channel, queues=[queue], on_message=self._pending.append, accept=["json"],
                       prefetch_count=self.prefetch, no_ack=False):
-            while not self._stopping.is_set():
-                if limit is not None and self.settled - settled_at_start >= limit:
-                    break
+            while not done():
+                if self._pending:
+                    self._on_message(self._pending.popleft())
+                    idle = 0.0
+                    continue
                 try:
                     self.connection.drain_events(timeout=poll)
                     idle = 0.0
@@ -117,6 +132,8 @@ class StageWorker:
                     idle += poll
                     if idle_timeout is not None and idle >= idle_timeout:
                         break
+        while self._pending:  # fetched, not handled: give them back (consumer already cancelled)
+            self._pending.popleft().requeue()
         return self.settled - settled_at_start
 
     @property

@@ -99,8 +99,18 @@ def broker_url(url: str | None = None) -> str:
 
 
 def supports_dead_letter_arguments(connection: Connection) -> bool:
-    """True where the broker honours ``x-dead-letter-exchange`` queue arguments (RabbitMQ)."""
-    return connection.transport.driver_type == "amqp"
+    """True where the broker honours ``x-dead-letter-exchange`` queue arguments (RabbitMQ).
+
+    Decided from the connection's transport without loading it: a name (``amqp``, ``pyamqp``,
+    ``amqps``, ``librabbitmq``, as in the URL) or a transport class whose ``driver_type`` is
+    ``amqp``. Every other transport (the embedded SQLAlchemy one, SQS, memory) gets plain
+    queues -- RabbitMQ refuses to redeclare a queue with other arguments (PRECONDITION_FAILED),
+    so every process must decide the same way for the same broker.
+    """
+    transport = connection.transport_cls
+    if isinstance(transport, str):
+        return transport.split("+", 1)[0].lower() in _AMQP_TRANSPORTS
+    return getattr(transport, "driver_type", None) == "amqp"
 
 
 def dead_letter_queue(stage: str) -> Queue:
