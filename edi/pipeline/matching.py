@@ -20,7 +20,7 @@ from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
 from edi.mappers.remittance import x12_835_to_reports
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import EventType, notice
-from edi.responses import split_277ca, split_835, split_999, ta1_key
+from edi.responses import ClaimPart, split_277ca, split_835, split_999, ta1_key
 from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
 from edi.x12.validator import validate
@@ -169,59 +169,61 @@ def _confirm_sent(plan: _Plan, member: TransactionRecord) -> None:
                                keep_if_refused=True))
 
 
+def _claim_member(
+    pipeline: Pipeline, partner: str, part: ClaimPart, waiting: frozenset[State], plan: _Plan
+) -> TransactionRecord | None:
+    """The claim a 277CA or 835 part answers: the best match still waiting for it, else (a late
+    answer) the best match at all; counted in ``plan`` either way."""
+    if part.patient_control_number is None:
+        plan.unmatched += 1
+        return None
+    candidates = pipeline.repository.find_for_claim_response(
+        partner, patient_control_number=part.patient_control_number,
+        payer_claim_control_number=part.payer_claim_control_number,
+    )
+    member = _one(candidates, waiting) or _late(candidates)
+    if member is None:
+        plan.unmatched += 1
+        return None
+    plan.matched += 1
+    _confirm_sent(plan, member)
+    return member
+
+
+def _payer_number(part: ClaimPart) -> Correlation | None:
+    number = part.payer_claim_control_number
+    return Correlation(payer_claim_control_number=number) if number else None
+
+
 def _status(codes: tuple[str, ...]) -> str:
     return codes[0].split(":", 1)[0] if codes else "none"
 
 
 def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
     for part in split_277ca(report):
-        if part.patient_control_number is None:
-            plan.unmatched += 1
-            continue
-        candidates = pipeline.repository.find_for_claim_response(
-            partner, patient_control_number=part.patient_control_number,
-            payer_claim_control_number=part.payer_claim_control_number,
-        )
-        member = _one(candidates, _WAITING) or _late(candidates)
+        member = _claim_member(pipeline, partner, part, _WAITING, plan)
         if member is None:
-            plan.unmatched += 1
             continue
-        plan.matched += 1
-        _confirm_sent(plan, member)
         keys = part.keys
         accepted = all(k.accepted is not False for k in keys) if keys else None
         codes = tuple(code for k in keys for code in k.status_codes)
         note = notice(pipeline, member, EventType.CLAIM_ACK, document_type="277CA", final=accepted is False,
                       status="accepted" if accepted else "rejected" if accepted is False else "pending",
                       response=part.document)
-        correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
-                       if part.payer_claim_control_number else None)
         plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _WAITING), f"277CA:{_status(codes)}",
-                               correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
+                               correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],
                                keep_if_refused=True))
 
 
 def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
     for part in split_835(report):
-        if part.patient_control_number is None:
-            plan.unmatched += 1
-            continue
-        candidates = pipeline.repository.find_for_claim_response(
-            partner, patient_control_number=part.patient_control_number,
-            payer_claim_control_number=part.payer_claim_control_number,
-        )
-        member = _one(candidates, _ANSWERED) or _late(candidates)
+        member = _claim_member(pipeline, partner, part, _ANSWERED, plan)
         if member is None:
-            plan.unmatched += 1
             continue
-        plan.matched += 1
-        _confirm_sent(plan, member)
         status = next((k.status_code for k in part.keys if k.status_code), None) or "none"
         note = notice(pipeline, member, EventType.CLAIM_PAYMENT, document_type="835", final=True,
                       status="denied" if status == "4" else "paid", response=part.document)
-        correlation = (Correlation(payer_claim_control_number=part.payer_claim_control_number)
-                       if part.payer_claim_control_number else None)
         plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _ANSWERED),
                                f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}",
-                               correlation=correlation, attach=[inbound, note.attachment], outbox=[note.delivery],
+                               correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],
                                keep_if_refused=True))
