@@ -26,8 +26,8 @@ from connectors.core import client as core_client
 from connectors.delivery.receiver import CallbackReceiver
 from connectors.delivery.webhooks import WebhookSender, new_secret
 from connectors.http_server import ServerThread
+from connectors.loop import LoopThread
 from connectors.payer_sim.embedded import EmbeddedPayerSim
-from connectors.pipeline.loop import LoopThread
 from connectors.pipeline.runner import PipelineRunner
 from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import PARTNER_ID, SampleConfig, write_sample_config

@@ -28,7 +28,6 @@ import dataclasses
 import logging
 import random as _random
 import ssl
-import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -48,6 +47,7 @@ from connectors.core.envelope import (
     build_request,
     parse_response,
 )
+from connectors.loop import LoopThread
 from edi.partners import CoreSoapTransport, TlsSettings, TradingPartner
 from edi.resilience import CircuitBreaker, CircuitBreakers, CircuitOpenError, RetryPolicy
 
@@ -487,11 +487,7 @@ class SyncCoreClient:
     def __init__(self, partner: TradingPartner, **options: Any) -> None:
         self._client = CoreClient(partner, **options)
         self.partner_id = partner.id
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"core-client-{partner.id}", daemon=True
-        )
-        self._thread.start()
+        self._loop = LoopThread(f"core-client-{partner.id}")
         self._closed = False
 
     @property
@@ -502,12 +498,7 @@ class SyncCoreClient:
         if self._closed:
             coroutine.close()
             raise RuntimeError("SyncCoreClient is closed")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # e.g. KeyboardInterrupt in the caller: stop the exchange too
-            raise
+        return self._loop.run(coroutine)
 
     def send(
         self, x12: str, *, payload_type: str = PayloadType.X12_270_REQUEST, payload_id: str | None = None
@@ -524,9 +515,7 @@ class SyncCoreClient:
             self._run(self._client.aclose())
         finally:
             self._closed = True
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+            self._loop.stop()
 
     def __enter__(self) -> SyncCoreClient:
         return self

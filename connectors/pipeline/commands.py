@@ -16,8 +16,8 @@ from typing import Any
 from connectors.api import create_app
 from connectors.delivery.receiver import CallbackReceiver
 from connectors.http_server import ServerThread
+from connectors.loop import LoopThread
 from connectors.payer_sim.embedded import EmbeddedPayerSim
-from connectors.pipeline.loop import LoopThread
 from connectors.pipeline.runner import PipelineRunner
 from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config

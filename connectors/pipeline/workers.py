@@ -134,7 +134,7 @@ class DeliveryWorker(_PipelineWorker):
                  **options: Any) -> None:
         super().__init__(pipeline, **options)
         self._sender_factory = sender_factory or WebhookSender
-        from connectors.pipeline.loop import LoopThread
+        from connectors.loop import LoopThread
 
         self._loop = LoopThread("delivery")
         self._sender = self._loop.run(_make(self._sender_factory))

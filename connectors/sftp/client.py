@@ -29,7 +29,6 @@ import contextlib
 import logging
 import posixpath
 import stat as _stat
-import threading
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from typing import Any, TypeVar
 
 import asyncssh
 
+from connectors.loop import LoopThread
 from edi.partners import SftpTransport
 
 __all__ = [
@@ -414,23 +414,14 @@ class SftpMailboxClient:
         self._client = AsyncSftpMailbox(settings, **options)
         self.host = settings.host
         self.port = settings.port
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"sftp-client-{settings.host}", daemon=True
-        )
-        self._thread.start()
+        self._loop = LoopThread(f"sftp-client-{settings.host}")
         self._closed = False
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._closed:
             coroutine.close()
             raise RuntimeError("SftpMailboxClient is closed")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
+        return self._loop.run(coroutine)
 
     def upload(self, name: str, data: bytes) -> None:
         self._run(self._client.upload(name, data))
@@ -451,9 +442,7 @@ class SftpMailboxClient:
             self._run(self._client.aclose())
         finally:
             self._closed = True
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._loop.close()
+            self._loop.stop()
 
     def __enter__(self) -> SftpMailboxClient:
         return self
