@@ -1,0 +1,65 @@
+"""The contract between an ingest door and the pipeline.
+
+A door knows its transport (a file system, an SFTP session, a bucket, a broker) and nothing of
+X12 or the store: it hands the raw bytes of a file or message to the ``Intake`` and acknowledges
+(moves the file, acks the message) only after ``Intake`` has returned, which means every accepted
+request is stored. What comes back later goes out through the door's ``ReplySink`` to the
+``ReplyAddress`` recorded with the submission -- the same channel the request came in by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = ["Channel", "Intake", "IntakeReceipt", "ItemError", "ReplyAddress", "ReplySink", "Submission"]
+
+Channel = Literal["folder", "sftp", "s3", "amqp", "jms"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyAddress:
+    """Where the answers to a submission go: a folder, an S3 prefix, a queue or a JMS destination."""
+
+    channel: Channel
+    target: str  # outbound folder path, s3://bucket/prefix, reply queue name, JMS destination
+    correlation_id: str | None = None  # AMQP correlation_id / JMSCorrelationID to echo
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    submitter_id: str
+    channel: Channel
+    name: str  # the file name or message id, as the submitter knows it; never PHI
+    content: bytes
+    reply: ReplyAddress
+    content_type: str | None = None  # a hint (message content type); files are sniffed
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """Why one item (or the whole submission) was refused, in terms the submitter can act on."""
+
+    item: str  # "file", "line 12", "record 3", "ST 0001"
+    reason: str
+    field: str | None = None  # JSON path or mapped column name
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeReceipt:
+    accepted: list[str] = field(default_factory=list)  # transaction ids, in input order
+    rejected: list[ItemError] = field(default_factory=list)
+
+    @property
+    def refused_whole(self) -> bool:
+        return not self.accepted and bool(self.rejected)
+
+
+class Intake(Protocol):
+    def __call__(self, submission: Submission) -> IntakeReceipt: ...
+
+
+class ReplySink(Protocol):
+    """Sends one answer document (JSON bytes) to an address of the sink's channel."""
+
+    def send(self, address: ReplyAddress, name: str, body: bytes) -> None: ...
