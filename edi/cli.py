@@ -275,6 +275,10 @@ def payer_sim(
     sftp_authorized_keys: Annotated[
         Path | None, typer.Option("--sftp-authorized-keys", help="authorized_keys file for SFTP logins.")
     ] = None,
+    sftp_host_key: Annotated[
+        Path | None,
+        typer.Option("--sftp-host-key", help="SSH host key file; default: generated in the mailbox on first start."),
+    ] = None,
 ) -> None:
     """Run the payer simulator: CORE endpoint answering 270s, optional SFTP batch mailbox; prints one line per listener."""
     # `edi` must not import `connectors` at module import time; this lazy import inside the CLI
@@ -298,6 +302,8 @@ def payer_sim(
         argv += ["--sftp-password-env", sftp_password_env]
     if sftp_authorized_keys is not None:
         argv += ["--sftp-authorized-keys", str(sftp_authorized_keys)]
+    if sftp_host_key is not None:
+        argv += ["--sftp-host-key", str(sftp_host_key)]
     raise typer.Exit(payer_sim_main(argv))
 
 @app.command()

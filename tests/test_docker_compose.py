@@ -8,7 +8,10 @@ subcommand has; every ``EDI_*`` variable it sets is one the code reads; what it 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +19,9 @@ import pytest
 import yaml
 from typer.main import get_command
 
+from connectors.sftp import SftpHostKeyError, SftpMailboxClient
 from edi.cli import app
-from edi.partners import load_partners
+from edi.partners import SecretRef, SftpTransport, load_partners
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
@@ -195,6 +199,11 @@ def test_mounted_config_files_exist_and_load() -> None:
     (partner,) = config.partners.values()
     assert str(partner.transport.core_soap.url) == "http://payer-sim:8081/core"
     assert (partner.transport.sftp.host, partner.transport.sftp.port) == ("payer-sim", 2222)
+    known_hosts = str(partner.transport.sftp.known_hosts)  # the simulator's host key is verified
+    assert known_hosts.removeprefix("/run/secrets/") in (all_services["worker"].get("secrets") or []), known_hosts
+    sim_command = all_services["payer-sim"]["command"]
+    host_key = sim_command[sim_command.index("--sftp-host-key") + 1]
+    assert host_key.removeprefix("/run/secrets/") in (all_services["payer-sim"].get("secrets") or []), host_key
     for ref in (partner.transport.sftp.password, *(s.signing_secret for s in config.submitters.values())):
         if ref is not None:
             ref.resolve(env)  # the variables it names are set for the workers
@@ -212,3 +221,55 @@ def test_the_dockerfile_entry_point_is_the_edi_cli() -> None:
     assert any(re.search(r"pip install \.(\s|$)", line) for line in instructions)
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^edi = "edi\.cli:', pyproject, re.MULTILINE), "the `edi` console script"
+
+
+def _sim_sftp(secrets: Path, mailbox: Path, password: str) -> tuple[subprocess.Popen[str], int]:
+    """`edi payer-sim` as compose runs it (its host key from the secret), on a free loopback port."""
+    env = {**os.environ, "SIM_SFTP_PASSWORD": password}
+    fixtures = ROOT / "docker" / "config"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edi", "payer-sim", "--roster", str(fixtures / "roster.yaml"),
+         "--rules", str(fixtures / "rules.yaml"), "--mailbox", str(mailbox), "--sftp-port", "0",
+         "--sftp-user", "submitter01", "--sftp-password-env", "SIM_SFTP_PASSWORD",
+         "--sftp-host-key", str(secrets / "sim_host_key")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    for _ in range(2):
+        line = process.stdout.readline()
+        if line.startswith("sftp: "):
+            return process, int(line.rsplit(":", 1)[1])
+    process.kill()
+    raise AssertionError(f"payer-sim printed no SFTP address: {process.stderr.read() if process.stderr else ''}")
+
+
+def test_init_secrets_gives_the_workers_the_simulators_host_key(tmp_path: Path) -> None:
+    """docker/init-secrets.sh: the workers' known_hosts trusts exactly the key payer-sim serves."""
+    secrets = tmp_path / "secrets"
+    subprocess.run(["bash", str(DOCKER / "init-secrets.sh"), str(secrets)], check=True, capture_output=True)
+    keys = json.loads((secrets / "master_keys.json").read_text())
+    assert keys["current"] in keys["keys"]
+    (line,) = (secrets / "sim_known_hosts").read_text().splitlines()
+    assert line.split()[0] == "[payer-sim]:2222", "compose's host name and SFTP port"
+    first = (secrets / "sim_host_key").read_bytes()
+    subprocess.run(["bash", str(DOCKER / "init-secrets.sh"), str(secrets)], check=True, capture_output=True)
+    assert (secrets / "sim_host_key").read_bytes() == first, "re-running never replaces a key"
+
+    process, port = _sim_sftp(secrets, tmp_path / "mailbox", "pw-1")
+    try:
+        trusted = tmp_path / "known_hosts"
+        trusted.write_text(line.replace("[payer-sim]:2222", f"[127.0.0.1]:{port}") + "\n")
+        settings = SftpTransport(host="127.0.0.1", port=port, username="submitter01",
+                                 password=SecretRef(env="PW"), known_hosts=trusted)
+        with SftpMailboxClient(settings, environ={"PW": "pw-1"}) as client:
+            assert client.list_outbound() == []
+        other = tmp_path / "other"
+        subprocess.run(["bash", str(DOCKER / "init-secrets.sh"), str(other)], check=True, capture_output=True)
+        stranger = tmp_path / "stranger_hosts"
+        stranger.write_text((other / "sim_known_hosts").read_text().replace("[payer-sim]:2222", f"[127.0.0.1]:{port}"))
+        settings = settings.model_copy(update={"known_hosts": stranger})
+        with pytest.raises(SftpHostKeyError), SftpMailboxClient(settings, environ={"PW": "pw-1"}) as client:
+            client.list_outbound()
+    finally:
+        process.terminate()
+        process.wait(10)

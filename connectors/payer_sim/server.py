@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sftp-user", help="the only SFTP account accepted (default: any name)")
     parser.add_argument("--sftp-password-env", help="environment variable holding the SFTP password")
     parser.add_argument("--sftp-authorized-keys", type=Path, help="authorized_keys file for SFTP logins")
+    parser.add_argument("--sftp-host-key", type=Path,
+                        help="SSH host key file (OpenSSH format); default: generated in the mailbox on first start")
     return parser
 
 
@@ -133,6 +135,7 @@ def serve(
     sftp_user: str | None = None,
     sftp_password: str | None = None,
     sftp_authorized_keys: Path | None = None,
+    sftp_host_key: Path | None = None,
 ) -> None:
     """Load the files, bind every listener, print one line each and serve until SIGINT/SIGTERM."""
     import uvicorn
@@ -187,6 +190,7 @@ def serve(
                 authorized_keys=sftp_authorized_keys,
                 username=sftp_user,
                 password=sftp_password,
+                host_key_path=sftp_host_key,
             )
             sftp.start()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -234,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sftp_user=args.sftp_user,
             sftp_password=password,
             sftp_authorized_keys=args.sftp_authorized_keys,
+            sftp_host_key=args.sftp_host_key,
         )
     except (OSError, RosterError, RulesError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
