@@ -297,6 +297,24 @@ def test_intake_failure_fails_the_close_so_the_client_retries(
     assert intake.submissions[0].content == Path(__file__).read_bytes()
 
 
+def test_oversized_upload_is_refused_and_not_taken_in(tmp_path: Path, intake: RecordingIntake) -> None:
+    account = SftpAccount("bob", "bob", hash_password(BOB_PASSWORD))
+    thread = SftpIngestThread(tmp_path / "homes", [account], intake, host_key_path=tmp_path / "hk", max_bytes=1000)
+
+    async def run(server: SftpIngestServer) -> None:
+        async with connect(server, "bob", password=BOB_PASSWORD) as conn, conn.start_sftp_client() as sftp:
+            with pytest.raises(asyncssh.SFTPFailure, match="larger than 1000 bytes"):
+                async with sftp.open("/inbound/big.x12", "wb") as f:
+                    await f.write(b"I" * 5000)
+            async with sftp.open("/inbound/small.x12", "wb") as f:
+                await f.write(b"I" * 1000)
+
+    with thread as server:
+        asyncio.run(run(server))
+        assert os.listdir(server.root / "bob" / "inbound") == []
+    assert intake.names() == [("bob", "small.x12")]
+
+
 def test_temporary_name_is_taken_in_when_renamed(door: SftpIngestServer, keys, intake: RecordingIntake) -> None:
     async def run() -> None:
         async with connect(door, "alice", key=keys["alice"]) as conn, conn.start_sftp_client() as sftp:

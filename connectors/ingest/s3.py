@@ -149,8 +149,16 @@ class S3Door:
                 for item in page.get("Contents", []):
                     key = item["Key"]
                     if self.submitter_for(key) is submitter:
-                        outcomes[key] = self.take(submitter, key)
+                        outcomes[key] = self._take_guarded(submitter, key)
         return outcomes
+
+    def _take_guarded(self, submitter: S3Submitter, key: str) -> Outcome:
+        """`take`, with an S3 error on one object costing only that object a retry."""
+        try:
+            return self.take(submitter, key)
+        except ClientError as error:
+            log.error("s3 door: %s: S3 error %s; retried later", submitter.submitter_id, _code(error))
+            return "retry"
 
     def consume_once(self, sqs: Any, queue_url: str, *, wait_seconds: int = 1) -> int:
         """Handle one batch of S3 event notifications; a message is deleted only when all its objects are done.
@@ -189,7 +197,7 @@ class S3Door:
             submitter = self.submitter_for(key) if bucket == self.bucket else None
             if submitter is None:
                 continue
-            if self.take(submitter, key) == "retry":
+            if self._take_guarded(submitter, key) == "retry":
                 done = False
         return done
 
@@ -226,7 +234,12 @@ class S3Door:
         claim_key = self._claim_key(submitter, name, version)
         attempts = 1
         if not self._write_claim(claim_key, "claimed", attempts, create=True):
-            claim = self._read_claim(claim_key)
+            try:
+                claim = self._read_claim(claim_key)
+            except ClientError as error:
+                if _status(error) == 404:
+                    return "skipped"  # another door's claim, still being written
+                raise
             if claim.get("state") == "done":
                 self._delete_if_unchanged(key, etag)
                 return "skipped"

@@ -14,6 +14,7 @@ readable and removable). Nothing else is reachable:
   A session that ends with the handle still open (client killed, connection dropped) leaves no
   submission and its partial file is removed. Names ending in ``.part``, ``.filepart`` or ``.tmp``
   (clients that upload under a temporary name) are taken in when renamed to their final name;
+* a file growing past ``max_bytes`` is refused while it is written, and not taken in;
 * items the Intake refuses come back as ``NAME.error.json`` in ``/outbound``.
 
 `ConfinedSFTPServer` is the confinement alone; the payer simulator's mailbox server uses it too.
@@ -63,6 +64,7 @@ INBOUND, OUTBOUND = "inbound", "outbound"
 FOLDERS = (INBOUND, OUTBOUND)
 #: Suffixes of names some clients upload under before renaming to the final name.
 TEMPORARY_SUFFIXES = (".part", ".filepart", ".tmp")
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STAGING = ".staging"  # under the root, beside the homes: answers are written there first
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -305,6 +307,7 @@ class SftpReplySink:
 class _Upload:
     name: str
     path: bytes
+    too_large: bool = False
 
 
 class _SubmitterSFTP(ConfinedSFTPServer):
@@ -347,6 +350,13 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         file_obj = super().open56(path, desired_access, flags, attrs)
         return self._track(path, file_obj) if writes else file_obj
 
+    def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        upload = self._uploads.get(id(file_obj))
+        if upload is not None and (upload.too_large or offset + len(data) > self._server.max_bytes):
+            upload.too_large = True
+            raise asyncssh.SFTPFailure(f"file larger than {self._server.max_bytes} bytes; split it")
+        return super().write(file_obj, offset, data)
+
     async def close(self, file_obj: object) -> None:
         upload = self._uploads.pop(id(file_obj), None)
         # asyncssh also closes the handles a session left open when it ends (connection lost, or
@@ -361,6 +371,9 @@ class _SubmitterSFTP(ConfinedSFTPServer):
             log.info("sftp ingest: %s left an upload open; discarded", self._account.submitter_id)
             _remove(upload.path)
             return
+        if upload.too_large:
+            _remove(upload.path)
+            raise asyncssh.SFTPFailure(f"file larger than {self._server.max_bytes} bytes, not taken in; split it")
         if upload.name.endswith(TEMPORARY_SUFFIXES):
             return  # taken in when renamed to its final name
         await self._take_in(upload.name, upload.path)
@@ -466,6 +479,7 @@ class SftpIngestServer:
     host: str = "127.0.0.1"
     port: int = 0
     host_key_public: str = ""
+    max_bytes: int = DEFAULT_MAX_BYTES
     dummy_hash: str = field(default_factory=lambda: hash_password(secrets.token_hex(8)), repr=False)
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set, repr=False)
     _acceptor: asyncssh.SSHAcceptor | None = field(default=None, repr=False)
@@ -508,6 +522,7 @@ async def start_ingest_server(
     host_key_path: str | os.PathLike[str],
     host: str = "127.0.0.1",
     port: int = 0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> SftpIngestServer:
     """Serve the homes under `root` (one per submitter, created as needed) on the running loop."""
     root = Path(root).resolve()
@@ -524,6 +539,7 @@ async def start_ingest_server(
         sink=SftpReplySink(root),
         host=host,
         host_key_public=host_key.export_public_key().decode().strip(),
+        max_bytes=max_bytes,
     )
     acceptor = await asyncssh.listen(
         host,
