@@ -164,7 +164,7 @@ def test_key_login_upload_is_taken_in_on_close(door: SftpIngestServer, keys, int
     [submission] = intake.submissions
     assert submission.content == content and submission.channel == "sftp"
     assert submission.reply == ReplyAddress("sftp", str(door.root / "alice" / "outbound"))
-    assert [n for n in remaining if not n.startswith(".")] == []  # taken in, not left behind
+    assert sorted(remaining) == [".", ".."]  # taken in, not left behind
 
 
 def test_password_login_and_wrong_password(door: SftpIngestServer, intake: RecordingIntake) -> None:
@@ -251,6 +251,7 @@ def test_traversal_links_and_wrong_places_are_refused_and_the_server_keeps_servi
             await refused(sftp.open("/home-file", "wb"))
             await refused(sftp.open("/inbound/../../bob/inbound/x", "wb"))
             await refused(sftp.mkdir("/inbound/sub"))
+            await refused(sftp.open("/inbound/.hidden", "wb"))
             await refused(sftp.rename("/outbound/planted", "/inbound/x"))
             # still serving, same session
             async with sftp.open("/inbound/after.x12", "wb") as f:
@@ -262,6 +263,7 @@ def test_traversal_links_and_wrong_places_are_refused_and_the_server_keeps_servi
     assert any("only /inbound and /outbound are served" in m for m in messages)
     assert any("links" in m for m in messages)
     assert any("uploads go directly into /inbound" in m for m in messages)
+    assert any("must not start with '.'" in m for m in messages)
     assert intake.names() == [("alice", "after.x12")]
     assert not (home / "inbound" / "link").exists() and os.listdir(door.root / "bob" / "inbound") == []
 

@@ -272,9 +272,13 @@ class S3Door:
                 self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
                 self._write_claim(claim_key, "failed", attempts)
                 return "refused"
-        if receipt.rejected:
-            self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
+        # Done first: once the Intake returned, a failure further on must not hand the object over again.
         self._write_claim(claim_key, "done", attempts)
+        if receipt.rejected:
+            try:
+                self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
+            except ClientError as error:
+                log.error("s3 door: %s: error answer not written (%s)", submitter.submitter_id, _code(error))
         self._delete_if_unchanged(key, etag)
         log.info("s3 door: %s: %d accepted, %d refused", submitter.submitter_id, len(receipt.accepted),
                  len(receipt.rejected))

@@ -289,6 +289,7 @@ class SftpReplySink:
         outbound = Path(address.target).resolve()
         if outbound.name != OUTBOUND or outbound.parent.parent != self.root:
             raise ValueError("the reply address is not an outbound folder of this SFTP door")
+        final = outbound / _plain_name(name)
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
         outbound.mkdir(exist_ok=True)
@@ -297,7 +298,7 @@ class SftpReplySink:
             f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, outbound / _plain_name(name))
+        os.replace(temp, final)
 
 
 # -- the submitter server --------------------------------------------------------------------------
@@ -326,6 +327,8 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         parts = self.parts(path)
         if len(parts) != 2 or parts[0] != INBOUND:
             raise asyncssh.SFTPPermissionDenied("uploads go directly into /inbound (read and delete only elsewhere)")
+        if parts[1].startswith("."):
+            raise asyncssh.SFTPPermissionDenied("file names must not start with '.'")
         return parts[1]
 
     def _track(self, path: bytes, file_obj: object) -> object:
@@ -498,8 +501,13 @@ class SftpIngestServer:
             "sftp ingest: %s: %d accepted, %d refused", submitter_id, len(receipt.accepted), len(receipt.rejected)
         )
         if receipt.rejected:
+            # The file is stored now: a failure to write the answer must not fail the upload
+            # (the client would send it again).
             body = error_document(name, receipt)
-            await loop.run_in_executor(None, self.sink.send, address, f"{name}.error.json", body)
+            try:
+                await loop.run_in_executor(None, self.sink.send, address, f"{name}.error.json", body)
+            except OSError as error:
+                log.error("sftp ingest: %s: error answer not written (%s)", submitter_id, type(error).__name__)
         return receipt
 
     def close(self) -> None:
