@@ -4,10 +4,10 @@ The pipeline reaches partners over SFTP, so the simulator must be reachable the 
 and end-to-end tests, including in containers without OpenSSH. This asyncssh server serves exactly
 the mailbox directory (`connectors.payer_sim.mailbox`) and nothing else:
 
-* it is confined to the mailbox root (asyncssh's virtual ``chroot``) and, inside it, to the
-  ``inbound`` and ``outbound`` folders: the state file, the archive and the host key stay out of
-  reach; a path that resolves outside the root through a link found on disk is refused too;
-* it refuses to create symbolic or hard links, and offers no shell, exec, SCP or forwarding;
+* it is confined to the mailbox root and, inside it, to the ``inbound`` and ``outbound`` folders
+  (`ConfinedSFTPServer`, shared with the submitters' SFTP door): the state file, the archive and
+  the host key stay out of reach; climbing above the root or through a link on disk is refused;
+* it refuses to create or read links, and offers no shell, exec, SCP or forwarding;
 * logins are by public key (an ``authorized_keys`` file) and/or one username + password;
 * its host key is read from `host_key_path`, or generated there on first start (default
   ``<root>/.sftp_host_ed25519_key``) so a restarted simulator keeps the identity clients trust.
@@ -22,13 +22,14 @@ import asyncio
 import hmac
 import logging
 import os
-import posixpath
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
+
+from connectors.ingest.sftp_server import ConfinedSFTPServer, ensure_host_key
 
 __all__ = ["SftpServer", "SftpServerThread", "ensure_host_key", "start_sftp_server"]
 
@@ -39,43 +40,8 @@ SERVED_FOLDERS = ("inbound", "outbound")
 HOST_KEY_NAME = ".sftp_host_ed25519_key"
 
 
-def ensure_host_key(path: str | os.PathLike[str]) -> asyncssh.SSHKey:
-    """The ed25519 host key at `path`, generated (mode 600) when the file does not exist."""
-    path = Path(path)
-    if path.exists():
-        return asyncssh.read_private_key(str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    data = key.export_private_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return key
-
-
-class _MailboxSFTP(asyncssh.SFTPServer):
-    """asyncssh's file server, chrooted, limited to the served folders, without links."""
-
-    def __init__(self, chan: asyncssh.SSHServerChannel, root: str) -> None:
-        super().__init__(chan, chroot=root)
-        self._root = os.fsencode(os.path.realpath(root))
-
-    def map_path(self, path: bytes) -> bytes:
-        virtual = posixpath.normpath(posixpath.join(b"/", path))
-        parts = [p for p in virtual.split(b"/") if p]
-        if parts and parts[0].decode("utf-8", "replace") not in SERVED_FOLDERS:
-            raise asyncssh.SFTPPermissionDenied("only /inbound and /outbound are served")
-        mapped = super().map_path(path)
-        real = os.path.realpath(mapped)
-        if real != self._root and not real.startswith(self._root + b"/"):
-            raise asyncssh.SFTPPermissionDenied("path leaves the mailbox")
-        return mapped
-
-    def symlink(self, oldpath: bytes, newpath: bytes) -> None:
-        raise asyncssh.SFTPPermissionDenied("links are not allowed")
-
-    def link(self, oldpath: bytes, newpath: bytes) -> None:
-        raise asyncssh.SFTPPermissionDenied("links are not allowed")
+def _mailbox_sftp(chan: asyncssh.SSHServerChannel, root: str) -> ConfinedSFTPServer:
+    return ConfinedSFTPServer(chan, root, SERVED_FOLDERS)
 
 
 class _Auth(asyncssh.SSHServer):
@@ -184,7 +150,7 @@ async def start_sftp_server(
         port,
         server_host_keys=[host_key],
         server_factory=lambda: _Auth(server),
-        sftp_factory=lambda chan: _MailboxSFTP(chan, str(root)),
+        sftp_factory=lambda chan: _mailbox_sftp(chan, str(root)),
         allow_scp=False,
         agent_forwarding=False,
         x11_forwarding=False,
