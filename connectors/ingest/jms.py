@@ -318,6 +318,9 @@ class JmsDoor:
                 log.warning("JMS door: broker connection failed while handling a message (%s)",
                             type(exc).__name__)
                 return True
+            except Exception as exc:  # a reply sink bug: drop the connection, the broker redelivers
+                log.error("JMS door: unexpected %s while handling a message; reconnecting", type(exc).__name__)
+                return False
         return True
 
     # one message -------------------------------------------------------------------------------

@@ -42,7 +42,9 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from tests.servers.rabbitmq import _die_with_parent, _free_ports, _stop_process
+# shared process helpers; registered so that loading it later as a plugin finds it rewritten
+pytest.register_assert_rewrite("tests.servers.rabbitmq")
+from tests.servers.rabbitmq import _die_with_parent, _free_ports, _stop_process  # noqa: E402
 
 __all__ = ["ActiveMQServer", "activemq_server", "client_classpath", "start_activemq"]
 
