@@ -281,6 +281,18 @@ def test_undecodable_and_unattributed_messages_are_dead_lettered_and_the_door_ke
     assert peer.browse(requests) == []
 
 
+def test_a_queue_reply_destination_answers_requests_without_reply_to(run_door, names, peer):
+    intake = RecordingIntake()
+    requests, replies = f"/queue/{names['requests']}", f"/queue/{names['replies']}"
+    door = run_door(intake, [JmsRequestQueue(requests, submitter_id="acme", reply_destination=replies)])
+    peer.send(requests, X12, **{"correlation-id": "no-reply-to"})
+    wait_for(lambda: door.stored == 1, "the request to be stored")
+    assert intake.calls[0].reply == ReplyAddress("jms", replies, "no-reply-to")
+    (receipt,) = peer.receive(replies, 1)
+    assert receipt.headers["correlation-id"] == "no-reply-to"
+    assert json.loads(receipt.body)["accepted"] == [f"txn-{intake.calls[0].name}"]
+
+
 def test_intake_failure_leaves_the_message_to_be_redelivered(run_door, names, peer):
     intake = RecordingIntake(failures=2)
     requests = f"/queue/{names['requests']}"

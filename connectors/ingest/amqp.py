@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SUBMITTER_HEADER = "x-edi-submitter"
 NAME_HEADER = "x-edi-name"
+FAILURES_KEPT = 10_000  # message names whose intake failed, remembered for max_intake_failures
 _RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 
 
@@ -113,11 +114,11 @@ class AmqpDoor:
         max_intake_failures: int = 5,
         backoff_initial: float = 0.2,
         backoff_max: float = 30.0,
-        heartbeat: float = 60,
+        heartbeat: float = 60,  # an Intake call longer than twice this loses the connection (redelivery)
     ) -> None:
         self.intake = intake
         self.url = url
-        self.queue = Queue(queue, durable=True, no_declare=False)
+        self.queue = Queue(queue, durable=True)
         self.dead_letter_queue = Queue(dead_letter_queue or f"{queue}.dlq", durable=True)
         self.submitter_id = submitter_id
         self.trust_user_id = trust_user_id
@@ -258,6 +259,8 @@ class AmqpDoor:
     def _intake_failed(self, message: Message, producer: Producer, reply: ReplyAddress, name: str,
                        submitter: str, exc: Exception) -> None:
         failures = self._failures.get(name, 0) + 1
+        if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
+            self._failures.clear()
         self._failures[name] = failures
         log.error("AMQP door: intake failed for message %s of %s (%s), attempt %d of %d", name, submitter,
                   type(exc).__name__, failures, self.max_intake_failures)

@@ -16,7 +16,8 @@ Redelivery means the ``Intake`` can see a message twice; ``Submission.name`` is 
 stable across redeliveries, for the pipeline to recognise it.
 
 A poison message -- nothing the pipeline can read (see ``messages.sniff``), no submitter, or
-refused whole by the ``Intake`` -- gets an error reply when it has a ``reply-to``, is copied to
+refused whole by the ``Intake`` -- gets an error reply when it has a reply destination (its
+``reply-to``, else its queue's ``reply_destination``), is copied to
 the dead-letter destination with the reason in the ``edi_reject_reason`` header (and its origin in
 ``edi_original_destination``/``edi_original_message_id``) and is then acknowledged. Header names
 use underscores: JMS property names must be Java identifiers.
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 REASON_HEADER = "edi_reject_reason"
 NAME_HEADER = "edi_name"
+FAILURES_KEPT = 10_000  # message ids whose intake failed, remembered for max_intake_failures
 # headers the broker sets on delivery or that belong to the frame: not copied to the dead-letter queue
 _FRAME_HEADERS = {"destination", "message-id", "subscription", "ack", "content-length", "redelivered",
                   "timestamp", "expires", "priority", "receipt", "transaction"}
@@ -71,7 +73,7 @@ class JmsRequestQueue:
 
     destination: str
     submitter_id: str | None = None
-    reply_destination: str | None = None  # answers go here when a request has no JMSReplyTo
+    reply_destination: str | None = None  # receipts and answers go here when a request has no JMSReplyTo
 
 
 class _BrokerError(StompException):
@@ -354,6 +356,8 @@ class JmsDoor:
             receipt = self.intake(submission)
         except Exception as exc:
             failures = self._failures.get(name, 0) + 1
+            if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
+                self._failures.clear()
             self._failures[name] = failures
             log.error("JMS door: intake failed for message %s of %s (%s), attempt %d of %d", name, submitter,
                       type(exc).__name__, failures, self.max_intake_failures)
@@ -366,7 +370,7 @@ class JmsDoor:
         self._failures.pop(name, None)
         if receipt.refused_whole:
             return self._dead_letter(link, frame, reply, receipt.rejected, submitter, receipt)
-        if self.send_receipts and reply_to:
+        if self.send_receipts and reply.target:
             self.replies.send(reply, name, receipt_document(name, receipt))
         link.connection.ack(headers["ack"])
         self.stored += 1
@@ -378,7 +382,7 @@ class JmsDoor:
                      submitter: str | None = None, receipt: IntakeReceipt | None = None) -> bool:
         headers: dict[str, str] = frame.headers
         name = headers.get("message-id", "")
-        if headers.get("reply-to"):
+        if reply.target:
             body = receipt_document(name, receipt) if receipt is not None else error_document(name, errors)
             self.replies.send(reply, name, body)
         copied = {key: value for key, value in headers.items() if key not in _FRAME_HEADERS}
