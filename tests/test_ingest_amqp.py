@@ -6,6 +6,7 @@ pipeline's intake: these tests are about the door, not the store.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from kombu import Connection, Producer, Queue
+from kombu import Connection, Consumer, Producer, Queue
 
 from connectors.ingest.amqp import REASON_HEADER, AmqpDoor, AmqpReplySink
 from connectors.ingest.door import IntakeReceipt, ItemError, ReplyAddress, Submission
@@ -269,6 +270,31 @@ def test_consumer_killed_before_its_ack_leaves_the_message_to_the_next_consumer(
     (submission,) = intake.calls
     assert (submission.name, submission.content, submission.reply.correlation_id) == ("killed-1", X12, "c-killed")
     assert submitter.depth(names["requests"]) == 0
+
+
+def test_rabbitmq_direct_reply_to_gets_the_receipt(rabbitmq_url, run_door, names):
+    """``amq.rabbitmq.reply-to``: the client consumes its pseudo-queue without a reply queue of its
+    own; the door answers from another connection to the name RabbitMQ put in ``reply_to``."""
+    intake = RecordingIntake()
+    door = run_door(intake, submitter_id="acme")
+    got: list = []
+    with Connection(rabbitmq_url) as connection:
+        channel = connection.channel()
+        Queue(names["requests"], durable=True)(channel).declare()
+        with Consumer(channel, queues=[Queue("amq.rabbitmq.reply-to", no_declare=True)], no_ack=True,
+                      on_message=got.append):
+            Producer(channel).publish(X12, exchange="", routing_key=names["requests"], content_type="text/plain",
+                                      reply_to="amq.rabbitmq.reply-to", correlation_id="c-direct")
+            deadline = time.monotonic() + WAIT
+            while not got and time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    connection.drain_events(timeout=0.5)
+    assert got, "no reply on amq.rabbitmq.reply-to"
+    (reply,) = got
+    assert reply.properties["correlation_id"] == "c-direct"
+    assert json.loads(reply.body)["accepted"] == [f"txn-{intake.calls[0].name}"]
+    assert intake.calls[0].reply.target.startswith("amq.rabbitmq.reply-to.")
+    assert door.stored == 1
 
 
 def test_door_reconnects_after_the_broker_is_killed_and_loses_nothing(rabbitmq_server, rabbitmq_url, run_door,
