@@ -1,0 +1,298 @@
+"""The AMQP door: submitters publish requests to a RabbitMQ queue and get their answers on the
+message's ``reply_to`` queue with its ``correlation_id`` (the AMQP request/reply convention).
+
+Nothing accepted is lost: the door consumes with manual acks and a small prefetch, hands each
+message to the ``Intake`` and acks only after ``Intake`` returned (the request is stored). A
+consumer that dies before its ack leaves the message to RabbitMQ, which redelivers it when the
+connection drops. When ``Intake`` raises -- the store is down -- the door waits (a growing
+back-off) and requeues the message; after ``max_intake_failures`` failures of one message it is
+dead-lettered, so a message that breaks the pipeline cannot stall the queue. A lost broker is
+reconnected to for ever. Redelivery means the ``Intake`` can see a message twice; the
+submission's ``name`` (the ``message_id``, or a digest of the body when there is none) stays the
+same across redeliveries for the pipeline to recognise it.
+
+A poison message -- none of JSON/X12/CSV (``messages.sniff``), no submitter, or refused whole by
+the ``Intake`` -- gets an error reply when it has a ``reply_to``, is published as it arrived to
+the dead-letter queue (``<queue>.dlq`` by default) with the reason in ``x-edi-dead-letter-reason``
+(the header the pipeline's own queues use) and is then acked. The door publishes the dead letter
+itself rather than rejecting to a broker DLX, because a broker dead-letter cannot carry a reason.
+
+Submitters: a per-submitter queue names it (``submitter_id``); on a shared queue it is the
+message's ``user_id`` when ``trust_user_id`` is set (RabbitMQ refuses a ``user_id`` other than the
+connection's login, so it is authenticated), else the ``x-edi-submitter`` header, which only the
+broker's permissions make trustworthy.
+
+Replies go through the default exchange to the queue named by ``reply_to`` (a client's reply
+queue, or RabbitMQ's ``amq.rabbitmq.reply-to``); the broker drops a reply to a queue that no
+longer exists, so the pipeline must keep answers in the store, not only send them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from kombu import Connection, Consumer, Message, Producer, Queue
+
+from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.messages import Undecodable, error_document, reasons_text, receipt_document, sniff
+from connectors.queues.topology import REASON_HEADER
+
+__all__ = ["AmqpDoor", "AmqpReplySink", "NAME_HEADER", "REASON_HEADER", "SUBMITTER_HEADER"]
+
+log = logging.getLogger(__name__)
+
+SUBMITTER_HEADER = "x-edi-submitter"
+NAME_HEADER = "x-edi-name"
+FAILURES_KEPT = 10_000  # message names whose intake failed, remembered for max_intake_failures
+_RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
+
+
+def _connection(url: str, heartbeat: float) -> Connection:
+    # publisher confirms: a publish returns once RabbitMQ has the reply or the dead letter
+    return Connection(url, heartbeat=heartbeat, transport_options={"confirm_publish": True}, connect_timeout=10)
+
+
+class AmqpReplySink:
+    """Sends answers to the queue a request named in ``reply_to``, with its ``correlation_id``, as
+    persistent JSON messages. One connection, opened on first use and reconnected by kombu."""
+
+    channel = "amqp"
+
+    def __init__(self, url: str, *, heartbeat: float = 0) -> None:
+        self.url = url
+        self.heartbeat = heartbeat
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self._lock = threading.Lock()
+
+    def send(self, address: ReplyAddress, name: str, body: bytes) -> None:
+        if address.channel != "amqp":
+            raise ValueError(f"AmqpReplySink cannot send to a {address.channel!r} address")
+        if not address.target:
+            raise ValueError(f"no reply queue for {name}: the request had no reply_to")
+        with self._lock:
+            if self._connection is None:
+                self._connection = _connection(self.url, self.heartbeat)
+                self._producer = Producer(self._connection)
+            publish = self._connection.ensure(self._producer, self._producer.publish, **_RETRY_POLICY)
+            publish(body, exchange="", routing_key=address.target, content_type="application/json",
+                    content_encoding="utf-8", delivery_mode="persistent", correlation_id=address.correlation_id,
+                    headers={NAME_HEADER: name})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.release()
+            self._connection = self._producer = None
+
+
+class AmqpDoor:
+    """Consumes one request queue and hands each message to ``intake``; see the module docstring.
+
+    ``run()`` blocks until ``stop()``; ``start()`` runs it in a daemon thread. ``connected`` is set
+    while consuming (tests and health checks wait on it).
+    """
+
+    def __init__(
+        self,
+        intake: Intake,
+        url: str,
+        queue: str = "edi.requests",
+        *,
+        submitter_id: str | None = None,
+        trust_user_id: bool = False,
+        submitter_header: str = SUBMITTER_HEADER,
+        dead_letter_queue: str | None = None,
+        prefetch: int = 1,
+        send_receipts: bool = True,
+        reply_sink: AmqpReplySink | None = None,
+        max_intake_failures: int = 5,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 30.0,
+        heartbeat: float = 60,  # an Intake call longer than twice this loses the connection (redelivery)
+    ) -> None:
+        self.intake = intake
+        self.url = url
+        self.queue = Queue(queue, durable=True)
+        self.dead_letter_queue = Queue(dead_letter_queue or f"{queue}.dlq", durable=True)
+        self.submitter_id = submitter_id
+        self.trust_user_id = trust_user_id
+        self.submitter_header = submitter_header
+        self.prefetch = prefetch
+        self.send_receipts = send_receipts
+        self.replies = reply_sink or AmqpReplySink(url)
+        self._own_sink = reply_sink is None
+        self.max_intake_failures = max_intake_failures
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.heartbeat = heartbeat
+        self.connected = threading.Event()
+        self.stored = 0  # messages acked after the Intake took them
+        self.dead_lettered = 0
+        self._failures: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> AmqpDoor:
+        self._thread = threading.Thread(target=self.run, name="amqp-door", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._own_sink:
+            self.replies.close()
+
+    def run(self) -> None:
+        backoff = self.backoff_initial
+        while not self._stopping.is_set():
+            connection = _connection(self.url, self.heartbeat)
+            errors: tuple[type[BaseException], ...] = (OSError, *connection.connection_errors,
+                                                        *connection.channel_errors)
+            try:
+                connection.ensure_connection(max_retries=1)
+                backoff = self.backoff_initial
+                self._consume(connection)
+            except errors as exc:
+                # unacked deliveries go back to the queue with the connection
+                log.warning("AMQP door: broker connection lost or refused (%s); retrying in %.1f s",
+                            type(exc).__name__, backoff)
+            except Exception as exc:  # a reply sink or intake bug: drop the connection, redeliver
+                log.error("AMQP door: unexpected %s while handling a message; reconnecting in %.1f s",
+                          type(exc).__name__, backoff)
+            finally:
+                self.connected.clear()
+                connection.release()
+            self._stopping.wait(backoff)
+            backoff = min(backoff * 2, self.backoff_max)
+
+    def _consume(self, connection: Connection) -> None:
+        """Deliveries are queued by the consumer callback and handled here, after ``drain_events``
+        returns: a confirmed publish (a reply, a dead letter) reads the socket and may dispatch
+        further deliveries, which must not nest inside the one in hand."""
+        channel = connection.channel()
+        self.queue(channel).declare()
+        self.dead_letter_queue(channel).declare()
+        producer = Producer(channel)
+        pending: deque[Message] = deque()
+        with Consumer(channel, queues=[self.queue], on_message=pending.append, prefetch_count=self.prefetch,
+                      no_ack=False):
+            self.connected.set()
+            log.info("AMQP door: consuming %s", self.queue.name)
+            while not self._stopping.is_set():
+                if pending:
+                    self._handle(pending.popleft(), producer)
+                    continue
+                try:
+                    connection.drain_events(timeout=0.5)
+                except TimeoutError:
+                    connection.heartbeat_check()
+            while pending:  # fetched, not handled: give them back
+                pending.popleft().requeue()
+
+    # one message -------------------------------------------------------------------------------
+
+    def _name(self, message: Message) -> str:
+        message_id = message.properties.get("message_id")
+        return str(message_id) if message_id else "sha256-" + hashlib.sha256(message.body).hexdigest()[:24]
+
+    def _submitter(self, message: Message, headers: Mapping[str, Any]) -> str:
+        if self.submitter_id:
+            return self.submitter_id
+        if self.trust_user_id and message.properties.get("user_id"):
+            return str(message.properties["user_id"])
+        value = headers.get(self.submitter_header)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        return str(value).strip() if value else ""
+
+    def _handle(self, message: Message, producer: Producer) -> None:
+        headers = dict(message.headers or {})
+        name = self._name(message)
+        reply_to = message.properties.get("reply_to")
+        reply = ReplyAddress("amqp", reply_to or "", message.properties.get("correlation_id"))
+        body: bytes = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        declared = message.content_type
+        if declared in ("application/data", "application/octet-stream", "application/x-binary"):
+            declared = None  # kombu's defaults for raw bytes: no hint
+
+        submitter = self._submitter(message, headers)
+        if not submitter:
+            hint = "publish with user_id set" if self.trust_user_id else f"set the {self.submitter_header} header"
+            self._dead_letter(message, producer, reply, [ItemError(
+                "message", f"no submitter: {hint} or use a per-submitter request queue")])
+            return
+        try:
+            sniffed = sniff(body, declared)
+        except Undecodable as exc:
+            self._dead_letter(message, producer, reply, [ItemError("message", exc.reason)], submitter)
+            return
+
+        submission = Submission(submitter_id=submitter, channel="amqp", name=name, content=body, reply=reply,
+                                content_type=declared or sniffed)
+        try:
+            receipt = self.intake(submission)
+        except Exception as exc:
+            self._intake_failed(message, producer, reply, name, submitter, exc)
+            return
+        self._failures.pop(name, None)
+        if receipt.refused_whole:
+            self._dead_letter(message, producer, reply, receipt.rejected, submitter, receipt)
+            return
+        if self.send_receipts and reply_to:
+            self.replies.send(reply, name, receipt_document(name, receipt))
+        message.ack()
+        self.stored += 1
+        log.info("AMQP door: stored message %s of %s (%d accepted, %d rejected)", name, submitter,
+                 len(receipt.accepted), len(receipt.rejected))
+
+    def _intake_failed(self, message: Message, producer: Producer, reply: ReplyAddress, name: str,
+                       submitter: str, exc: Exception) -> None:
+        failures = self._failures.get(name, 0) + 1
+        if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
+            self._failures.clear()
+        self._failures[name] = failures
+        log.error("AMQP door: intake failed for message %s of %s (%s), attempt %d of %d", name, submitter,
+                  type(exc).__name__, failures, self.max_intake_failures)
+        if failures >= self.max_intake_failures:
+            self._failures.pop(name, None)
+            self._dead_letter(message, producer, reply, [ItemError(
+                "message", f"the pipeline could not store it ({type(exc).__name__}) after {failures} attempts; "
+                           "it was not processed, send it again later")], submitter)
+            return
+        self._stopping.wait(min(self.backoff_initial * 2 ** (failures - 1), self.backoff_max))
+        message.requeue()
+
+    def _dead_letter(self, message: Message, producer: Producer, reply: ReplyAddress,
+                     errors: list[ItemError], submitter: str | None = None,
+                     receipt: IntakeReceipt | None = None) -> None:
+        """Error reply (if asked for), the message as it arrived to the DLQ with the reason, then ack."""
+        name = self._name(message)
+        if reply.target:
+            body = receipt_document(name, receipt) if receipt is not None else error_document(name, errors)
+            self.replies.send(reply, name, body)
+        properties = {key: message.properties[key] for key in ("correlation_id", "reply_to", "message_id")
+                      if message.properties.get(key)}
+        producer.publish(
+            message.body, exchange="", routing_key=self.dead_letter_queue.name,
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary", delivery_mode="persistent",
+            headers={**(message.headers or {}), REASON_HEADER: reasons_text(errors),
+                     "x-edi-original-queue": self.queue.name, NAME_HEADER: name},
+            **properties,
+        )
+        message.ack()
+        self.dead_lettered += 1
+        log.warning("AMQP door: message %s%s dead-lettered to %s (%s)", name,
+                    f" of {submitter}" if submitter else "", self.dead_letter_queue.name,
+                    "refused by the intake" if receipt is not None else errors[0].reason if errors else "refused")
