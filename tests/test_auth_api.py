@@ -144,7 +144,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 def own_signed(stack: Stack, kid: str = "k-new", **overrides: Any) -> str:
     key = stack.keys.keys[kid]
-    return jwt.encode(claims(**overrides), key.private_key, algorithm="ES256", headers={"kid": kid})
+    return jwt.encode(claims(**overrides), key.private_key, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"})
 
 
 def assert_unauthorized(answer: httpx.Response, *, error: str | None = "invalid_token") -> None:
@@ -290,11 +290,11 @@ def test_expired_token_is_refused(stack: Stack) -> None:
 
 def test_token_forged_with_another_key_is_refused(stack: Stack) -> None:
     other = serialization.load_pem_private_key(generate_signing_key_pem().encode(), None)
-    forged = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "k-new"})
+    forged = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "k-new", "typ": "at+jwt"})
     answer = stack.get("claims:write", forged)
     assert_unauthorized(answer)
     assert "signature" in answer.json()["detail"]
-    unknown_kid = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "k-forged"})
+    unknown_kid = jwt.encode(claims(), other, algorithm="ES256", headers={"kid": "k-forged", "typ": "at+jwt"})
     assert_unauthorized(stack.get("claims:write", unknown_kid))
 
 
@@ -340,6 +340,17 @@ def test_hs256_signed_with_the_public_key_is_refused(stack: Stack) -> None:
 
 def test_garbage_token_is_refused(stack: Stack) -> None:
     assert_unauthorized(stack.get("claims:write", "not-a-jwt"))
+
+
+def test_our_signature_on_a_jwt_that_is_not_an_access_token_is_refused(stack: Stack) -> None:
+    key = stack.keys.keys["k-new"]
+    for header in ({"kid": "k-new"}, {"kid": "k-new", "typ": "JWT"}):
+        token = jwt.encode(claims(), key.private_key, algorithm="ES256", headers=header)
+        answer = stack.get("claims:write", token)
+        assert_unauthorized(answer)
+        assert "not an access token" in answer.json()["detail"]
+    bad_scope = jwt.encode(claims(scope=7), key.private_key, algorithm="ES256", headers={"kid": "k-new", "typ": "at+jwt"})
+    assert_unauthorized(stack.get("claims:write", bad_scope))
 
 
 # -- an external issuer by JWKS URL -----------------------------------------------------------------

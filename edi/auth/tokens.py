@@ -17,6 +17,7 @@ Attacks refused by construction:
 * forged or foreign tokens: the key comes from the trusted issuer by ``kid``; an unknown ``kid``
   or any other key fails the signature check.
 * replay elsewhere: ``aud`` must name this API; tokens for other services are refused.
+* other kinds of JWT from our own issuer: its tokens must say ``typ: at+jwt``.
 
 Error messages say what is wrong with the token, never what it contains.
 """
@@ -112,6 +113,7 @@ class TrustedIssuer:
     resolve_key: KeyResolver
     subject_claim: str = "sub"
     require_jti: bool = True
+    token_type: str | None = None  # the ``typ`` header required (RFC 9068: at+jwt), None: any
 
 
 class TokenIssuer:
@@ -133,7 +135,7 @@ class TokenIssuer:
 
     def trusted(self) -> TrustedIssuer:
         """This issuer as a verifier should trust it."""
-        return TrustedIssuer(self.issuer, self.audience, own_key_resolver(self.keys))
+        return TrustedIssuer(self.issuer, self.audience, own_key_resolver(self.keys), token_type=TOKEN_TYPE)
 
     def issue(self, submitter_id: str, scopes: Iterable[str], *, client_id: str | None = None) -> IssuedToken:
         now = int(self._clock())
@@ -178,6 +180,10 @@ class TokenVerifier:
         trusted = self._issuers.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
         if trusted is None:
             raise TokenError("wrong-issuer", "the token is not from an issuer this API trusts")
+        if trusted.token_type is not None and str(header.get("typ", "")).lower() not in (
+            trusted.token_type, f"application/{trusted.token_type}"
+        ):
+            raise TokenError("wrong-type", f"the token is not an access token (typ {trusted.token_type})")
         kid = header.get("kid")
         key, key_algorithm = trusted.resolve_key(kid if isinstance(kid, str) else None, token)
         if key_algorithm not in ACCEPTED_ALGORITHMS or key_algorithm != algorithm:
@@ -205,7 +211,10 @@ class TokenVerifier:
         subject = claims.get(trusted.subject_claim)
         if not isinstance(subject, str) or not subject:
             raise TokenError("missing-claim", f"the access token's {trusted.subject_claim!r} claim is empty")
-        scopes = parse_scopes(claims.get("scope") if "scope" in claims else claims.get("scp"))
+        raw_scopes = claims.get("scope") if "scope" in claims else claims.get("scp")
+        if raw_scopes is not None and not isinstance(raw_scopes, str | list):
+            raise TokenError("invalid", "the access token's scope claim is neither a string nor a list")
+        scopes = parse_scopes(raw_scopes)
         return Principal(
             submitter_id=subject,
             scopes=scopes,
