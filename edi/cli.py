@@ -23,6 +23,8 @@ from edi.x12.validator import Validator
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Healthcare EDI engine (HIPAA 5010 X12).")
 x12_app = typer.Typer(no_args_is_help=True, help="Generic X12 tools.")
 app.add_typer(x12_app, name="x12")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (EDI_DATABASE_URL).")
+app.add_typer(audit_app, name="audit")
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -370,6 +372,53 @@ def replay(
         typer.echo(f"{tid} {outcome}")
     if any(outcome not in ("delivered", "waiting") for outcome in results.values()):
         raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect: Annotated[
+        str | None, typer.Option("--expect", help="POSITION:HASH of a head printed earlier: it must still be there.")
+    ] = None,
+) -> None:
+    """Check the audit chain; exit 1 naming the position of any edited, removed, inserted or moved record."""
+    from edi.audit.verify import verify_chain
+    from edi.settings import Settings
+    from edi.store import make_engine
+
+    anchor = None
+    if expect is not None:
+        position, _, digest = expect.partition(":")
+        if not position.isdigit() or len(digest) != 64:
+            typer.echo("error: --expect takes POSITION:HASH (the 64 hex digits printed by a previous verify)", err=True)
+            raise typer.Exit(2)
+        anchor = (int(position), digest.lower())
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        report = verify_chain(engine, expect=anchor)
+    finally:
+        engine.dispose()
+    for problem in report.problems:
+        typer.echo(f"TAMPERED at {problem}")
+    summary = (f"{report.sealed} sealed records, head {report.head_position}:{report.head_hash}, "
+               f"{report.unsealed} awaiting sealing")
+    if not report.ok:
+        typer.echo(f"audit trail FAILED verification ({summary})", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit trail intact: {summary}")
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Chain every committed, unsealed audit entry now (run it periodically, or from a worker)."""
+    from edi.audit.sealer import seal_all
+    from edi.settings import Settings
+    from edi.store import make_engine
+
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        typer.echo(f"sealed {seal_all(engine)} audit entries")
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -78,6 +78,7 @@ from pydantic import (
     model_validator,
 )
 
+from edi.auth.clients import OAuthClient
 from edi.delivery import CallbackConfig
 from edi.mappers.envelope import Envelope
 from edi.x12.delimiters import Delimiters
@@ -486,6 +487,8 @@ class Submitter(_Model):
         default_factory=list
     )
     reply_queue: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    # OAuth2 clients acting for this submitter (edi.auth.clients): id, scrypt secret hash, scopes
+    oauth_clients: list[OAuthClient] = Field(default_factory=list)
     outbound_dir: Path | None = None
 
     @field_validator("allowed_callback_hosts", "http_callback_hosts")

@@ -162,3 +162,7 @@ def migrate(url: str | URL | Engine, revision: str = "head") -> None:
     finally:
         if engine is not url:
             engine.dispose()
+
+# The audit trail's table lives in the same database and migrations: register it on the store's
+# metadata wherever the store is used (at the end: edi.audit.models imports edi.store.models).
+import edi.audit.models  # noqa: E402, F401, I001

@@ -1,0 +1,87 @@
+"""Sealing: giving unsealed audit entries their position in the chain and their hash.
+
+Why a separate sealer: chaining needs each entry to know the hash of the one before, which is a
+global order. Computing it while writing would make every pipeline transaction that audits
+something queue behind every other one (a lock on the chain's tail held until commit). Instead
+writers insert unsealed entries freely (``edi.audit.record``) and one sealer at a time chains
+them afterwards, in batches, off the hot path.
+
+One sealer at a time: on PostgreSQL a transaction-scoped advisory lock, taken before the chain's
+tail is read (so under READ COMMITTED each sealer sees the previous one's commit); on SQLite the
+store's ``BEGIN IMMEDIATE`` is already the single-writer lock. A unique constraint on
+``position`` backs this up: two sealers could never both commit the same position.
+
+Which entries, in which order -- concurrent commits out of id order: on PostgreSQL an entry's
+id comes from a sequence when it is inserted, but the entry becomes visible only when its
+transaction commits, so id 10 may commit after id 11 (on SQLite, ids are handed out and
+committed under the one write lock, so this cannot happen there). Sealing in id order up to the
+highest visible id would then have to either skip 10 forever or insert it before 11 and rewrite
+the chain. A visibility horizon (seal only ids below the oldest running transaction) does not
+rescue id order either: PostgreSQL assigns a transaction id after the sequence value is taken,
+so a horizon on transaction ids does not bound entry ids, and one long transaction would stall
+all sealing. So the chain order is not the id order: it is the order of sealing. The sealer
+seals only what is committed (what its snapshot sees), in id order within a batch, and always
+appends at the tail. An entry that commits late simply gets the next position when it becomes
+visible; a sealed entry can never be preceded by a later one, and no writer is ever waited for.
+Causality is preserved: if entry B was written after entry A had committed, any sealer that sees
+B also sees A, and A's id is lower, so A gets the lower position. Entries of transactions that
+were in flight together have no order between them to preserve.
+
+Pending entries are found through a partial index on ``position IS NULL``, so a batch costs
+what the backlog holds, not what the whole trail holds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, bindparam, func, select, update
+
+from edi.audit.chain import GENESIS, entry_hash
+from edi.audit.models import CHAINED_FIELDS, AuditEntry
+
+__all__ = ["DEFAULT_BATCH", "SEAL_LOCK", "seal", "seal_all"]
+
+SEAL_LOCK = int.from_bytes(b"EDIAUDIT", "big") & 0x7FFFFFFFFFFFFFFF  # bigint advisory lock key
+DEFAULT_BATCH = 500  # keeps each sealing transaction (and SQLite's write lock) short
+
+_table = AuditEntry.__table__
+
+
+def seal(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
+    """Seal up to ``batch_size`` committed, unsealed entries; returns how many were sealed."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    c = _table.c
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SEAL_LOCK)))
+        tail = connection.execute(
+            select(c.position, c.hash).where(c.position.is_not(None)).order_by(c.position.desc()).limit(1)
+        ).first()
+        position, previous = (int(tail.position), str(tail.hash)) if tail is not None else (0, GENESIS)
+        pending = connection.execute(
+            select(*(c[name] for name in CHAINED_FIELDS)).where(c.position.is_(None)).order_by(c.id).limit(batch_size)
+        ).mappings().all()
+        updates = []
+        for entry in pending:
+            position += 1
+            digest = entry_hash(entry, position, previous)
+            updates.append({"entry_id": entry["id"], "new_position": position, "new_prev": previous, "new_hash": digest})
+            previous = digest
+        if updates:
+            connection.execute(
+                update(_table).where(c.id == bindparam("entry_id")).values(
+                    position=bindparam("new_position"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")
+                ),
+                updates,
+            )
+    return len(updates)
+
+
+def seal_all(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
+    """Seal batch after batch until nothing committed is left unsealed; returns the total."""
+    total = 0
+    while True:
+        sealed = seal(engine, batch_size=batch_size)
+        total += sealed
+        if sealed < batch_size:
+            return total
