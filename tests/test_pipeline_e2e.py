@@ -210,6 +210,9 @@ def test_eligibility_through_the_api_answers_with_the_271(make_stack: Callable[.
     assert response["planInformation"] == {"groupNumber": "GRP100", "groupDescription": "GOLD PPO"}
     assert [(s["statusCode"], s["planDetails"]) for s in response["planStatus"]] == [("1", "GOLD PPO")]
     assert "errors" not in response
+    # The payer's share of the latency, for callers and the benchmark: Server-Timing core;dur=<ms>.
+    name, _, duration = answer.headers["Server-Timing"].partition(";dur=")
+    assert name == "core" and float(duration) > 0
 
     view = stack.api.get(f"/transactions/{tid}")
     assert view.status_code == 200
