@@ -263,6 +263,7 @@ def create_app(
     max_claims: int = MAX_CLAIMS_PER_TRANSACTION,
     pipeline: Pipeline | None = None,
     realtime: bool = True,
+    core_options: Mapping[str, Any] | None = None,
 ) -> FastAPI:
     """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter.
 
@@ -270,9 +271,11 @@ def create_app(
     message), and with ``realtime`` an eligibility request is driven through translation and the
     partner's CORE endpoint inside the request: the caller gets the 271 JSON (200) within the
     CORE time budget, or 202 with the transaction id when the partner cannot answer in time --
-    the stages then finish the request and call back.
+    the stages then finish the request and call back. ``core_options`` are the CORE clients'
+    options (``connectors.core.client.CoreClient``: retry, breakers, ...), the same the workers'
+    ``PipelineRunner(core_options=...)`` takes.
     """
-    core = ClientPool() if pipeline is not None and realtime else None
+    core = ClientPool(**(core_options or {})) if pipeline is not None and realtime else None
     auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
     app = FastAPI(
         title="EDI engine",
