@@ -40,7 +40,8 @@ Layout (all keys snake_case)::
         transport:
           core_soap: {url: ..., sender_id: ..., receiver_id: ..., timeout_seconds: 20,
                       tls: {verify: true, ca_bundle: ..., client_cert: ..., client_key: ...},
-                      username: {env: ACME_CORE_USER}, password: {env: ACME_CORE_PASSWORD}}
+                      username: {env: ACME_CORE_USER}, password: {env: ACME_CORE_PASSWORD},
+                      circuit_breaker: {failure_threshold: 5, open_seconds: 30, half_open_trials: 1}}
           sftp: {host: ..., port: 22, username: ..., private_key: {file: keys/acme}, known_hosts: ...,
                  inbound_dir: /inbound, outbound_dir: /outbound, poll_interval_seconds: 60}
         batch: {max_claims_per_transaction_set: 5000, max_claims_per_file: 20000, window_seconds: 60}
@@ -85,6 +86,7 @@ from edi.x12.delimiters import Delimiters
 
 __all__ = [
     "BatchSettings",
+    "CircuitBreakerSettings",
     "ConfigIssue",
     "ControlNumbers",
     "CoreSoapTransport",
@@ -314,6 +316,20 @@ class TlsSettings(_Model):
         return self
 
 
+class CircuitBreakerSettings(_Model):
+    """When to stop calling a partner that keeps failing, and for how long.
+
+    Partners differ: a payer that deploys with a minute of 503s wants a longer open time than one
+    whose rare blips last a second, and a real-time caller should not wait 20 s on either. After
+    ``failure_threshold`` consecutive failures calls fail fast for ``open_seconds``; then
+    ``half_open_trials`` trial calls decide whether the circuit closes again.
+    """
+
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    open_seconds: float = Field(default=30.0, gt=0, le=3600)
+    half_open_trials: int = Field(default=1, ge=1, le=100)
+
+
 class CoreSoapTransport(_Model):
     """CAQH CORE Connectivity rule vC2.2.0 real-time SOAP endpoint of the partner."""
 
@@ -324,6 +340,8 @@ class CoreSoapTransport(_Model):
     tls: TlsSettings = TlsSettings()
     username: SecretRef | None = None  # WS-Security UsernameToken
     password: SecretRef | None = None
+    # None: the process's defaults (5 failures, 30 s open, 1 trial; connectors.core.client)
+    circuit_breaker: CircuitBreakerSettings | None = None
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> CoreSoapTransport:

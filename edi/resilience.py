@@ -238,6 +238,14 @@ class CircuitBreaker:
         self._trials_in_flight = 0
         self._trial_successes = 0
 
+    def configure(self, *, failure_threshold: int, open_seconds: float, half_open_trials: int) -> None:
+        """New thresholds for a live breaker (its state is kept; the new values apply from now)."""
+        probe = CircuitBreaker(self.name, failure_threshold, open_seconds, half_open_trials)  # validates
+        with self._lock:
+            self.failure_threshold = probe.failure_threshold
+            self.open_seconds = probe.open_seconds
+            self.half_open_trials = probe.half_open_trials
+
     def reset(self) -> None:
         """Back to closed with no failures counted (an operator's override)."""
         with self._lock:
@@ -322,7 +330,8 @@ class CircuitBreaker:
 
 @dataclass(slots=True)
 class CircuitBreakers:
-    """One `CircuitBreaker` per partner id, created on first use with shared settings."""
+    """One `CircuitBreaker` per partner id, created on first use; the settings here are the
+    defaults for partners whose configuration names none."""
 
     failure_threshold: int = 5
     open_seconds: float = 30.0
@@ -331,18 +340,30 @@ class CircuitBreakers:
     _breakers: dict[str, CircuitBreaker] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def for_partner(self, partner_id: str) -> CircuitBreaker:
+    def for_partner(
+        self,
+        partner_id: str,
+        *,
+        failure_threshold: int | None = None,
+        open_seconds: float | None = None,
+        half_open_trials: int | None = None,
+    ) -> CircuitBreaker:
+        """The partner's breaker. Settings given here (the partner's own configuration) win over
+        the registry's defaults; given again with other values (a reloaded configuration) they
+        apply to the existing breaker, whose state and failure count are kept."""
+        wanted = {
+            "failure_threshold": self.failure_threshold if failure_threshold is None else failure_threshold,
+            "open_seconds": self.open_seconds if open_seconds is None else open_seconds,
+            "half_open_trials": self.half_open_trials if half_open_trials is None else half_open_trials,
+        }
+        given = failure_threshold is not None or open_seconds is not None or half_open_trials is not None
         with self._lock:
             breaker = self._breakers.get(partner_id)
             if breaker is None:
-                breaker = CircuitBreaker(
-                    partner_id,
-                    failure_threshold=self.failure_threshold,
-                    open_seconds=self.open_seconds,
-                    half_open_trials=self.half_open_trials,
-                    clock=self.clock,
-                )
+                breaker = CircuitBreaker(partner_id, clock=self.clock, **wanted)  # type: ignore[arg-type]
                 self._breakers[partner_id] = breaker
+            elif given:
+                breaker.configure(**wanted)  # type: ignore[arg-type]
             return breaker
 
     def states(self) -> dict[str, CircuitState]:

@@ -413,3 +413,23 @@ def test_callback_allow_list():
     assert not clinic.callback_allowed("https://hooks.clinic-a.example:notaport/x")
     billing = load_partners(SAMPLE).submitter("billing-co")
     assert not billing.callback_allowed("https://hooks.clinic-a.example/edi")
+
+
+# ============================================================================ circuit breaker settings
+
+
+def test_circuit_breaker_settings_are_per_partner_with_defaults_and_checked():
+    default = parse_partners(MINIMAL_270_PARTNER).partner("acme").transport.core_soap
+    assert default is not None and default.circuit_breaker is None  # the process's defaults apply
+    own = parse_partners(with_core("circuit_breaker: {failure_threshold: 2, open_seconds: 7.5}"))
+    settings = own.partner("acme").transport.core_soap.circuit_breaker  # type: ignore[union-attr]
+    assert (settings.failure_threshold, settings.open_seconds, settings.half_open_trials) == (2, 7.5, 1)
+    assert "partners.acme.transport.core_soap.circuit_breaker.failure_threshold" in issues_of(
+        with_core("circuit_breaker: {failure_threshold: 0}")
+    )
+    assert "partners.acme.transport.core_soap.circuit_breaker.open_seconds" in issues_of(
+        with_core("circuit_breaker: {open_seconds: -1}")
+    )
+    assert "partners.acme.transport.core_soap.circuit_breaker.tripped_after" in issues_of(
+        with_core("circuit_breaker: {tripped_after: 3}")
+    )

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from connectors.api.app import create_app
 from connectors.core import client as core_client
@@ -35,7 +36,7 @@ from connectors.pipeline.sftp_transport import SftpTransports
 from connectors.pipeline.workers import deliver_pending
 from edi.pipeline import Pipeline
 from edi.pipeline.context import Timings
-from edi.resilience import CircuitBreakers
+from edi.resilience import CircuitBreakers, CircuitState, RetryPolicy
 from edi.settings import Settings
 from edi.store import ALL_SUBMITTERS
 from edi.store.models import InboundDocument
@@ -142,7 +143,8 @@ def make_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
     monkeypatch.setattr(core_client, "DEFAULT_BREAKERS", CircuitBreakers(failure_threshold=5, open_seconds=1.0))
     with ExitStack() as exits:
 
-        def build(timings: Timings | None = None) -> Stack:
+        def build(timings: Timings | None = None, *, breaker: dict[str, Any] | None = None,
+                  core_options: dict[str, Any] | None = None) -> Stack:
             core_bodies: list[bytes] = []
             sim = start_sim(tmp_path / "mailbox", core_bodies=core_bodies)
             # The stack may replace sim later (partner-down test): stop whatever is current.
@@ -156,13 +158,18 @@ def make_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
                 known_hosts_line=sim.known_hosts_line(), sftp_password=SFTP_PASSWORD, callback_url=receiver.url,
                 webhook_secret=secret, window_seconds=0.5, poll_seconds=0.3,
             )
+            if breaker is not None:  # the partner's own circuit breaker settings
+                text = yaml.safe_load(config.partners_file.read_text())
+                text["partners"][PARTNER_ID]["transport"]["core_soap"]["circuit_breaker"] = breaker
+                config.partners_file.write_text(yaml.safe_dump(text))
             settings = Settings.from_env({"EDI_DATA_DIR": str(tmp_path / "data")})
             pipeline = open_pipeline(settings, partners_file=config.partners_file, create_key=True,
                                      timings=timings or Timings(stale_after=30))
             runner = PipelineRunner(pipeline, broker_url=f"sqla+sqlite:///{tmp_path / 'data' / 'broker.db'}",
                                     sweep_interval=0.2).start()
             exits.callback(runner.stop)
-            app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+            app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
+                             core_options=core_options)
             url = exits.enter_context(serve(app))
             api = exits.enter_context(
                 httpx.Client(base_url=url, headers={"Authorization": f"Bearer {config.api_key}"}, timeout=30)
@@ -210,6 +217,9 @@ def test_eligibility_through_the_api_answers_with_the_271(make_stack: Callable[.
     assert response["planInformation"] == {"groupNumber": "GRP100", "groupDescription": "GOLD PPO"}
     assert [(s["statusCode"], s["planDetails"]) for s in response["planStatus"]] == [("1", "GOLD PPO")]
     assert "errors" not in response
+    # The payer's share of the latency, for callers and the benchmark: Server-Timing core;dur=<ms>.
+    name, _, duration = answer.headers["Server-Timing"].partition(";dur=")
+    assert name == "core" and float(duration) > 0
 
     view = stack.api.get(f"/transactions/{tid}")
     assert view.status_code == 200
@@ -337,6 +347,49 @@ def test_partner_down_then_back_everything_is_delivered(make_stack: Callable[...
     assert "core:unavailable" in details  # the API's own attempt failed and was handed to the stages
     assert details[-3:] == ["core:sending", "271", "http:200"]
     assert answered[0]["data"]["response"]["subscriber"]["memberId"] == "SIM00001"
+
+
+def test_api_circuit_breaker_follows_the_partner_settings_across_a_simulator_restart(
+    make_stack: Callable[..., Stack],
+) -> None:
+    """The API's CORE pool takes client options like the workers' and its breaker is the partner's:
+    two refused calls open it (threshold 2 from the partner file), the next request is not even
+    tried, and one second later (open_seconds 1) a trial reaches the restarted simulator."""
+    breakers = CircuitBreakers()  # defaults 5 / 30 s: the partner's settings must win
+    one_try = RetryPolicy(base=0.05, cap=0.1, max_attempts=1)
+    stack = make_stack(Timings(stale_after=30, transport_retry_base=0.2, transport_retry_cap=1.0),
+                       breaker={"failure_threshold": 2, "open_seconds": 1.0},
+                       core_options={"breakers": breakers, "retry": one_try})
+    core_port, sftp_port = stack.sim.http.port, stack.sim.sftp_port
+    stack.sim.stop()
+
+    def details(transaction_id: str) -> list[str | None]:
+        return [e.detail_code for e in stack.pipeline.repository.history(transaction_id, submitter_id=ALL_SUBMITTERS)]
+
+    refused = []
+    for _ in range(2):
+        answer = eligibility(stack, "SIM00001", "DOE", "19800115")
+        assert answer.status_code == 202, answer.text
+        refused.append(answer.json()["id"])
+        assert "core:unavailable" in details(refused[-1])
+    breaker = breakers.for_partner(PARTNER_ID)
+    assert (breaker.failure_threshold, breaker.open_seconds) == (2, 1.0)
+    assert breaker.state is CircuitState.OPEN
+
+    answer = eligibility(stack, "SIM00001", "DOE", "19800115")
+    assert answer.status_code == 202, answer.text
+    refused.append(answer.json()["id"])
+    assert "core:circuit-open" in details(refused[-1])  # failed fast: nothing was tried
+
+    stack.sim = start_sim(stack.mailbox, core_port=core_port, sftp_port=sftp_port)
+    assert wait_until(lambda: breaker.state is CircuitState.HALF_OPEN, timeout=5)
+    answer = eligibility(stack, "SIM00001", "DOE", "19800115")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["response"]["subscriber"]["memberId"] == "SIM00001"
+    assert breaker.state is CircuitState.CLOSED
+    # What the API handed to the stages while the circuit was open is answered, nothing is lost.
+    states = stack.wait_states(refused, timeout=30)
+    assert set(states.values()) == {"delivered"}, states
 
 
 # ---------------------------------------------------------------------------------- duplicate interchange

@@ -327,3 +327,49 @@ def test_breaker_rejects_nonsense():
         CircuitBreaker("x", open_seconds=-1)
     with pytest.raises(ValueError):
         CircuitBreaker("x", half_open_trials=0)
+
+
+# ============================================================================ per-partner settings
+
+
+def test_partner_settings_override_the_registry_defaults_and_a_reload_keeps_the_state():
+    clock = FakeClock()
+    registry = CircuitBreakers(failure_threshold=5, open_seconds=30.0, clock=clock)
+    strict = registry.for_partner("strict", failure_threshold=2, open_seconds=4.0)
+    lenient = registry.for_partner("lenient")
+    assert (strict.failure_threshold, strict.open_seconds) == (2, 4.0)
+    assert (lenient.failure_threshold, lenient.open_seconds) == (5, 30.0)
+
+    for breaker in (strict, lenient):
+        breaker.acquire()
+        breaker.record_failure()
+        breaker.acquire()
+        breaker.record_failure()
+    assert strict.state is CircuitState.OPEN  # its own threshold
+    assert lenient.state is CircuitState.CLOSED and lenient.consecutive_failures == 2
+    with pytest.raises(CircuitOpenError) as caught:
+        strict.acquire()
+    assert caught.value.retry_after == pytest.approx(4.0)
+
+    # The same partner asked for again without settings: the same breaker, settings unchanged.
+    assert registry.for_partner("strict") is strict and strict.open_seconds == 4.0
+    # A reloaded configuration with a shorter open time applies to the open circuit at once.
+    assert registry.for_partner("strict", failure_threshold=2, open_seconds=1.0) is strict
+    assert strict.state is CircuitState.OPEN
+    clock.advance(1.0)
+    assert strict.state is CircuitState.HALF_OPEN
+    # And a stricter threshold counts the failures already seen.
+    registry.for_partner("lenient", failure_threshold=3)
+    lenient.acquire()
+    lenient.record_failure()
+    assert lenient.state is CircuitState.OPEN
+
+
+def test_bad_partner_settings_are_refused_and_leave_the_breaker_as_it_was():
+    registry = CircuitBreakers()
+    breaker = registry.for_partner("p", failure_threshold=3)
+    with pytest.raises(ValueError, match="failure_threshold"):
+        registry.for_partner("p", failure_threshold=0)
+    with pytest.raises(ValueError, match="open_seconds"):
+        registry.for_partner("q", open_seconds=-1.0)
+    assert breaker.failure_threshold == 3 and "q" not in registry.states()

@@ -9,7 +9,8 @@ Retries happen only where a second try cannot make the partner process a request
 connection failed before anything was sent, or the partner answered HTTP 503. A read timeout or a
 dropped connection after sending is *not* retried (the partner may be working on it). Every attempt
 goes through the partner's circuit breaker (`edi.resilience`), shared per partner id by all clients
-of the process, so a partner that is down is failed fast instead of waited on.
+of the process and set by the partner's own ``circuit_breaker`` configuration (threshold, open
+time, trials), so a partner that is down is failed fast instead of waited on.
 
 Outcomes are typed (all `CoreClientError`): a CORE ErrorCode other than ``Success`` raises a
 `CoreErrorResponse` subclass, a SOAP fault `CoreSoapFaultError`, an unreadable answer
@@ -76,8 +77,10 @@ T = TypeVar("T")
 
 #: Retry policy of clients not given one: three tries, 0.2 s to 2 s apart (full jitter).
 DEFAULT_RETRY = RetryPolicy(base=0.2, cap=2.0, max_attempts=3)
-#: The circuit breakers of clients not given a registry: one per partner id, process-wide.
-DEFAULT_BREAKERS = CircuitBreakers(failure_threshold=5, open_seconds=30.0)
+#: The circuit breakers of clients not given a registry: one per partner id, process-wide (the API
+#: and the workers of one process see the same partner health), each with the thresholds of its
+#: partner's ``transport.core_soap.circuit_breaker`` settings, these defaults where it has none.
+DEFAULT_BREAKERS = CircuitBreakers()
 
 _HEADERS = {
     "Content-Type": f'{SOAP12_CONTENT_TYPE}; charset=utf-8; action="RealTimeTransaction"',
@@ -260,7 +263,8 @@ class CoreClient:
 
     `budget` (seconds, default the partner's ``timeout_seconds``, 20) bounds each `send` as a
     whole. `retry` is combined with this module's safety rule (only unsent requests and 503s are
-    retried, whatever its own predicate says). `breakers` defaults to the process-wide registry.
+    retried, whatever its own predicate says). `breakers` defaults to the process-wide registry; the
+    partner's ``circuit_breaker`` settings, when configured, override the registry's defaults.
     `environ` resolves the partner's credential references (default ``os.environ``).
     """
 
@@ -288,7 +292,17 @@ class CoreClient:
         policy = retry or DEFAULT_RETRY
         own = policy.retryable
         self.retry = dataclasses.replace(policy, retryable=lambda e: _safe_to_retry(e) and own(e))
-        self.breaker = (breakers or DEFAULT_BREAKERS).for_partner(partner.id)
+        registry = breakers or DEFAULT_BREAKERS
+        limits = settings.circuit_breaker
+        if limits is None:
+            self.breaker = registry.for_partner(partner.id)
+        else:
+            self.breaker = registry.for_partner(
+                partner.id,
+                failure_threshold=limits.failure_threshold,
+                open_seconds=limits.open_seconds,
+                half_open_trials=limits.half_open_trials,
+            )
         credentials = settings.credentials(environ)
         self._security = UsernameToken(*credentials) if credentials else None
         self._random = random

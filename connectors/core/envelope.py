@@ -114,7 +114,28 @@ class PayloadType(StrEnum):
 class ErrorCode(StrEnum):
     """CORE envelope processing status codes. ``<Field>Required``: the element is missing or
     empty; ``<Field>Illegal``: its value is not allowed. Codes not listed here are still read (as
-    plain strings) and reported as they came."""
+    plain strings) and reported as they came.
+
+    Where this list comes from (checked against public sources, December 2026): the normative
+    list is the error-code table of the CAQH CORE Connectivity Rule vC2.2.0 (May 2020 edition of
+    the Phase II CORE 270 rule v2.2.0, March 2011), section 4, "real time" envelope metadata and
+    error reporting. Public copies of that document could be found but not read as far as the
+    table, so only part of the list is confirmed from outside this project:
+
+    * ``Success`` as the ErrorCode of an answered request: public client code for a state
+      Medicaid CORE endpoint tests ``ErrorCode == "Success"``; another quotes a payer's live
+      ``COREEnvelopeRealTimeResponse`` with the element order and the namespace
+      ``http://www.caqh.org/SOAP/WSDL/CORERule2.2.0.xsd`` used here (also the package
+      ``org.caqh.soap.wsdl.corerule2_2_0`` of the ONC CONNECT gateway).
+    * the PayloadType spellings of ``PayloadType`` (notably ``..._00501X231A1`` for TA1, one digit
+      short, as the rule spells it): vendor documentation of CORE modules lists the same values.
+
+    The ``<Field>Required`` / ``<Field>Illegal`` names, ``VersionMismatch``,
+    ``PayloadTypeIncorrect`` and ``UnAuthorized`` were written from the rule from memory and are
+    NOT yet confirmed from a source; nothing found contradicts them. Check them against the rule's
+    table before relying on exact spellings with a partner (the client reads any other code as
+    plain text, so a partner's spelling never breaks a call).
+    """
 
     SUCCESS = "Success"
     PAYLOAD_TYPE_REQUIRED = "PayloadTypeRequired"

@@ -100,8 +100,10 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
                                      callback_url=receiver.url, api_key=first.api_key,
                                      webhook_secret=first.webhook_secret, window_seconds=window_seconds)
         pipeline = open_pipeline(settings, partners_file=config.partners_file, create_key=True)
-        runner = PipelineRunner(pipeline, broker_url=settings.broker_url).start()
-        app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+        core_options: dict[str, Any] = {}  # one set of CORE client options for the API and the workers
+        runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
+        app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
+                         core_options=core_options)
         api = ServerThread(app, host, port).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
         print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
