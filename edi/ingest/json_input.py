@@ -64,7 +64,10 @@ def jsonl_items(content: bytes, start: int) -> Iterator[DecodedItem]:
 
 
 def _syntax(exc: json.JSONDecodeError, text: str, item: str) -> IngestProblem:
-    if exc.pos >= len(text.rstrip()):
+    at_end = exc.pos >= len(text.rstrip())
+    if exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos :].rstrip():
+        at_end = True  # the string runs to the end of the input
+    if at_end:
         return IngestProblem(item, f"the JSON ends early (line {exc.lineno}, column {exc.colno}): "
                                    "the file looks truncated")
     return IngestProblem(item, f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
