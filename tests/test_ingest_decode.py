@@ -214,3 +214,22 @@ def test_mapping_files_are_checked_when_loaded(tmp_path: Path) -> None:
     bad.write_text("kind: professional\nformat: csv\nfields: {a: {column: X, value: Y}}\nline_fields: {b: C}\n")
     with pytest.raises(MappingError, match="exactly one of column, value or counter"):
         load_mapping(bad)
+
+
+def test_a_10000_line_roster_decodes_one_row_at_a_time() -> None:
+    import tracemalloc
+
+    from benchmarks.bench_ingest import roster
+
+    content = roster(10_000, seed=1)
+    tracemalloc.start()
+    try:
+        count = sum(1 for item in decode(content, name="r.csv", mappings=[ROSTER]).items if item.ok)
+        streamed = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        held = len(list(decode(content, name="r.csv", mappings=[ROSTER]).items))
+        holding = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == held == 10_000
+    assert streamed * 10 < holding  # what all items would take; the input bytes are the caller's

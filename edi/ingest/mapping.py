@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .items import IngestProblem, RequestKind
 
-__all__ = ["ColumnMapping", "FieldSpec", "FixedColumn", "MappingError", "RowValues", "load_mapping", "parse_path"]
+__all__ = ["ColumnMapping", "FieldSpec", "FixedColumn", "MappingError", "RowMapper", "RowValues", "load_mapping", "parse_path"]
 
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*)*$")
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -107,6 +107,8 @@ class ColumnMapping(_Strict):
         for path in [*self.fields, *self.line_fields, *self.totals, *self.totals.values(), self.lines]:
             if not _PATH.match(path):
                 raise ValueError(f"not a JSON path like a.b[0].c: {path!r}")
+        check_paths(list(self.fields) + ([self.lines] if self.kind != "eligibility" else []))
+        check_paths(list(self.line_fields))
         if self.kind == "eligibility" and (self.group_by or self.line_fields or self.totals):
             raise ValueError("group_by, line_fields and totals are for claims")
         if self.kind != "eligibility" and not self.line_fields:
@@ -167,128 +169,220 @@ def _human(fmt: str) -> str:
     return fmt
 
 
+_DATE_CODES = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})", "%y": r"(?P<y>\d{2})"}
+
+
+def date_parser(fmt: str) -> Callable[[str], str | None]:
+    """``text -> YYYYMMDD`` (None if not a date in ``fmt``). Formats made of %Y %m %d %y and
+    literals get a compiled regex (strptime costs most of a roster's decoding time); any other
+    format falls back to strptime."""
+    parts = re.split(r"(%.)", fmt)
+    if all(part in _DATE_CODES or "%" not in part for part in parts) and ("%Y" in parts or "%y" in parts):
+        pattern = re.compile("".join(_DATE_CODES.get(part) or re.escape(part) for part in parts) + r"\Z")
+
+        def fast(text: str) -> str | None:
+            match = pattern.match(text)
+            if match is None:
+                return None
+            groups = match.groupdict()
+            year = int(groups["Y"]) if groups.get("Y") else _century(int(groups["y"]))
+            month, day = int(groups.get("m") or 1), int(groups.get("d") or 1)
+            try:
+                date(year, month, day)  # a real calendar day
+            except ValueError:
+                return None
+            return f"{year:04d}{month:02d}{day:02d}"
+
+        return fast
+
+    def slow(text: str) -> str | None:
+        try:
+            return datetime.strptime(text, fmt).strftime("%Y%m%d")
+        except ValueError:
+            return None
+
+    return slow
+
+
+def _century(yy: int) -> int:
+    return 1900 + yy if yy >= 69 else 2000 + yy  # as strptime's %y
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     path: tuple[str | int, ...]
     text: str
     spec: FieldSpec
-    date_format: str | None
+    convert: Callable[[str], tuple[str, str | None]] | None  # None: the text as it is
+    elements: tuple[tuple[str | int, ...], ...]  # array elements on the path
     guards: tuple[tuple[str | int, ...], ...]  # array elements that exist only if a column fills them
 
 
 def _compile(specs: dict[str, FieldSpec], date_format: str) -> list[_Compiled]:
     parsed = {text: parse_path(text) for text in specs}
-    filled_by_columns = set()
-    for text, spec in specs.items():
-        if spec.column:
-            path = parsed[text]
-            filled_by_columns |= {path[: i + 1] for i, part in enumerate(path) if isinstance(part, int)}
+    elements = {text: tuple(path[: i + 1] for i, part in enumerate(path) if isinstance(part, int))
+                for text, path in parsed.items()}
+    filled_by_columns = {e for text, spec in specs.items() if spec.column for e in elements[text]}
     out = []
     for text, spec in specs.items():
-        path = parsed[text]
-        guards = () if spec.column else tuple(
-            path[: i + 1] for i, part in enumerate(path) if isinstance(part, int) and path[: i + 1] in filled_by_columns
-        )
-        fmt = (date_format if spec.date is True else spec.date) or None
-        out.append(_Compiled(path, text, spec, fmt if isinstance(fmt, str) else None, guards))
+        guards = () if spec.column else tuple(e for e in elements[text] if e in filled_by_columns)
+        out.append(_Compiled(parsed[text], text, spec, _converter(spec, date_format), elements[text], guards))
     return out
+
+
+def _converter(spec: FieldSpec, date_format: str) -> Callable[[str], tuple[str, str | None]] | None:
+    steps: list[Callable[[str], tuple[str, str | None]]] = []
+    if spec.map is not None:
+        lowered = {k.lower(): v for k, v in spec.map.items()}
+        unknown = f"not one of the mapped codes ({', '.join(sorted(spec.map))})"
+        steps.append(lambda raw: (lowered[raw.lower()], None) if raw.lower() in lowered else ("", unknown))
+    if spec.date:
+        fmt = date_format if spec.date is True else str(spec.date)
+        parse, wrong = date_parser(fmt), f"not a date in {_human(fmt)}"
+
+        def as_date(raw: str) -> tuple[str, str | None]:
+            value = parse(raw)
+            return (value, None) if value is not None else ("", wrong)
+
+        steps.append(as_date)
+    elif spec.amount:
+        steps.append(_amount)
+    elif spec.upper:
+        steps.append(lambda raw: (raw.upper(), None))
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+
+    def chained(raw: str) -> tuple[str, str | None]:
+        for step in steps:
+            raw, reason = step(raw)
+            if reason:
+                return raw, reason
+        return raw, None
+
+    return chained
+
+
+def _amount(raw: str) -> tuple[str, str | None]:
+    try:
+        amount = Decimal(raw.replace(",", "").replace("$", "").strip())
+    except InvalidOperation:
+        return "", "not an amount"
+    if not amount.is_finite():
+        return "", "not an amount"
+    return f"{amount.quantize(_CENTS)}", None
+
+
+_CENTS = Decimal("0.01")
 
 
 @dataclass(slots=True)
 class RowValues:
     """The values one row gives to a request (or to one service line), with their problems."""
 
-    assignments: list[tuple[tuple[str | int, ...], str]]
+    data: dict[str, Any]
     problems: list[IngestProblem]
+
+
+Builder = Callable[[list[Any]], Any]
+
+
+def _tree_builder(paths: list[tuple[str | int, ...]]) -> Builder:
+    """A function from the row's values (one per path, None when absent) to the nested request.
+
+    The nesting is worked out once per mapping, not per row: containers are created only for
+    values that are there, and array elements a row left empty are dropped ([0] and [2] give two).
+    """
+    tree: dict[Any, Any] = {}
+    for index, path in enumerate(paths):
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = index
+
+    def compile_node(node: Any) -> Builder:
+        if isinstance(node, int):
+            return lambda values, i=node: values[i]
+        if all(isinstance(k, int) for k in node):
+            children = [compile_node(node[k]) for k in sorted(node)]
+
+            def array(values: list[Any]) -> Any:
+                out = [x for x in (child(values) for child in children) if x is not None]
+                return out or None
+
+            return array
+        entries = [(key, compile_node(child)) for key, child in node.items()]
+
+        def obj(values: list[Any]) -> Any:
+            out = {}
+            for key, child in entries:
+                x = child(values)
+                if x is not None:
+                    out[key] = x
+            return out or None
+
+        return obj
+
+    root = compile_node(tree)
+    return lambda values: root(values) or {}
+
+
+def check_paths(paths: list[str]) -> None:
+    """Refuse mappings where one path lies inside another's value (a.b and a.b.c) or mixes
+    object keys and array indexes at one place."""
+    parsed = [parse_path(p) for p in paths]
+    seen = set(parsed)
+    for path in parsed:
+        for i in range(1, len(path)):
+            if path[:i] in seen:
+                raise ValueError(f"{_render(path)} lies inside {_render(path[:i])}, which is given a value itself")
+    kinds: dict[tuple[str | int, ...], bool] = {}
+    for path in parsed:
+        for i in range(1, len(path)):
+            is_index = isinstance(path[i], int)
+            if kinds.setdefault(path[:i], is_index) != is_index:
+                raise ValueError(f"{_render(path[:i])} is used both as an object and as an array")
+
+
+def _render(path: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
 class RowMapper:
     """Applies the compiled field specs of a mapping to one row (a dict column -> text)."""
 
     def __init__(self, specs: dict[str, FieldSpec], date_format: str) -> None:
-        self._fields = _compile(specs, date_format)
-        self.columns = {f.text: f.spec.column for f in self._fields if f.spec.column}
+        fields = _compile(specs, date_format)
+        self._columns = [(i, f) for i, f in enumerate(fields) if f.spec.column is not None]
+        self._constants = [(i, f) for i, f in enumerate(fields) if f.spec.column is None]
+        self._size = len(fields)
+        self._build = _tree_builder([f.path for f in fields])
+        self.columns = {f.text: f.spec.column for _, f in self._columns}
 
     def apply(self, row: Mapping[str, str], item: str, ordinal: int) -> RowValues:
-        assignments: list[tuple[tuple[str | int, ...], str]] = []
+        values: list[Any] = [None] * self._size
         problems: list[IngestProblem] = []
         filled: set[tuple[str | int, ...]] = set()
-        constants = []
-        for f in self._fields:
+        for i, f in self._columns:
             spec = f.spec
-            if spec.column is None:
-                constants.append(f)
-                continue
-            raw = (row.get(spec.column) or "").strip()
+            raw = row.get(spec.column)  # type: ignore[arg-type]
+            raw = raw.strip() if raw else ""
             if not raw:
                 if spec.default is None:
                     if spec.required:
                         problems.append(IngestProblem(item, f"required value is blank ({f.text})", spec.column, True))
                     continue
                 raw = spec.default
-            value, reason = _convert(raw, spec, f.date_format)
-            if reason:
-                problems.append(IngestProblem(item, f"{reason} ({f.text})", spec.column, True))
-                continue
-            assignments.append((f.path, value))
-            filled |= {f.path[: i + 1] for i, part in enumerate(f.path) if isinstance(part, int)}
-        for f in constants:
-            if all(g in filled for g in f.guards):
-                value = str(ordinal).zfill(f.spec.counter) if f.spec.counter else f.spec.value or ""
-                assignments.append((f.path, value))
-        return RowValues(assignments, problems)
-
-
-def _convert(raw: str, spec: FieldSpec, date_format: str | None) -> tuple[str, str | None]:
-    if spec.map is not None:
-        lowered = {k.lower(): v for k, v in spec.map.items()}
-        if raw.lower() not in lowered:
-            return "", f"not one of the mapped codes ({', '.join(sorted(spec.map))})"
-        raw = lowered[raw.lower()]
-    if date_format:
-        try:
-            return datetime.strptime(raw, date_format).strftime("%Y%m%d"), None
-        except ValueError:
-            return "", f"not a date in {_human(date_format)}"
-    if spec.amount:
-        try:
-            amount = Decimal(raw.replace(",", "").replace("$", "").strip())
-        except InvalidOperation:
-            return "", "not an amount"
-        if not amount.is_finite():
-            return "", "not an amount"
-        return f"{amount.quantize(Decimal('0.01'))}", None
-    return (raw.upper() if spec.upper else raw), None
-
-
-def build(assignments: list[tuple[tuple[str | int, ...], Any]]) -> dict[str, Any]:
-    """A nested request from (path, value) pairs; array indexes are compacted in order."""
-    root: dict[Any, Any] = {}
-    for path, value in assignments:
-        node = root
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):  # a scalar already there: the mapping overlaps; first wins
-                break
-        else:
-            node.setdefault(path[-1], value)
-    return _finish(root)
-
-
-def _finish(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    if node and all(isinstance(k, int) for k in node):
-        return [_finish(node[k]) for k in sorted(node)]
-    return {k: _finish(v) for k, v in node.items()}
-
-
-def iter_paths(data: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield from iter_paths(v, (*prefix, k))
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            yield from iter_paths(v, (*prefix, i))
-    else:
-        yield prefix, data
+            if f.convert is not None:
+                raw, reason = f.convert(raw)
+                if reason:
+                    problems.append(IngestProblem(item, f"{reason} ({f.text})", spec.column, True))
+                    continue
+            values[i] = raw
+            if f.elements:
+                filled.update(f.elements)
+        for i, f in self._constants:
+            if not f.guards or all(g in filled for g in f.guards):
+                values[i] = str(ordinal).zfill(f.spec.counter) if f.spec.counter else f.spec.value or ""
+        return RowValues(self._build(values), problems)

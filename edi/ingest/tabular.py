@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from .items import DecodedItem, DecodeError, IngestProblem
-from .mapping import ColumnMapping, RowMapper, build, parse_path
+from .mapping import ColumnMapping, RowMapper, parse_path
 from .text import numbered_lines
 
 __all__ = ["tabular_items"]
@@ -56,8 +56,7 @@ def _requests(first: Row | IngestProblem, rows: Iterator[Row | IngestProblem], h
         number, values = row
         label = f"line {number}"
         result = head.apply(values, label, index + 1)
-        data = build(result.assignments)
-        yield DecodedItem(index, label, mapping.kind, data, result.problems, _row_locator(label, head.columns))
+        yield DecodedItem(index, label, mapping.kind, result.data, result.problems, _row_locator(label, head.columns))
 
 
 def _row_locator(label: str, columns: dict[str, str]):  # noqa: ANN202
@@ -131,8 +130,8 @@ def _claim(index: int, group: list[Row], head: RowMapper, lines: RowMapper, line
     for n, (number, values) in enumerate(group, 1):
         line = lines.apply(values, f"line {number}", n)
         problems.extend(line.problems)
-        service_lines.append(build(line.assignments))
-    data = build(result.assignments)
+        service_lines.append(line.data)
+    data = result.data
     node: Any = data
     for part in lines_path[:-1]:
         node = node.setdefault(part, {})

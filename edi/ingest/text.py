@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Iterator
 
 from .items import DecodeError, IngestProblem
@@ -16,7 +17,7 @@ from .items import DecodeError, IngestProblem
 __all__ = ["BOM", "check_size", "check_text", "numbered_lines"]
 
 BOM = b"\xef\xbb\xbf"
-_CHUNK = 1 << 20
+_CHUNK = 64 << 10  # bounds the memory of the check, whatever the size of the input
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfe\x00\x00", "UTF-32 text"),
     (b"\x00\x00\xfe\xff", "UTF-32 text"),
@@ -34,6 +35,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"-----BEGIN PGP MESSAGE", "a PGP-encrypted message"),
 )
 # Bytes that never occur in text; X12 may use FS/GS/RS/US (0x1c-0x1f) and BEL as separators.
+_NOT_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 _CONTROL = frozenset(range(0x20)) - frozenset(b"\t\n\r\x0b\x0c\x07\x1c\x1d\x1e\x1f")
 
 
@@ -67,7 +69,7 @@ def check_text(content: bytes) -> int:
             decoder.decode(view[offset : offset + _CHUNK], final=offset + _CHUNK >= len(content))
     except UnicodeDecodeError:
         _raise_not_utf8(content, start)
-    if not content[start:].strip():
+    if _NOT_BLANK.search(content, start) is None:  # a search, not a stripped copy of the input
         raise DecodeError.of("the file is empty (only blank space)")
     return start
 
