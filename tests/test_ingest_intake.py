@@ -75,6 +75,10 @@ def test_a_replayed_submission_records_nothing_twice(pipeline: Pipeline) -> None
     assert len(all_transactions(pipeline)) == 2
     other = intake(submission(content, name="b.json", submission_id="delivery-2"))  # a new delivery
     assert other.accepted != first.accepted and len(all_transactions(pipeline)) == 4
+    changed = json.dumps([{**ELIGIBILITY, "controlNumber": "999999999"}, bad]).encode()
+    reused = intake(submission(changed, name="b.json", submission_id="delivery-1"))  # an id reused wrongly
+    assert reused.accepted == [] and "used before with a different request" in reused.rejected[0].reason
+    assert len(all_transactions(pipeline)) == 4
 
 
 def test_a_refused_file_records_nothing(pipeline: Pipeline) -> None:

@@ -22,6 +22,7 @@ from edi.ingest import ColumnMapping, DecodeError, IngestProblem, Limits, decode
 from edi.pipeline import Pipeline
 from edi.pipeline.context import canonical_json
 from edi.pipeline.intake import accept, reject
+from edi.store import IdempotencyConflictError
 
 __all__ = ["PipelineIntake"]
 
@@ -68,11 +69,16 @@ class PipelineIntake:
                     )
                     receipt.rejected.extend(_error(item.locate(p.path, p.message), record.id) for p in problems)
                     continue
-                record, _created = accept(
-                    self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
-                    idempotency_key=key, request_sha256=hashlib.sha256(canonical_json(item.data)).hexdigest(),
-                    actor=self.actor, reply_to=reply_to,
-                )
+                try:
+                    record, _created = accept(
+                        self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
+                        idempotency_key=key, request_sha256=hashlib.sha256(canonical_json(item.data)).hexdigest(),
+                        actor=self.actor, reply_to=reply_to,
+                    )
+                except IdempotencyConflictError:
+                    receipt.rejected.append(ItemError(item.label, "this submission id was used before with a "
+                                                      "different request here; send it again under a new id"))
+                    continue
                 receipt.accepted.append(record.id)
         except DecodeError as exc:
             receipt.rejected.extend(_error(p) for p in exc.problems)

@@ -5,7 +5,7 @@ not choose, so the mapping lives in a YAML file per submitter rather than in cod
 
     kind: eligibility            # eligibility | professional | institutional
     format: csv                  # csv | fixed
-    match: "*.csv"               # which of the submitter's files it applies to (glob, default all)
+    match: "*.csv"               # which files it applies to (glob, default all; first match wins)
     date_format: "%m/%d/%Y"      # how dates are written in the file (strptime); written YYYYMMDD
     fields:                      # canonical JSON path -> where the value comes from
       controlNumber: {counter: 9}              # the item's ordinal, zero-padded to 9 digits
