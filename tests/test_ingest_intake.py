@@ -1,4 +1,4 @@
-"""PipelineIntake on the real store (SQLite, encrypted payloads): accepted items move on, items
+"""PipelineIntake on the real store (SQLite and PostgreSQL, encrypted payloads): accepted items move on, items
 failing the checks are kept as rejected transactions, both remember the reply address, and a
 replayed submission records nothing twice."""
 
@@ -28,9 +28,15 @@ CLAIM = json.loads((SAMPLE / "claim.json").read_text())
 REPLY = ReplyAddress("amqp", "replies.acme", correlation_id="c-1")
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
-    pipe = open_pipeline(Settings.from_env({"EDI_DATA_DIR": str(tmp_path / "data")}), create_key=True)
+pytest_plugins = ("tests.servers.postgres",)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pipeline]:
+    env = {"EDI_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "postgresql":
+        env["EDI_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    pipe = open_pipeline(Settings.from_env(env), create_key=True)
     yield pipe
     pipe.repository.engine.dispose()
 
