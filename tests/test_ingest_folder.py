@@ -15,6 +15,7 @@ import pytest
 from connectors.ingest.door import ReplyAddress, Submission
 from connectors.ingest.folder import FolderDoor, FolderLayout, FolderReplySink
 from connectors.ingest.intake import PipelineIntake
+from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.pipeline.runtime import open_pipeline
 from edi.ingest import load_mapping
 from edi.pipeline import Pipeline
@@ -248,3 +249,15 @@ def test_the_folder_sink_writes_answers_atomically_into_outbound_only(tmp_path: 
     with pytest.raises(ValueError, match="cannot send to a amqp"):
         sink.send(ReplyAddress("amqp", "q"), "x.json", b"{}")
     assert names(layout.outbound) == ["01HX-271.json"] and names(tmp_path) == ["01HX-271.json"]
+
+
+@pytest.mark.parametrize("name", ["../x.json", "..\\x.json", "a/b.json", "..", ".hidden.json", "x\x00.json",
+                                  "a..b.json", "-rf.json", "x" * 200])
+def test_names_that_could_leave_a_folder_or_hide_are_refused(name: str) -> None:
+    assert unsafe_reason(name) is not None
+    assert unsafe_reason(safe_name(name)) is None
+
+
+@pytest.mark.parametrize("name", ["roster.csv", "claims 2024-05 (1).csv", "ABC_837P.x12", "batch.v2.jsonl"])
+def test_plain_names_are_taken(name: str) -> None:
+    assert unsafe_reason(name) is None

@@ -1,6 +1,6 @@
-"""PipelineIntake on the real store (SQLite and PostgreSQL, encrypted payloads): accepted items move on, items
-failing the checks are kept as rejected transactions, both remember the reply address, and a
-replayed submission records nothing twice."""
+"""PipelineIntake on the real store (SQLite and PostgreSQL, encrypted payloads): accepted items
+move on, items failing the checks are kept as rejected transactions, both remember the reply
+address, and a replayed submission records nothing twice."""
 
 from __future__ import annotations
 
