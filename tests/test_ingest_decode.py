@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edi.checks import validate_request
-from edi.ingest import DecodeError, Limits, MappingError, decode, load_mapping
+from edi.ingest import DecodeError, Limits, MappingError, decode, load_mapping, load_mappings
 
 ROOT = Path(__file__).resolve().parent
 INGEST = ROOT / "fixtures" / "ingest"
@@ -233,3 +233,19 @@ def test_a_long_roster_decodes_one_row_at_a_time() -> None:
         tracemalloc.stop()
     assert count == held == 3_000
     assert streamed * 10 < holding  # what all items would take; the input bytes are the caller's
+
+
+def test_mappings_per_submitter_from_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "1-claims.yaml").write_text((INGEST / "claim-lines.yaml").read_text())
+    (tmp_path / "acme" / "2-roster.yaml").write_text((INGEST / "roster-csv.yaml").read_text())
+    found = load_mappings(tmp_path)
+    assert [m.kind for m in found["acme"]] == ["professional", "eligibility"]
+    assert decode((INGEST / "roster.csv").read_bytes(), name="roster.csv", mappings=found["acme"]).mapping.kind == (
+        "eligibility")
+
+
+def test_a_message_content_type_marks_json_lines() -> None:
+    one_line = json.dumps(ELIGIBILITY).encode()
+    assert decode(one_line, name="msg-1").format == "json"
+    assert decode(one_line, name="msg-1", content_type="application/x-ndjson; charset=utf-8").format == "jsonl"

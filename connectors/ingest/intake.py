@@ -52,7 +52,8 @@ class PipelineIntake:
         receipt = IntakeReceipt()
         try:
             decoded = decode(submission.content, name=submission.name,
-                             mappings=self.mappings_for(submission.submitter_id), limits=self.limits)
+                             mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
+                             content_type=submission.content_type)
             reply_to = submission.reply.to_json()
             base = self._key_base(submission)
             for item in decoded.items:

@@ -3,7 +3,7 @@ into canonical requests, with problems in the submitter's own terms. Pure: no I/
 
 from .decode import DEFAULT_MAX_BYTES, Decoded, Limits, decode, sniff
 from .items import DecodedItem, DecodeError, Format, IngestProblem, RequestKind
-from .mapping import ColumnMapping, FieldSpec, FixedColumn, MappingError, load_mapping
+from .mapping import ColumnMapping, FieldSpec, FixedColumn, MappingError, load_mapping, load_mappings
 from .text import check_size
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "check_size",
     "decode",
     "load_mapping",
+    "load_mappings",
     "sniff",
 ]

@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_MAX_BYTES", "Decoded", "Limits", "decode", "sniff"]
 
 DEFAULT_MAX_BYTES = 256 << 20
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".jsonlines"}
+_JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"}
 _X12_SUFFIXES = {".x12", ".edi", ".270", ".837", ".837p", ".837i"}
 _TABULAR_SUFFIXES = {".csv", ".txt", ".dat", ".tsv", ".prn", ".fw"}
 
@@ -41,9 +42,12 @@ class Decoded:
     mapping: ColumnMapping | None = None
 
 
-def sniff(content: bytes, start: int, name: str, mappings: Iterable[ColumnMapping]) -> tuple[Format, ColumnMapping | None]:
+def sniff(content: bytes, start: int, name: str, mappings: Iterable[ColumnMapping], content_type: str | None = None,
+          ) -> tuple[Format, ColumnMapping | None]:
     head = content[start : start + 4096].lstrip(b" \t\r\n")
     suffix = PurePosixPath(name).suffix.lower()
+    if content_type and content_type.split(";")[0].strip().lower() in _JSONL_TYPES:
+        suffix = ".jsonl"  # a message's declared type counts like a file's extension
     if head.startswith(b"["):
         return "json", None
     if head.startswith(b"{"):
@@ -85,12 +89,13 @@ def decode(
     name: str = "",
     mappings: Iterable[ColumnMapping] = (),
     limits: Limits = Limits(),  # noqa: B008 - frozen
+    content_type: str | None = None,
 ) -> Decoded:
     """Raise ``DecodeError`` if the input is refused as a whole; else its items, lazily."""
     check_size(len(content), limits.max_bytes)
     start = check_text(content)
     mappings = list(mappings)
-    fmt, mapping = sniff(content, start, name, mappings)
+    fmt, mapping = sniff(content, start, name, mappings, content_type)
     if fmt == "json":
         items = json_items(content, start)
     elif fmt == "jsonl":

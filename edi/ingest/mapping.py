@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .items import IngestProblem, RequestKind
 
-__all__ = ["ColumnMapping", "FieldSpec", "FixedColumn", "MappingError", "RowMapper", "RowValues", "load_mapping", "parse_path"]
+__all__ = ["ColumnMapping", "FieldSpec", "FixedColumn", "MappingError", "RowMapper", "RowValues", "load_mapping", "load_mappings", "parse_path"]
 
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*)*$")
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -155,6 +155,17 @@ def load_mapping(source: Path | str | Mapping[str, Any]) -> ColumnMapping:
     except ValidationError as exc:
         details = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'mapping'}: {e['msg']}" for e in exc.errors())
         raise MappingError(f"{where}: {details}") from None
+
+
+def load_mappings(directory: Path | str) -> dict[str, list[ColumnMapping]]:
+    """Every submitter's mappings from ``DIRECTORY/<submitter id>/*.yaml``, in file-name order
+    (the order in which they are tried against a file name)."""
+    found: dict[str, list[ColumnMapping]] = {}
+    for folder in sorted(Path(directory).iterdir()):
+        if folder.is_dir():
+            files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+            found[folder.name] = [load_mapping(f) for f in files]
+    return found
 
 
 def parse_path(path: str) -> tuple[str | int, ...]:
