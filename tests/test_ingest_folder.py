@@ -261,3 +261,22 @@ def test_names_that_could_leave_a_folder_or_hide_are_refused(name: str) -> None:
 @pytest.mark.parametrize("name", ["roster.csv", "claims 2024-05 (1).csv", "ABC_837P.x12", "batch.v2.jsonl"])
 def test_plain_names_are_taken(name: str) -> None:
     assert unsafe_reason(name) is None
+
+
+def test_a_partly_rejected_file_is_archived_with_an_error_file_naming_line_and_column(
+        pipeline: Pipeline, tmp_path: Path) -> None:
+    door, layout = make_door(pipeline, tmp_path)
+    text = (INGEST / "roster.csv").read_text().replace("03/22/1975", "22/03/1975").replace("11/30/1990", "11/30/2090")
+    (layout.inbound / "roster.csv").write_text(text)
+    assert drain(door) == 1
+    assert names(layout.quarantine) == [] and len(names(layout.archive)) == 1
+    body = outbound_json(layout, "roster.csv.error.json")
+    assert body["refused"] is False and len(body["accepted"]) == 1
+    assert [e["text"] for e in body["errors"]] == [
+        "line 3, column DOB: not a date in MM/DD/YYYY (subscriber.dateOfBirth)",
+        "line 4, column DOB: is in the future (subscriber.dateOfBirth)",
+    ]
+    assert body["errors"][0]["transactionId"] is None  # not a request: nothing to record
+    rejected = pipeline.repository.require(body["errors"][1]["transactionId"], submitter_id="acme")
+    assert rejected.state is State.REJECTED  # recorded, can be looked up
+    assert "1975" not in json.dumps(body) and "2090" not in json.dumps(body)
