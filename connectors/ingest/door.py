@@ -9,8 +9,9 @@ request is stored. What comes back later goes out through the door's ``ReplySink
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 __all__ = ["Channel", "Intake", "IntakeReceipt", "ItemError", "ReplyAddress", "ReplySink", "Submission"]
 
@@ -25,6 +26,16 @@ class ReplyAddress:
     target: str  # outbound folder path, s3://bucket/prefix, reply queue name, JMS destination
     correlation_id: str | None = None  # AMQP correlation_id / JMSCorrelationID to echo
 
+    def to_json(self) -> str:
+        """The form recorded with each transaction (``transactions.reply_to``)."""
+        return json.dumps({"channel": self.channel, "target": self.target, "correlation_id": self.correlation_id},
+                          sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ReplyAddress:
+        data: Any = json.loads(text)
+        return cls(channel=data["channel"], target=data["target"], correlation_id=data.get("correlation_id"))
+
 
 @dataclass(frozen=True, slots=True)
 class Submission:
@@ -34,6 +45,10 @@ class Submission:
     content: bytes
     reply: ReplyAddress
     content_type: str | None = None  # a hint (message content type); files are sniffed
+    # The door's own id for this delivery, the same when it hands the same delivery over again
+    # (a file reclaimed after a crash, a redelivered message); the intake derives its
+    # idempotency keys from it, so a replay records nothing twice. None: the content's SHA-256.
+    submission_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +58,17 @@ class ItemError:
     item: str  # "file", "line 12", "record 3", "ST 0001"
     reason: str
     field: str | None = None  # JSON path or mapped column name
+    transaction_id: str | None = None  # set when the item was recorded as a rejected transaction
+    column: bool = False  # ``field`` is a column of the submitter's CSV or fixed-width file
+
+    def __str__(self) -> str:
+        if not self.field:
+            return f"{self.item}: {self.reason}"
+        return f"{self.item}, {'column' if self.column else 'field'} {self.field}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "field": self.field, "reason": self.reason, "transactionId": self.transaction_id,
+                "text": str(self)}
 
 
 @dataclass(frozen=True, slots=True)

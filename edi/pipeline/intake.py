@@ -60,19 +60,21 @@ def accept(
     callback_url: str | None = None,
     actor: str = "intake",
     route: bool = True,
+    reply_to: str | None = None,
 ) -> tuple[TransactionRecord, bool]:
     """Record a request that passed the checks; (transaction, created).
 
     With an idempotency key already used for the same request the earlier transaction comes
     back with ``created=False``; with another request ``IdempotencyConflictError`` is raised.
     ``route=False`` leaves the translate message out (the API's real-time path drives the
-    eligibility request itself and queues it only if it cannot finish).
+    eligibility request itself and queues it only if it cannot finish). ``reply_to`` is the
+    reply address (JSON text) of the door the request came in by.
     """
     stored = pipeline.payloads.put(canonical_json(data))
     new = NewTransaction(
         submitter_id=submitter_id, kind=KINDS[request_kind], idempotency_key=idempotency_key,
         request_sha256=request_sha256 if idempotency_key else None, callback_url=callback_url,
-        correlation=correlation_of(data), document_type=DOCUMENT_TYPES[request_kind],
+        correlation=correlation_of(data), document_type=DOCUMENT_TYPES[request_kind], reply_to=reply_to,
     )
     attachment = PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])
     try:
@@ -106,17 +108,33 @@ def reject(
     problems: Sequence[Problem],
     actor: str = "intake",
     callback_url: str | None = None,
+    reply_to: str | None = None,
+    idempotency_key: str | None = None,
 ) -> TransactionRecord:
     """Record a request that failed the checks (a door that cannot answer synchronously): it
-    is kept, marked rejected, and its problems go back to the submitter as a final notice."""
+    is kept, marked rejected, and its problems go back to the submitter as a final notice.
+
+    With an ``idempotency_key`` already used (a door replaying a submission after a crash) the
+    earlier transaction comes back and nothing new is written."""
     stored = pipeline.payloads.put(canonical_json(data))
     new = NewTransaction(
         submitter_id=submitter_id, kind=KINDS[request_kind], correlation=correlation_of(data),
-        document_type=DOCUMENT_TYPES[request_kind], callback_url=callback_url,
+        document_type=DOCUMENT_TYPES[request_kind], callback_url=callback_url, reply_to=reply_to,
+        idempotency_key=idempotency_key, request_sha256=None,
     )
-    record = pipeline.repository.create(
-        new, actor=actor, attach=[PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])]
-    ).transaction
+    try:
+        result = pipeline.repository.create(
+            new, actor=actor,
+            attach=[PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])],
+        )
+    except BaseException:
+        pipeline.payloads.delete(stored.uri)
+        raise
+    record = result.transaction
+    if not result.created:
+        pipeline.payloads.delete(stored.uri)
+        if record.state is not State.RECEIVED:
+            return record
     note = notice(
         pipeline, record, EventType.REJECTED, document_type=DOCUMENT_TYPES[request_kind], final=True,
         status="rejected", errors=[{"field": p.path, "description": p.message} for p in problems],

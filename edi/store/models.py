@@ -44,6 +44,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -196,6 +197,9 @@ class Transaction(Base):
     st02: Mapped[int | None] = mapped_column(Integer)
     payer_claim_control_number: Mapped[str | None] = mapped_column(String(50))  # CLP07, REF*1K
     document_type: Mapped[str | None] = mapped_column(String(8))  # 270, 837P, 837I
+    # Where the answers go when the request came in by a door (folder, SFTP, S3, AMQP, JMS):
+    # a JSON object {"channel", "target", "correlation_id"}; None for API requests.
+    reply_to: Mapped[str | None] = mapped_column(Text)
     # When the pipeline should look at the transaction again (a retry after backoff, a batch
     # window, a response deadline); None: nothing scheduled. The sweeper re-queues due ones.
     due_at: Mapped[datetime | None] = mapped_column()

@@ -172,6 +172,7 @@ class NewTransaction:
     callback_url: str | None = None
     correlation: Correlation = field(default_factory=Correlation)
     document_type: str | None = None  # 270, 837P, 837I
+    reply_to: str | None = None  # JSON text: the door's reply address (see connectors.ingest.door)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ class TransactionRecord:
     document_type: str | None = None
     due_at: datetime | None = None
     attempts: int = 0
+    reply_to: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -353,6 +355,7 @@ def _record(row: Transaction) -> TransactionRecord:
         document_type=row.document_type,
         due_at=row.due_at,
         attempts=row.attempts or 0,
+        reply_to=row.reply_to,
     )
 
 
@@ -482,7 +485,7 @@ class Repository:
                     id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
                     state=State.RECEIVED.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
-                    document_type=new.document_type, attempts=0,
+                    document_type=new.document_type, attempts=0, reply_to=new.reply_to,
                     created_at=now, updated_at=now, **new.correlation.columns(),
                 )
                 session.add(row)

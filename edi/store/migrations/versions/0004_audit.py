@@ -4,7 +4,7 @@ Triggers refuse deleting entries and changing them, except the one update the se
 (position, prev_hash and hash, from empty to set); TRUNCATE is refused on PostgreSQL too.
 
 Revision ID: 0004
-Revises: 0002 (re-chained after 0003 when merged)
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

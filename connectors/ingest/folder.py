@@ -1,0 +1,405 @@
+"""The watched-folder door: submitters drop files into ``inbound/`` and find answers in ``outbound/``.
+
+Per submitter one root holds ``inbound/`` (they write), ``work/`` (claimed, being taken in),
+``archive/`` (done), ``quarantine/`` (refused whole) and ``outbound/`` (we write: receipts,
+``NAME.error.json`` and response documents).
+
+Why it works the way it does:
+
+* A file is claimed only once it has stopped changing (same size and mtime on two looks, the
+  last change at least ``settle_seconds`` ago): writers that do not write-then-rename would
+  otherwise be read half-written. Names starting with ``.`` or ending in ``.tmp``/``.part``/
+  ``.filepart`` are uploads in progress and are left alone.
+* Claiming is a rename into ``work/`` under a unique claim name, which is atomic: two doors, or a
+  door and a restart, can never both take the same file. Files still in ``work/`` at start-up
+  were claimed by a door that stopped; they are taken in again under their claim name, which is
+  also the intake's idempotency key, so nothing is recorded twice.
+* Archive and quarantine names carry the claim name too, so a later file with the same name
+  never overwrites an earlier one; error files get a ``.2``, ``.3`` ... suffix instead.
+* Symbolic links, directories and names with paths in them are refused without being opened
+  or followed, and the size limit is checked from ``stat`` before a byte is read.
+* Nothing a submitter drops stops the door: a refused file is quarantined with its error file;
+  only a failing intake (the store down) leaves the file in ``work/`` for the next attempt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.names import safe_name, unsafe_reason
+from edi.ingest import DEFAULT_MAX_BYTES
+
+__all__ = ["FolderDoor", "FolderLayout", "FolderReplySink", "write_atomic"]
+
+log = logging.getLogger(__name__)
+
+_IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".filepart", ".partial", ".crdownload")
+_CLAIM_SEPARATOR = "--"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderLayout:
+    root: Path
+
+    @property
+    def inbound(self) -> Path:
+        return self.root / "inbound"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def outbound(self) -> Path:
+        return self.root / "outbound"
+
+    def create(self) -> FolderLayout:
+        for folder in (self.inbound, self.work, self.archive, self.quarantine, self.outbound):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) -> Path:
+    """Write ``folder/name`` so that a reader sees all of it or nothing (temp file, fsync, rename).
+
+    With ``replace=False`` an existing file is kept and the new one gets ``.2``, ``.3`` ... before
+    its last suffixes, e.g. ``claims.csv.2.error.json``.
+    """
+    temp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+    with open(temp, "xb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        if replace:
+            target = folder / name
+            os.replace(temp, target)
+        else:
+            target = _link_unique(temp, folder, name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    _fsync_dir(folder)
+    return target
+
+
+def _link_unique(temp: Path, folder: Path, name: str) -> Path:
+    for n in range(1, 10_000):
+        candidate = folder / (name if n == 1 else _numbered(name, n))
+        try:
+            os.link(temp, candidate)  # fails if it exists: no clobbering, no race
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: too many files named like {name}")
+
+
+def _numbered(name: str, n: int) -> str:
+    for tail in (".error.json", ".receipt.json", ".json"):
+        if name.endswith(tail):
+            return f"{name[: -len(tail)]}.{n}{tail}"
+    return f"{name}.{n}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _claim_name(name: str, now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}{_CLAIM_SEPARATOR}{name}"
+
+
+def _original(claim: str) -> str:
+    return claim.split(_CLAIM_SEPARATOR, 1)[1] if _CLAIM_SEPARATOR in claim else claim
+
+
+@dataclass(slots=True)
+class _Seen:
+    size: int
+    mtime_ns: int
+
+
+class FolderDoor:
+    """Watches each submitter's ``inbound/`` and hands settled files to the intake."""
+
+    def __init__(
+        self,
+        roots: Mapping[str, Path | str],
+        intake: Intake,
+        *,
+        settle_seconds: float = 2.0,
+        poll_interval: float = 5.0,
+        retry_seconds: float = 30.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        use_watchdog: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.layouts = {submitter: FolderLayout(Path(root)).create() for submitter, root in roots.items()}
+        self.intake = intake
+        self.settle_seconds = settle_seconds
+        self.poll_interval = poll_interval
+        self.retry_seconds = retry_seconds
+        self.max_bytes = max_bytes
+        self.use_watchdog = use_watchdog
+        self.clock = clock
+        self._seen: dict[Path, _Seen] = {}
+        self._failed: dict[Path, float] = {}  # work file -> when the intake last failed on it
+        self._wake = threading.Event()
+        self._recovered = False
+
+    # -- one pass --------------------------------------------------------------------------
+
+    def scan_once(self) -> int:
+        """Take in every settled file (and, the first time, what an earlier run left in work/)."""
+        done = 0
+        if not self._recovered:
+            done += self.recover()
+        for submitter, layout in self.layouts.items():
+            try:
+                entries = sorted(os.scandir(layout.inbound), key=lambda e: e.name)
+            except OSError:
+                log.exception("folder door %s: cannot list inbound", submitter)
+                continue
+            present = set()
+            for entry in entries:
+                path = Path(entry.path)
+                present.add(path)
+                try:
+                    done += self._consider(submitter, layout, entry)
+                except Exception:  # one file never stops the door
+                    log.exception("folder door %s: failed on an inbound file", submitter)
+            for path in [p for p in self._seen if p.parent == layout.inbound and p not in present]:
+                del self._seen[path]
+        for work_file, failed_at in list(self._failed.items()):
+            if self.clock() - failed_at >= self.retry_seconds:
+                submitter = self._submitter_of(work_file)
+                if submitter is not None and work_file.exists():
+                    done += self._take_in(submitter, self.layouts[submitter], work_file)
+                else:
+                    del self._failed[work_file]
+        return done
+
+    def recover(self) -> int:
+        """Take in files an earlier run claimed but did not finish (they keep their claim name)."""
+        self._recovered = True
+        done = 0
+        for submitter, layout in self.layouts.items():
+            for entry in sorted(os.scandir(layout.work), key=lambda e: e.name):
+                if entry.name.startswith("."):
+                    continue
+                log.info("folder door %s: resuming %s", submitter, entry.name)
+                done += self._take_in(submitter, layout, Path(entry.path))
+        return done
+
+    def _submitter_of(self, work_file: Path) -> str | None:
+        for submitter, layout in self.layouts.items():
+            if work_file.parent == layout.work:
+                return submitter
+        return None
+
+    def _consider(self, submitter: str, layout: FolderLayout, entry: os.DirEntry[str]) -> int:
+        name = entry.name
+        climbing = ".." in name or "\\" in name
+        if not climbing and (name.startswith(".") or name.lower().endswith(_IN_PROGRESS_SUFFIXES)):
+            return 0
+        info = entry.stat(follow_symlinks=False)
+        reason = unsafe_reason(name)
+        if stat.S_ISLNK(info.st_mode):
+            reason = "symbolic links are refused: put the file itself into inbound/"
+        elif not stat.S_ISREG(info.st_mode):
+            reason = reason or "only plain files are taken from inbound/ (this is a folder or a device)"
+        if reason is not None:
+            self._refuse(submitter, layout, Path(entry.path), name, [ItemError("file", reason)])
+            return 1
+        path = Path(entry.path)
+        now = self.clock()
+        before = self._seen.get(path)
+        current = _Seen(info.st_size, info.st_mtime_ns)
+        self._seen[path] = current
+        if before is None or before != current or now - info.st_mtime_ns / 1e9 < self.settle_seconds:
+            return 0  # still being written, or not looked at twice yet
+        del self._seen[path]
+        claimed = layout.work / _claim_name(name, datetime.now(UTC))
+        try:
+            os.rename(path, claimed)  # atomic: whoever renames first owns the file
+        except FileNotFoundError:
+            return 0  # another door took it
+        _fsync_dir(layout.work)
+        return self._take_in(submitter, layout, claimed)
+
+    # -- taking one claimed file in ----------------------------------------------------------
+
+    def _take_in(self, submitter: str, layout: FolderLayout, claimed: Path) -> int:
+        name = _original(claimed.name)
+        try:
+            info = os.lstat(claimed)
+        except FileNotFoundError:
+            self._failed.pop(claimed, None)
+            return 0
+        if not stat.S_ISREG(info.st_mode):
+            self._refuse(submitter, layout, claimed, name, [ItemError("file", "only plain files are taken")])
+            return 1
+        if info.st_size > self.max_bytes:  # decided from stat: the file is never opened
+            self._refuse(submitter, layout, claimed, name, [ItemError(
+                "file", f"the file is {info.st_size} bytes, above the limit of {self.max_bytes} bytes; "
+                "split it and send the parts")])
+            return 1
+        fd = os.open(claimed, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > self.max_bytes:
+                content = None
+            else:
+                content = handle.read(self.max_bytes + 1)
+        if content is None or len(content) > self.max_bytes:
+            self._refuse(submitter, layout, claimed, name, [ItemError(
+                "file", f"the file grew above the limit of {self.max_bytes} bytes while it was read")])
+            return 1
+        submission = Submission(
+            submitter_id=submitter, channel="folder", name=name, content=content,
+            reply=ReplyAddress("folder", str(layout.outbound)), submission_id=f"{submitter}/{claimed.name}",
+        )
+        try:
+            receipt = self.intake(submission)
+        except Exception:
+            self._failed[claimed] = self.clock()
+            log.exception("folder door %s: intake failed for %s; kept in work/ for another attempt", submitter, name)
+            return 0
+        self._failed.pop(claimed, None)
+        if receipt.refused_whole:
+            self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt)
+            return 1
+        self._answer(layout, name, claimed.name, receipt)
+        self._move(claimed, layout.archive / datetime.now(UTC).strftime("%Y-%m-%d"), claimed.name)
+        return 1
+
+    def _refuse(self, submitter: str, layout: FolderLayout, path: Path, name: str, errors: list[ItemError],
+                receipt: IntakeReceipt | None = None) -> None:
+        shown = name if unsafe_reason(name) is None else safe_name(name)
+        claim = path.name if path.parent == layout.work else _claim_name(shown, datetime.now(UTC))
+        log.warning("folder door %s: refused %s: %s", submitter, shown, errors[0].reason if errors else "")
+        self._answer(layout, shown, claim, receipt or IntakeReceipt(rejected=list(errors)), refused=True)
+        self._move(path, layout.quarantine, claim)
+        self._seen.pop(path, None)
+
+    def _answer(self, layout: FolderLayout, name: str, claim: str, receipt: IntakeReceipt, *,
+                refused: bool = False) -> None:
+        """``NAME.error.json`` when anything was refused; ``NAME.receipt.json`` when all went in."""
+        body: dict[str, Any] = {
+            "file": name,
+            "claim": claim,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "refused": refused or receipt.refused_whole,
+            "accepted": list(receipt.accepted),
+            "errors": [e.to_dict() for e in receipt.rejected],
+        }
+        suffix = ".error.json" if receipt.rejected or refused else ".receipt.json"
+        write_atomic(layout.outbound, name + suffix, json.dumps(body, indent=1).encode(), replace=False)
+
+    @staticmethod
+    def _move(path: Path, folder: Path, name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        if target.exists() or target.is_symlink():
+            target = folder / f"{name}.{uuid.uuid4().hex[:8]}"
+        os.rename(path, target)  # a symlink is moved as a link, never followed
+        _fsync_dir(folder)
+        return target
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Scan until ``stop`` is set; inotify (watchdog) events wake it early, polling covers the rest."""
+        observer = self._watch() if self.use_watchdog else None
+        try:
+            while not stop.is_set():
+                try:
+                    self.scan_once()
+                except Exception:
+                    log.exception("folder door: scan failed")
+                # files seen but not settled yet are looked at again after settle_seconds
+                wait = min(self.poll_interval, max(self.settle_seconds, 0.05)) if self._seen else self.poll_interval
+                deadline = time.monotonic() + wait
+                while not stop.is_set() and not self._wake.is_set() and time.monotonic() < deadline:
+                    self._wake.wait(min(0.5, max(deadline - time.monotonic(), 0)))
+                self._wake.clear()
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _watch(self) -> Any:
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # pragma: no cover - watchdog is a dependency; polling still works
+            log.warning("folder door: watchdog is not installed; polling every %ss", self.poll_interval)
+            return None
+        door = self
+
+        class _Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                door.wake()
+
+        observer = Observer()
+        try:
+            for layout in self.layouts.values():
+                observer.schedule(_Handler(), str(layout.inbound), recursive=False)
+            observer.start()
+        except OSError:
+            log.warning("folder door: file system events unavailable; polling every %ss", self.poll_interval)
+            return None
+        return observer
+
+
+class FolderReplySink:
+    """Writes answer documents into a submitter's ``outbound/`` (temp file, then rename).
+
+    Only the outbound folders of the configured roots are written to, whatever an address
+    recorded in the store says, and names are plain file names.
+    """
+
+    def __init__(self, roots: Mapping[str, Path | str] | Iterable[Path | str]) -> None:
+        folders = roots.values() if isinstance(roots, Mapping) else roots
+        self._outbound = {FolderLayout(Path(r)).outbound.resolve() for r in folders}
+
+    def send(self, address: ReplyAddress, name: str, body: bytes) -> None:
+        if address.channel != "folder":
+            raise ValueError(f"the folder sink cannot send to a {address.channel} address")
+        folder = Path(address.target).resolve()
+        if folder not in self._outbound:
+            raise ValueError("the reply address is not the outbound folder of a configured submitter")
+        reason = unsafe_reason(name)
+        if reason is not None:
+            raise ValueError(f"answer name refused: {reason}")
+        if not name.endswith(".json"):
+            name += ".json"
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder, name, body, replace=True)

@@ -1,0 +1,95 @@
+"""The one intake every door feeds: decode, check, record, and say what became of each item.
+
+Every item that decodes into a request is recorded -- accepted ones move on to translation,
+ones failing the checks are kept as rejected transactions (so the submitter and an operator can
+look them up) -- each with the submission's reply address. Items that are not requests at all
+(a bad JSON line, a bad date in a column) and whole-file refusals come back in the receipt only.
+
+Idempotency keys are derived from the door's ``submission_id`` (or the content's hash) and the
+item's ordinal, so a door that hands the same delivery over again after a crash gets the same
+transactions back and nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+
+from connectors.ingest.door import IntakeReceipt, ItemError, Submission
+from edi.checks import validate_request
+from edi.ingest import ColumnMapping, DecodeError, IngestProblem, Limits, decode
+from edi.pipeline import Pipeline
+from edi.pipeline.context import canonical_json
+from edi.pipeline.intake import accept, reject
+from edi.store import IdempotencyConflictError
+
+__all__ = ["PipelineIntake"]
+
+log = logging.getLogger(__name__)
+
+Mappings = Mapping[str, ColumnMapping | Iterable[ColumnMapping]]
+
+
+def _error(problem: IngestProblem, transaction_id: str | None = None) -> ItemError:
+    return ItemError(problem.item, problem.reason, problem.field, transaction_id, problem.column)
+
+
+class PipelineIntake:
+    def __init__(self, pipeline: Pipeline, mappings: Mappings | None = None, *, limits: Limits | None = None,
+                 actor: str = "ingest") -> None:
+        self.pipeline = pipeline
+        self.limits = limits or Limits()
+        self.actor = actor
+        self._mappings: dict[str, list[ColumnMapping]] = {}
+        for submitter, found in (mappings or {}).items():
+            self._mappings[submitter] = [found] if isinstance(found, ColumnMapping) else list(found)
+
+    def mappings_for(self, submitter_id: str) -> list[ColumnMapping]:
+        return self._mappings.get(submitter_id, [])
+
+    def __call__(self, submission: Submission) -> IntakeReceipt:
+        receipt = IntakeReceipt()
+        try:
+            decoded = decode(submission.content, name=submission.name,
+                             mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
+                             content_type=submission.content_type)
+            reply_to = submission.reply.to_json()
+            base = self._key_base(submission)
+            for item in decoded.items:
+                if not item.ok:
+                    receipt.rejected.extend(_error(p) for p in item.problems)
+                    continue
+                assert item.kind is not None and item.data is not None
+                key = f"{base}:{item.index}"
+                _model, problems = validate_request(item.kind, item.data)
+                if problems:
+                    record = reject(
+                        self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
+                        problems=problems, actor=self.actor, reply_to=reply_to, idempotency_key=key,
+                    )
+                    receipt.rejected.extend(_error(item.locate(p.path, p.message), record.id) for p in problems)
+                    continue
+                try:
+                    record, _created = accept(
+                        self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
+                        idempotency_key=key, request_sha256=hashlib.sha256(canonical_json(item.data)).hexdigest(),
+                        actor=self.actor, reply_to=reply_to,
+                    )
+                except IdempotencyConflictError:
+                    receipt.rejected.append(ItemError(item.label, "this submission id was used before with a "
+                                                      "different request here; send it again under a new id"))
+                    continue
+                receipt.accepted.append(record.id)
+        except DecodeError as exc:
+            receipt.rejected.extend(_error(p) for p in exc.problems)
+        log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
+                 submission.name, len(receipt.accepted), len(receipt.rejected))
+        return receipt
+
+    @staticmethod
+    def _key_base(submission: Submission) -> str:
+        ident = submission.submission_id or hashlib.sha256(submission.content).hexdigest()
+        if len(ident) > 160:
+            ident = hashlib.sha256(ident.encode()).hexdigest()
+        return f"{submission.channel}:{ident}"
