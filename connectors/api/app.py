@@ -38,10 +38,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connectors.api.auth import install_auth, require_scope
 from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, problem_response
 from connectors.core.client import CoreClientError
 from connectors.core.envelope import CoreEnvelopeError
 from connectors.pipeline.realtime import ClientPool, settle
+from edi.auth import ClientRegistry, TokenIssuer, TokenVerifier
+from edi.auth.scopes import Scope
 from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem, validate_request
 from edi.models import EligibilityRequest, InstitutionalClaimRequest, ProfessionalClaimRequest
 from edi.payloads import PayloadStore
@@ -65,6 +68,11 @@ from edi.store.repository import MAX_PAGE, UnexpectedStateError
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app", "hash_api_key"]
 
 log = logging.getLogger(__name__)
+
+# What an API key grants: a submitter's everyday work. Reading the audit trail and operating the
+# pipeline need an access token with those scopes.
+API_KEY_SCOPES = frozenset({Scope.ELIGIBILITY_WRITE, Scope.CLAIMS_WRITE, Scope.TRANSACTIONS_READ})
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 #: Worker threads for store work at once (PostgreSQL's pool holds 10 connections by default).
@@ -270,6 +278,9 @@ def create_app(
     realtime: bool = True,
     core_options: Mapping[str, Any] | None = None,
     store_threads: int = DEFAULT_STORE_THREADS,
+    verifier: TokenVerifier | None = None,
+    token_issuer: TokenIssuer | None = None,
+    oauth_clients: ClientRegistry | None = None,
 ) -> FastAPI:
     """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter.
 
@@ -323,25 +334,42 @@ def create_app(
 
     # authentication --------------------------------------------------------------------------
 
-    bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
+    if verifier is not None:
+        install_auth(app, verifier, issuer=token_issuer, clients=oauth_clients)
+    bearer = HTTPBearer(auto_error=False, description="OAuth2 access token or API key as a bearer token")
     api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
-    def caller(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        api_key: Annotated[str | None, Depends(api_key_header)],
-    ) -> str:
-        key = credentials.credentials if credentials is not None else api_key
-        challenge = {"WWW-Authenticate": "Bearer"}
-        if not key:
-            raise ProblemError(
-                401, "unauthenticated", "send an API key in Authorization: Bearer or X-API-Key", headers=challenge
-            )
-        submitter = auth.get(hash_api_key(key))
-        if submitter is None:
-            raise ProblemError(401, "unauthenticated", "the API key is not known", headers=challenge)
-        return submitter
+    def caller_for(scope: Scope) -> Callable[..., str]:
+        """The dependency giving the submitter a route acts for, if the caller may use ``scope``."""
+        token_check = require_scope(scope.value)
 
-    Submitter = Annotated[str, Depends(caller)]
+        def caller(
+            request: Request,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+            api_key: Annotated[str | None, Depends(api_key_header)],
+        ) -> str:
+            key = credentials.credentials if credentials is not None else api_key
+            challenge = {"WWW-Authenticate": "Bearer"}
+            if not key:
+                raise ProblemError(
+                    401, "unauthenticated", "send an access token or API key in Authorization: Bearer, or X-API-Key",
+                    headers=challenge,
+                )
+            if credentials is not None and verifier is not None and _JWT.fullmatch(key):
+                return token_check(request, credentials).submitter_id
+            submitter = auth.get(hash_api_key(key))
+            if submitter is None:
+                raise ProblemError(401, "unauthenticated", "the API key is not known", headers=challenge)
+            if scope not in API_KEY_SCOPES:
+                raise ProblemError(403, "insufficient-scope", f"an API key does not grant {scope.value!r}; "
+                                   "use an access token with that scope", title="Forbidden")
+            return submitter
+
+        return caller
+
+    EligibilityWriter = Annotated[str, Depends(caller_for(Scope.ELIGIBILITY_WRITE))]
+    ClaimsWriter = Annotated[str, Depends(caller_for(Scope.CLAIMS_WRITE))]
+    Reader = Annotated[str, Depends(caller_for(Scope.TRANSACTIONS_READ))]
     IdempotencyKey = Annotated[
         str | None,
         Header(alias="Idempotency-Key", description="retry-safe key: same key and body, same answer"),
@@ -420,7 +448,7 @@ def create_app(
         openapi_extra=_body("EligibilityRequest"),
         summary="Check eligibility (270); answers 202 with the transaction id",
     )
-    async def post_eligibility(request: Request, submitter: Submitter, key: IdempotencyKey = None) -> JSONResponse:
+    async def post_eligibility(request: Request, submitter: EligibilityWriter, key: IdempotencyKey = None) -> JSONResponse:
         check_key(key)
         data = await _read_json(request, max_body_bytes)
         _model, problems = validate_request("eligibility", data)
@@ -455,7 +483,7 @@ def create_app(
         openapi_extra=_body("ProfessionalClaimRequest", "InstitutionalClaimRequest", array=True),
         summary="Submit one claim or an array of claims (837P/837I); answers 202 with the transaction id(s)",
     )
-    async def post_claims(request: Request, submitter: Submitter, key: IdempotencyKey = None) -> JSONResponse:
+    async def post_claims(request: Request, submitter: ClaimsWriter, key: IdempotencyKey = None) -> JSONResponse:
         check_key(key)
         data = await _read_json(request, max_body_bytes)
         batch = isinstance(data, list)
@@ -491,7 +519,7 @@ def create_app(
         responses={404: _PROBLEM, **_COMMON_ERRORS},
         summary="One of the caller's transactions: state, kind and timestamped history",
     )
-    def get_transaction(transaction_id: str, submitter: Submitter) -> JSONResponse:
+    def get_transaction(transaction_id: str, submitter: Reader) -> JSONResponse:
         transaction = repository.get(transaction_id, submitter_id=submitter) if CURSOR.fullmatch(transaction_id) else None
         if transaction is None:
             raise ProblemError(404, "not-found", "no such transaction")
@@ -507,7 +535,7 @@ def create_app(
         summary="The caller's transactions, newest first, filtered and paged",
     )
     def list_transactions(
-        submitter: Submitter,
+        submitter: Reader,
         state: Annotated[list[str] | None, Query(description="one or more states (repeat or comma-separate)")] = None,
         kind: Annotated[list[str] | None, Query(description="eligibility and/or claim (repeat or comma-separate)")] = None,
         since: Annotated[datetime | None, Query(description="created at or after (ISO 8601; UTC if no zone)")] = None,

@@ -21,7 +21,8 @@ blocking fetch does not stall the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -47,6 +48,7 @@ from edi.auth.tokens import KeyResolver
 
 __all__ = [
     "IssuerUnavailableError",
+    "api_auth_options",
     "build_issuer",
     "build_verifier",
     "install_auth",
@@ -105,6 +107,19 @@ def build_verifier(settings: AuthSettings, issuer: TokenIssuer | None = None) ->
         trusted.append(TrustedIssuer(ext.issuer, ext.audience, jwks_key_resolver(ext.jwks_url),
                                      subject_claim=ext.subject_claim, require_jti=False))
     return TokenVerifier(trusted)
+
+
+def api_auth_options(clients_by_submitter: Mapping[str, Iterable[Any]],
+                     environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``create_app`` options for OAuth2 from ``EDI_AUTH_*`` (``edi.auth.settings``); none, and the
+    API takes API keys only, when ``EDI_AUTH_AUDIENCE`` is not set."""
+    env = os.environ if environ is None else environ
+    if not env.get("EDI_AUTH_AUDIENCE"):
+        return {}
+    settings = AuthSettings.from_env(env)
+    issuer = build_issuer(settings)
+    return {"verifier": build_verifier(settings, issuer), "token_issuer": issuer,
+            "oauth_clients": ClientRegistry.from_submitters(clients_by_submitter)}
 
 
 def _oauth_error(error: OAuthError) -> JSONResponse:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.api import create_app
+from connectors.api.auth import api_auth_options
 from connectors.delivery.receiver import CallbackReceiver
 from connectors.http_server import ServerThread
 from connectors.loop import LoopThread
@@ -70,7 +71,8 @@ def run_api(host: str, port: int) -> None:
     _quiet_http_logs()
     settings = Settings.from_env()
     pipeline = open_pipeline(settings)
-    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
+                     **_auth(pipeline))
     server = ServerThread(app, host, port).start()
     print(f"api: {server.url}  (OpenAPI: {server.url}/docs)", flush=True)
     try:
@@ -103,7 +105,7 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
         core_options: dict[str, Any] = {}  # one set of CORE client options for the API and the workers
         runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
-                         core_options=core_options)
+                         core_options=core_options, **_auth(pipeline))
         api = ServerThread(app, host, port).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
         print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
@@ -171,3 +173,8 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str,
 
 async def _sender(factory: Any) -> Any:
     return factory()
+
+
+def _auth(pipeline: Any) -> dict[str, Any]:
+    """OAuth2 for the API when EDI_AUTH_* is set (the submitters' clients from the partners file)."""
+    return api_auth_options({sid: s.oauth_clients for sid, s in pipeline.partners.submitters.items()})
