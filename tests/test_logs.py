@@ -137,3 +137,23 @@ def test_configuring_twice_keeps_one_handler() -> None:
             if handler not in before:
                 root.removeHandler(handler)
         root.setLevel(level)
+
+
+def test_the_commands_log_json_through_the_redactor(tmp_path, capsys) -> None:  # noqa: ANN001
+    """`edi worker`/`edi api` set up edi.logs: a PHI value in a log call comes out masked."""
+    import logging as stdlib_logging
+
+    from connectors.pipeline.commands import _configure_logs
+
+    _configure_logs("worker")
+    try:
+        stdlib_logging.getLogger("edi.test").warning("member %s", "NM1*IL*1*ZZTESTPHI*JOHN")
+        err = capsys.readouterr().err
+        line = json.loads(err.strip().splitlines()[-1])
+        assert line["service"] == "worker" and line["level"] == "warning"
+        assert "ZZTESTPHI" not in err
+    finally:
+        root = stdlib_logging.getLogger()
+        for handler in list(root.handlers):
+            if handler.get_name() and "edi" in handler.get_name():
+                root.removeHandler(handler)

@@ -8,6 +8,7 @@ send an eligibility check and a claim with curl a minute after installing.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -23,6 +24,7 @@ from connectors.pipeline.runner import PipelineRunner
 from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from connectors.pipeline.workers import deliver_pending
+from edi.logs import configure_logging
 from edi.pipeline import STAGES
 from edi.settings import Settings
 from edi.store import ALL_SUBMITTERS, State, TransactionFilter, migrate
@@ -32,8 +34,10 @@ __all__ = ["run_all", "run_api", "run_migrate", "run_replay", "run_worker"]
 FIXTURES = Path(__file__).resolve().parent.parent / "payer_sim" / "sample"
 
 
-def _quiet_http_logs() -> None:
-    # httpx logs every request URL at INFO; URLs may carry ids a log must not hold.
+def _configure_logs(service: str = "edi", default_level: str = "WARNING") -> None:
+    """JSON logs with PHI redaction (``edi.logs``) at ``EDI_LOG_LEVEL``; httpx and asyncssh are
+    held at WARNING (httpx logs every request URL at INFO, URLs may carry ids a log must not hold)."""
+    configure_logging(os.environ.get("EDI_LOG_LEVEL") or default_level, service=service)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
@@ -55,7 +59,7 @@ def run_migrate() -> str:
 
 def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: bool = True,
                pollers: bool = True, prefetch: int = 1) -> None:
-    _quiet_http_logs()
+    _configure_logs("worker")
     settings = Settings.from_env()
     pipeline = open_pipeline(settings)
     runner = PipelineRunner(pipeline, broker_url=settings.broker_url, stages=stages or STAGES, relay=relay,
@@ -68,7 +72,7 @@ def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: 
 
 
 def run_api(host: str, port: int) -> None:
-    _quiet_http_logs()
+    _configure_logs("api")
     settings = Settings.from_env()
     pipeline = open_pipeline(settings)
     app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
@@ -84,7 +88,7 @@ def run_api(host: str, port: int) -> None:
 def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,
             payment_delay: float = 10.0) -> None:
     """The whole pipeline on the embedded default, with a payer simulator and a callback receiver."""
-    _quiet_http_logs()
+    _configure_logs("run")
     settings = Settings.from_env()
     run_dir = settings.data_dir / "run"
     sim = EmbeddedPayerSim(FIXTURES / "roster.yaml", FIXTURES / "rules.yaml", run_dir / "mailbox",
@@ -147,7 +151,7 @@ def _show_delivery(request: Any) -> None:
 
 def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str, str]:
     """Deliver again the dead-lettered responses of the given (or all failed) transactions."""
-    _quiet_http_logs()
+    _configure_logs("replay")
     settings = Settings.from_env()
     pipeline = open_pipeline(settings, upgrade=False)
     ids = list(transaction_ids)
