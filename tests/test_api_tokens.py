@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -45,6 +46,7 @@ API_KEY_A = "api-key-of-clinic-a"
 class Api:
     url: str
     keys: SigningKeys
+    engine: Any
 
     def token(self, client_id: str) -> str:
         answer = httpx.post(f"{self.url}/oauth/token", data={"grant_type": "client_credentials"},
@@ -78,7 +80,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     app = create_app(Repository(engine), store, {hash_api_key(API_KEY_A): "clinic-a"},
                      verifier=build_verifier(settings, issuer), token_issuer=issuer, oauth_clients=clients)
     with serve(app) as url:
-        yield Api(url, keys)
+        yield Api(url, keys, engine)
     engine.dispose()
 
 
@@ -153,3 +155,23 @@ def test_the_commands_configure_tokens_from_the_environment_only_when_asked() ->
     principal = options["verifier"].verify(token)
     assert (principal.submitter_id, principal.scopes) == ("clinic-a", frozenset({"transactions:read"}))
     assert options["oauth_clients"].authenticate("a-read", SECRETS["a-read"]) is not None
+
+
+def test_every_read_of_a_transaction_is_on_the_audit_trail(api: Api) -> None:
+    """Who read which transaction (PHI in its responses), and who asked for one not theirs."""
+    from sqlalchemy import select
+
+    from edi.audit.models import AuditEntry
+
+    transaction_id = _claim_id(api)
+    with api.client(api.token("a-read")) as client:
+        assert client.get(f"/transactions/{transaction_id}").status_code == 200
+    with api.client(api.token("b-read")) as client:
+        assert client.get(f"/transactions/{transaction_id}").status_code == 404
+    with api.engine.connect() as connection:
+        reads = connection.execute(
+            select(AuditEntry.actor, AuditEntry.outcome, AuditEntry.kind)
+            .where(AuditEntry.transaction_id == transaction_id, AuditEntry.action == "read")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(r) for r in reads] == [("api:clinic-a", "ok", "access"), ("api:clinic-b", "not-found", "access")]

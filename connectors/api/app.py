@@ -43,6 +43,7 @@ from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, 
 from connectors.core.client import CoreClientError
 from connectors.core.envelope import CoreEnvelopeError
 from connectors.pipeline.realtime import ClientPool, settle
+from edi.audit.record import AuditLog, phi_read
 from edi.auth import ClientRegistry, TokenIssuer, TokenVerifier
 from edi.auth.scopes import Scope
 from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem, validate_request
@@ -81,6 +82,7 @@ T = TypeVar("T")
 ACTOR = "api"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
 CURSOR = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_AUDITABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,25}")  # what the audit trail takes as a transaction id
 _DOCUMENT_TYPES = {"eligibility": "270", "professional": "837P", "institutional": "837I"}
 
 
@@ -302,6 +304,7 @@ def create_app(
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)
 
     auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
+    audit = AuditLog(repository.engine)
     app = FastAPI(
         title="EDI engine",
         version="1",
@@ -522,10 +525,15 @@ def create_app(
     def get_transaction(transaction_id: str, submitter: Reader) -> JSONResponse:
         transaction = repository.get(transaction_id, submitter_id=submitter) if CURSOR.fullmatch(transaction_id) else None
         if transaction is None:
+            if _AUDITABLE_ID.fullmatch(transaction_id):  # someone else's id, or none: kept, as probing
+                audit.record(phi_read(f"api:{submitter}", transaction_id, outcome="not-found", submitter_id=submitter))
             raise ProblemError(404, "not-found", "no such transaction")
         history = repository.history(transaction_id, submitter_id=submitter)
         view = _view(transaction, history)
         view["responses"] = _responses(repository, payload_store, transaction_id, submitter)
+        # The responses hold PHI: who read them goes on the audit trail before they leave.
+        audit.record(phi_read(f"api:{submitter}", transaction_id, submitter_id=submitter,
+                              partner_id=transaction.partner_id))
         return JSONResponse(view)
 
     @app.get(
