@@ -35,12 +35,12 @@ def reports_router(
 ) -> APIRouter:
     """The reports API on ``engine``; ``payloads`` (with its key ring) enables member lookups."""
     router = APIRouter(tags=["reports"])
-    caller = principal or require_scope(Scope.AUDIT_READ.value)
+    gate = Depends(principal or require_scope(Scope.AUDIT_READ.value))  # a default: string annotations
+    # (from __future__) are resolved in the module's globals, where a local dependency is not found
 
     @router.get("/reports/{kind}", summary="A report over the store and audit trail",
                 response_description="The report in the format asked for")
     def get_report(
-        who: Annotated[Principal, Depends(caller)],
         kind: Annotated[str, Path(description=", ".join(KINDS))],
         start: Annotated[str, Query(alias="from", description="First day or moment (ISO 8601; UTC by default)")],
         end: Annotated[str, Query(alias="to", description="Last day (included) or moment (excluded)")],
@@ -48,6 +48,7 @@ def reports_router(
         user: Annotated[str | None, Query(description="phi-access: the reader to report on")] = None,
         member: Annotated[str | None, Query(include_in_schema=False)] = None,
         member_id: Annotated[str | None, Header(alias=MEMBER_HEADER, description="phi-access: the member")] = None,
+        who: Principal = gate,
     ) -> Response:
         if member is not None:
             raise ProblemError(400, "member-in-url", f"send the member id in the {MEMBER_HEADER} header, not the URL")
