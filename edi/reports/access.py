@@ -31,6 +31,7 @@ from edi.store.models import Payload, PayloadKind
 __all__ = ["LOOKUP_OUTCOME", "phi_access_report"]
 
 LOOKUP_OUTCOME = "report-member-lookup"
+_CHUNK = 500  # ids per IN (...) list
 
 
 def _member_ids(data: Any) -> Iterator[str]:
@@ -74,10 +75,12 @@ def phi_access_report(
         if member is not None:
             assert payloads is not None
             ids = sorted({e.transaction_id for e in entries if e.transaction_id})
-            requests = connection.execute(
-                select(p.transaction_id, p.uri, p.sha256).where(p.transaction_id.in_(ids),
-                                                                 p.kind == PayloadKind.REQUEST_JSON.value)
-            ).all() if ids else []
+            requests = [
+                row for start in range(0, len(ids), _CHUNK) for row in connection.execute(
+                    select(p.transaction_id, p.uri, p.sha256).where(
+                        p.transaction_id.in_(ids[start:start + _CHUNK]), p.kind == PayloadKind.REQUEST_JSON.value)
+                )
+            ]
             for request in requests:
                 if _belongs(payloads.get(request.uri, sha256=request.sha256), member):
                     matched.add(request.transaction_id)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
 
 from edi.reports.model import Window
 from edi.reports.reasons import Reason, parse_detail
-from edi.store.models import READ_ONLY, Transaction, TransactionEvent, utcnow
+from edi.store.models import READ_ONLY, Transaction, TransactionEvent
 from edi.store.states import State
 
 __all__ = ["Event", "Outcome", "TransactionFacts", "load_transactions", "reading"]
@@ -114,5 +114,5 @@ def load_transactions(connection: Connection, window: Window) -> list[Transactio
 
 
 def _aware(moment: datetime) -> datetime:
-    """Core selects bypass nothing: UTCDateTime already returns aware datetimes; kept for safety."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
+    """UTC-aware whatever the driver gave (the column type already makes it so on both databases)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

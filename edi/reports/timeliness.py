@@ -49,7 +49,7 @@ def overdue_report(engine: Engine, window: Window, now: datetime) -> Report:
     for fact in facts:
         deadline_after = DEADLINES.get(fact.kind)
         past = [e for e in fact.events if e.at <= as_of]
-        sent = next((e for e in past if _sent(e)), None)
+        sent = next((e for e in reversed(past) if _sent(e)), None)  # the latest send: a 270 may go twice
         if deadline_after is None or sent is None:
             continue
         if any(_answers(fact.kind)(e) for e in past) or past[-1].to_state in TERMINAL:
