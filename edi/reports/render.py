@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import shutil
 import subprocess
@@ -64,7 +65,7 @@ def _chart(points: list[DailyPoint]) -> str:
     """Bars of daily volume (left axis) and a line of the rejection rate (right axis, 0-100 %)."""
     width, height, left, right, top, bottom = 720, 260, 48, 52, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max((p.volume for p in points), default=0) or 1
+    peak = max(4, math.ceil(max((p.volume for p in points), default=0) / 4) * 4)  # whole-number ticks
     slot = plot_w / max(len(points), 1)
     bar = max(slot * 0.6, 1.0)
     parts = [
