@@ -374,6 +374,50 @@ def replay(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="volume, acceptance, overdue, turnaround, phi-access or deliveries.")],
+    start: Annotated[str, typer.Option("--from", help="First day or moment (ISO, UTC unless given).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (included) or moment (excluded).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, json, html or pdf.")] = "html",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="phi-access: the reader (actor) to report on.")] = None,
+    member: Annotated[
+        str | None, typer.Option("--member", help="phi-access: the member id; '-' reads it from stdin (keeps it "
+                                 "out of shell history and the process list).")
+    ] = None,
+    officer: Annotated[
+        str | None, typer.Option("--officer", help="phi-access --member: your id, recorded as the reader.")
+    ] = None,
+) -> None:
+    """Write a report over the store and audit trail (EDI_DATABASE_URL; --member needs the key ring)."""
+    from edi.reports import ReportError, Window, generate
+    from edi.reports.render import render
+    from edi.settings import Settings
+    from edi.store import make_engine
+
+    settings = Settings.from_env()
+    if member == "-":
+        member = sys.stdin.readline().strip() or None
+    try:
+        window = Window.parse(start, end)
+        payloads = None
+        if member is not None:
+            from connectors.pipeline.runtime import open_payload_store
+
+            payloads = open_payload_store(settings)
+        engine = make_engine(settings.database_url)
+        try:
+            data = render(generate(kind, engine, window, user=user, member=member, payloads=payloads,
+                                   officer=officer), fmt)
+        finally:
+            engine.dispose()
+    except ReportError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    _emit(data, output)
+
+
 @audit_app.command("verify")
 def audit_verify(
     expect: Annotated[

@@ -20,6 +20,7 @@ from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
 from edi.mappers.remittance import x12_835_to_reports
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import EventType, notice
+from edi.reports.reasons import detail_999_part
 from edi.responses import ClaimPart, split_277ca, split_835, split_999, ta1_key
 from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
@@ -149,7 +150,7 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
             _confirm_sent(plan, member)
             note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
                           status="accepted" if part.accepted else "rejected", response=part.document)
-            plan.moves.append(Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), f"999:{part.code}",
+            plan.moves.append(Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), detail_999_part(part),
                                    attach=[inbound, note.attachment], outbox=[note.delivery], keep_if_refused=True))
 
 

@@ -26,6 +26,7 @@ from edi.pipeline.batching import batch_file_name
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import EventType, notice
 from edi.pipeline.topics import Stage, message
+from edi.reports.reasons import detail_271
 from edi.responses import eligibility_keys_271
 from edi.store import ALL_SUBMITTERS, Kind, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
@@ -160,7 +161,7 @@ def realtime_answered(
     note = notice(pipeline, record, EventType.ELIGIBILITY, document_type="271", final=True, status=status,
                   response=body)
     attach = [PayloadAttachment(PayloadKind.INBOUND_X12, inbound, "271"), note.attachment]
-    moves = [Move(record.id, State.RESPONDED, "271", frozenset({State.SENT}), attach=attach,
+    moves = [Move(record.id, State.RESPONDED, detail_271(body.get("errors", ())), frozenset({State.SENT}), attach=attach,
                   outbox=[] if delivered_inline else [note.delivery])]
     if delivered_inline:
         moves.append(Move(record.id, State.DELIVERED, "api:sync"))
