@@ -38,7 +38,8 @@ from tests.test_checks import eligibility_request, professional_claim
 
 ISSUER, AUDIENCE = "https://edi.test/", "https://api.edi.test"
 FAST = {"n": 2**10}
-SECRETS = {"a-claims": "secret-a-claims", "a-read": "secret-a-read", "b-read": "secret-b-read"}
+SECRETS = {"a-claims": "secret-a-claims", "a-read": "secret-a-read", "b-read": "secret-b-read",
+           "officer": "secret-officer"}
 API_KEY_A = "api-key-of-clinic-a"
 
 
@@ -76,6 +77,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     clients = ClientRegistry.from_submitters({
         "clinic-a": [_client("a-claims", Scope.CLAIMS_WRITE), _client("a-read", Scope.TRANSACTIONS_READ)],
         "clinic-b": [_client("b-read", Scope.TRANSACTIONS_READ)],
+        "compliance": [_client("officer", Scope.AUDIT_READ)],
     })
     app = create_app(Repository(engine), store, {hash_api_key(API_KEY_A): "clinic-a"},
                      verifier=build_verifier(settings, issuer), token_issuer=issuer, oauth_clients=clients)
@@ -175,3 +177,15 @@ def test_every_read_of_a_transaction_is_on_the_audit_trail(api: Api) -> None:
             .order_by(AuditEntry.id)
         ).all()
     assert [tuple(r) for r in reads] == [("api:clinic-a", "ok", "access"), ("api:clinic-b", "not-found", "access")]
+
+
+def test_reports_need_an_access_token_with_audit_read(api: Api) -> None:
+    _claim_id(api)
+    query = {"from": "2000-01-01", "to": "2100-01-01", "format": "json"}
+    with api.client(api.token("officer")) as client:
+        answer = client.get("/reports/volume", params=query)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["kind"] == "volume"
+    for credential in (api.token("a-read"), API_KEY_A):
+        with api.client(credential) as client:
+            assert client.get("/reports/volume", params=query).status_code in (401, 403)

@@ -40,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.api.auth import install_auth, require_scope
 from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, problem_response
+from connectors.api.reports import reports_router
 from connectors.core.client import CoreClientError
 from connectors.core.envelope import CoreEnvelopeError
 from connectors.pipeline.realtime import ClientPool, settle
@@ -339,6 +340,8 @@ def create_app(
 
     if verifier is not None:
         install_auth(app, verifier, issuer=token_issuer, clients=oauth_clients)
+        # Reports need audit:read, which only an access token carries (never an API key).
+        app.include_router(reports_router(repository.engine, payload_store))
     bearer = HTTPBearer(auto_error=False, description="OAuth2 access token or API key as a bearer token")
     api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
