@@ -74,13 +74,28 @@ def looks_like_pgp(data: bytes) -> bool:
     head = data[:64].lstrip()
     if head.startswith(_ARMOR):
         return True
-    if not data:
+    if len(data) < 4 or not data[0] & 0x80:
         return False
     first = data[0]
-    if not first & 0x80:
+    if first & 0x40:  # new packet format
+        tag, octet = first & 0x3F, data[1]
+        if octet < 192:
+            length, start = octet, 2
+        elif octet < 224:
+            length, start = ((octet - 192) << 8) + data[2] + 192, 3
+        elif octet == 255:
+            length, start = int.from_bytes(data[2:6], "big"), 6
+        else:
+            return False  # a session key packet never has a partial length
+    else:
+        tag, width = (first >> 2) & 0x0F, (1, 2, 4, 0)[first & 3]
+        if not width:
+            return False
+        length, start = int.from_bytes(data[1:1 + width], "big"), 1 + width
+    if start >= len(data) or start + length > len(data) or length < 4:
         return False
-    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
-    return tag in (1, 3)
+    version = data[start]
+    return (tag == 1 and version in (3, 6)) or (tag == 3 and version in (4, 5, 6))
 
 
 def inner_name(name: str) -> str:
