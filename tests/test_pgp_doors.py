@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import asyncssh
 import pytest
 
 from connectors.ingest.door import ReplyAddress, Submission
 from connectors.ingest.folder import FolderDoor, FolderLayout, FolderReplySink
 from connectors.ingest.intake import PipelineIntake
+from connectors.ingest.s3 import S3Door, S3Submitter
+from connectors.ingest.sftp_server import SftpAccount, SftpIngestThread, hash_password
 from connectors.pgp import PgpKeyring, PgpPeers
 from connectors.pipeline.runtime import open_pipeline
 from edi.partners import PgpSettings, SecretRef
@@ -18,6 +23,8 @@ from edi.pipeline import Pipeline
 from edi.settings import Settings
 from edi.store import ALL_SUBMITTERS, TransactionFilter
 from tests.pgp_keys import TestKey, bad_signature_message, make_keys
+
+pytest_plugins = ("tests.servers.moto",)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "payer_sim" / "sample"
 ELIGIBILITY = json.loads((SAMPLE / "eligibility.json").read_text())
@@ -152,3 +159,63 @@ def test_reply_sink_encrypts_for_a_submitter_with_a_key(peers: PgpPeers, acme: P
     assert (roots["plain"] / "outbound" / "T1.json").read_bytes() == b'{"answer": 1}'
     with pytest.raises(ValueError, match="by submitter id"):
         FolderReplySink(list(roots.values()), pgp=peers)
+
+
+# -- SFTP and S3 doors -------------------------------------------------------------------------------
+
+
+def test_sftp_door_quarantines_a_bad_signature_and_answers_encrypted(
+        pipeline: Pipeline, peers: PgpPeers, ours: PgpKeyring, acme: PgpKeyring, keys: dict[str, TestKey],
+        tmp_path: Path) -> None:
+    password = "acme sftp password"
+    account = SftpAccount("acme", "acme", hash_password(password))
+    thread = SftpIngestThread(tmp_path / "homes", [account], PipelineIntake(pipeline, pgp=peers),
+                              host_key_path=tmp_path / "host_key", pgp=peers)
+    server = thread.start()
+    good = acme.seal_outbound(json.dumps(ELIGIBILITY).encode(), keys["us"].fingerprint)
+    forged = bad_signature_message(ours, acme, keys["us"].fingerprint,
+                                   json.dumps({**ELIGIBILITY, "marker": "tamper-me"}).encode(), b"tamper-me")
+
+    async def upload() -> None:
+        async with asyncssh.connect(server.host, server.port, username="acme", password=password,
+                                    known_hosts=asyncssh.import_known_hosts(server.known_hosts_line()),
+                                    client_keys=[], preferred_auth=("password",), agent_path=None,
+                                    config=None) as conn, conn.start_sftp_client() as sftp:
+            for name, data in (("one.json.pgp", good), ("claims.json.asc", forged)):
+                async with sftp.open(f"/inbound/{name}", "wb") as f:
+                    await f.write(data)
+
+    try:
+        asyncio.run(upload())
+    finally:
+        thread.stop()
+    home = tmp_path / "homes" / "acme"
+    (error_file,) = list((home / "outbound").iterdir())
+    assert error_file.name == "claims.json.asc.error.json.pgp"
+    error = _answer(acme, keys, error_file)
+    assert "bad signature" in error["rejected"][0]["reason"]
+    (kept,) = list((tmp_path / "homes" / ".quarantine" / "acme").iterdir())
+    assert kept.name.endswith("--claims.json.asc") and kept.read_bytes() == forged
+    (record,) = _transactions(pipeline)
+    assert record.submitter_id == "acme"
+
+
+def test_s3_door_quarantines_a_bad_signature_and_answers_encrypted(
+        s3_client: Any, s3_bucket: str, pipeline: Pipeline, peers: PgpPeers, ours: PgpKeyring, acme: PgpKeyring,
+        keys: dict[str, TestKey]) -> None:
+    submitter = S3Submitter("acme", "submitters/acme")
+    door = S3Door(s3_client, s3_bucket, [submitter], PipelineIntake(pipeline, pgp=peers), door_id="d1", pgp=peers)
+    forged = bad_signature_message(ours, acme, keys["us"].fingerprint,
+                                   json.dumps({**ELIGIBILITY, "marker": "tamper-me"}).encode(), b"tamper-me")
+    s3_client.put_object(Bucket=s3_bucket, Key="submitters/acme/inbound/claims.json.asc", Body=forged)
+    assert door.poll_once() == {"submitters/acme/inbound/claims.json.asc": "refused"}
+    listing = s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]
+    found = sorted(item["Key"] for item in listing)
+    assert "submitters/acme/outbound/claims.json.asc.error.json.pgp" in found
+    (kept,) = [k for k in found if k.startswith("_edi-door/quarantine/acme/claims.json.asc/")]
+    assert s3_client.get_object(Bucket=s3_bucket, Key=kept)["Body"].read() == forged
+    answer = s3_client.get_object(Bucket=s3_bucket, Key="submitters/acme/outbound/claims.json.asc.error.json.pgp")
+    assert answer["ContentType"] == "application/pgp-encrypted"
+    error = json.loads(acme.open_inbound(answer["Body"].read(), keys["us"].fingerprint))
+    assert "bad signature" in error["rejected"][0]["reason"]
+    assert _transactions(pipeline) == []
