@@ -169,7 +169,9 @@ class PgpKeyring:
                                             "no-emit-version\nno-comments\n")
         (self.home / "gpg-agent.conf").write_text("allow-loopback-pinentry\n")
         try:
-            self._gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(self.home))
+            # gpg's messages in English: the one about --max-output has no status line of its own
+            env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+            self._gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(self.home), env=env)
         except (OSError, ValueError, RuntimeError) as error:
             shutil.rmtree(self.home, ignore_errors=True)
             raise PgpError(f"gpg cannot be run ({type(error).__name__}); is GnuPG installed?") from None
@@ -239,6 +241,9 @@ class PgpKeyring:
         args = ["--max-output", str(max_bytes)] if max_bytes else []
         result = self._gpg.decrypt(data, passphrase=self._passphrase, extra_args=args)
         status = _Status.parse(result.stderr or "")
+        if max_bytes and "exceeded --max-output" in (result.stderr or ""):
+            # gpg still reports DECRYPTION_OKAY, with the plaintext cut short
+            raise PgpRefusedError(f"the decrypted file is larger than {max_bytes} bytes; split it")
         if status.bad:  # gpg stops at a bad signature, before it reports the decryption
             raise PgpRefusedError("the file has a bad signature: it was altered after signing, or signed "
                                   "wrongly; send it again")
@@ -248,8 +253,6 @@ class PgpKeyring:
                                       "public key") from None
             if status.no_data:
                 raise PgpRefusedError("the file is not a PGP message (no encrypted data found)")
-            if max_bytes and "exceeded" in (result.stderr or "").lower():
-                raise PgpRefusedError(f"the decrypted file is larger than {max_bytes} bytes; split it")
             if status.no_secret_key:
                 raise PgpRefusedError("the file is not encrypted for our key; encrypt it with our current "
                                       "public key")

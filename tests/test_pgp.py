@@ -149,7 +149,11 @@ def test_bad_signature_is_refused(ours: PgpKeyring, clinic: PgpKeyring, keys: di
 def test_plaintext_cap(ours: PgpKeyring, clinic: PgpKeyring, keys: dict[str, TestKey]) -> None:
     sealed = clinic.seal_outbound(b"x" * 200_000, keys["us"].fingerprint)  # compresses to little
     assert len(sealed) < 20_000
-    _refusal(ours, sealed, keys["clinic"].fingerprint, max_bytes=100_000)
+    text = _refusal(ours, sealed, keys["clinic"].fingerprint, max_bytes=100_000)
+    assert "larger than 100000 bytes" in text
+    text = _refusal(ours, sealed, keys["clinic"].fingerprint, max_bytes=100_000, require_signature=False)
+    assert "larger than 100000 bytes" in text  # never a plaintext cut short
+    assert ours.open_inbound(sealed, keys["clinic"].fingerprint, max_bytes=200_000) == b"x" * 200_000
 
 
 # -- keys and names ------------------------------------------------------------------------------
