@@ -52,6 +52,8 @@ Layout (all keys snake_case)::
         signing_secret: {env: CLINIC_A_WEBHOOK_SECRET}
         allowed_callback_hosts: [hooks.clinic-a.example]
         reply_queue: clinic-a.responses
+        pgp: {public_key: {file: keys/clinic-a.asc}, fingerprint: 0123...CDEF,   # also under a partner
+              require_signature: true, armor: true}
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ __all__ = [
     "PARTNERS_FILE_ENV",
     "PartnersConfig",
     "PartnersConfigError",
+    "PgpSettings",
     "SecretRef",
     "SftpTransport",
     "Submitter",
@@ -219,6 +222,27 @@ class SecretRef(_Model):
 
     def __repr__(self) -> str:
         return f"SecretRef({self.reference})"
+
+
+class PgpSettings(_Model):
+    """OpenPGP for the files exchanged with one submitter or partner (``connectors.pgp``).
+
+    Their public key is imported only if it is the key of `fingerprint`, so a swapped key file
+    is caught at start-up; inbound files must be signed by that key (unless `require_signature`
+    is off), outbound files are encrypted to it and signed by us."""
+
+    public_key: SecretRef  # {file: keys/clinic-a.asc} or {env: NAME}: armored or binary public key
+    fingerprint: Annotated[str, StringConstraints(min_length=40, max_length=80)]
+    require_signature: bool = True
+    armor: bool = True  # outbound files as ASCII armor (.pgp either way); False: binary
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str) -> str:
+        fpr = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[0-9A-F]{40}|[0-9A-F]{64}", fpr):
+            raise ValueError("a key fingerprint is 40 (v4) or 64 (v5) hexadecimal digits")
+        return fpr
 
 
 class Usage(StrEnum):
@@ -424,6 +448,7 @@ class TradingPartner(_Model):
     transactions: list[Transaction] = Field(min_length=1)
     transport: TransportSettings = TransportSettings()
     batch: BatchSettings = BatchSettings()
+    pgp: PgpSettings | None = None  # 837 files up encrypted and signed; their answers decrypted and verified
 
     @field_validator("transactions")
     @classmethod
@@ -508,6 +533,7 @@ class Submitter(_Model):
     # OAuth2 clients acting for this submitter (edi.auth.clients): id, scrypt secret hash, scopes
     oauth_clients: list[OAuthClient] = Field(default_factory=list)
     outbound_dir: Path | None = None
+    pgp: PgpSettings | None = None  # PGP files in decrypted and verified; file answers encrypted and signed
 
     @field_validator("allowed_callback_hosts", "http_callback_hosts")
     @classmethod

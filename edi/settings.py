@@ -11,6 +11,9 @@ never from the command line (visible in ``ps``) or from code.
 ``EDI_BROKER_URL``         the queues (embedded SQLite broker in the data dir; ``amqp://...``)
 ``EDI_PARTNERS_FILE``      trading partners and submitters (YAML, see ``edi.partners``)
 ``EDI_MASTER_KEYS[_FILE]`` the payload key ring (see ``edi.keys``)
+``EDI_PGP_PRIVATE_KEY``    our OpenPGP private key (armored text; ``..._FILE``: a path), for the peers
+                           with a ``pgp`` section (``connectors.pgp``)
+``EDI_PGP_PASSPHRASE``     its passphrase (``..._FILE``: a path)
 =========================  ==========================================================================
 """
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, generate_key
+from edi.partners import SecretRef
 
 __all__ = ["Settings"]
 
@@ -34,6 +38,8 @@ class Settings:
     payload_url: str
     broker_url: str | None  # None: the embedded broker in the data dir
     partners_file: Path | None
+    pgp_private_key: SecretRef | None = None  # a reference to the secret, never its value
+    pgp_passphrase: SecretRef | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +52,8 @@ class Settings:
             payload_url=env.get("EDI_PAYLOAD_URL") or (data / "payloads").as_uri(),
             broker_url=env.get("EDI_BROKER_URL") or None,
             partners_file=Path(partners) if partners else None,
+            pgp_private_key=_secret_ref(env, "EDI_PGP_PRIVATE_KEY"),
+            pgp_passphrase=_secret_ref(env, "EDI_PGP_PASSPHRASE"),
         )
 
     def keyring(self, environ: Mapping[str, str] | None = None, *, create: bool = False) -> KeyRing:
@@ -63,3 +71,13 @@ class Settings:
         ring = KeyRing({"k1": base64.b64decode(generate_key())}, "k1")
         ring.save(path)
         return ring
+
+
+def _secret_ref(env: Mapping[str, str], name: str) -> SecretRef | None:
+    """``NAME`` (the value itself) or ``NAME_FILE`` (a path to it), as a reference; both is an error."""
+    inline, path = env.get(name), env.get(f"{name}_FILE")
+    if inline and path:
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if path:
+        return SecretRef(file=Path(path))
+    return SecretRef(env=name) if inline else None

@@ -40,6 +40,7 @@ from typing import Any
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
 from connectors.ingest.names import safe_name, unsafe_reason
+from connectors.pgp import PgpError, PgpPeers
 from edi.ingest import DEFAULT_MAX_BYTES
 
 __all__ = ["FolderDoor", "FolderLayout", "FolderReplySink", "write_atomic"]
@@ -116,6 +117,8 @@ def _link_unique(temp: Path, folder: Path, name: str) -> Path:
 
 
 def _numbered(name: str, n: int) -> str:
+    if name.endswith(".pgp"):
+        return _numbered(name[:-4], n) + ".pgp"
     for tail in (".error.json", ".receipt.json", ".json"):
         if name.endswith(tail):
             return f"{name[: -len(tail)]}.{n}{tail}"
@@ -158,7 +161,9 @@ class FolderDoor:
         max_bytes: int = DEFAULT_MAX_BYTES,
         use_watchdog: bool = True,
         clock: Callable[[], float] = time.time,
+        pgp: PgpPeers | None = None,
     ) -> None:
+        self.pgp = pgp  # answers to a submitter with a PGP key are encrypted to it (NAME.pgp)
         self.layouts = {submitter: FolderLayout(Path(root)).create() for submitter, root in roots.items()}
         self.intake = intake
         self.settle_seconds = settle_seconds
@@ -318,7 +323,15 @@ class FolderDoor:
             "errors": [e.to_dict() for e in receipt.rejected],
         }
         suffix = ".error.json" if receipt.rejected or refused else ".receipt.json"
-        write_atomic(layout.outbound, name + suffix, json.dumps(body, indent=1).encode(), replace=False)
+        answer_name, data = name + suffix, json.dumps(body, indent=1).encode()
+        if self.pgp is not None:
+            submitter = next(s for s, known in self.layouts.items() if known is layout)
+            try:
+                answer_name, data = self.pgp.seal(submitter, answer_name, data)
+            except PgpError as error:  # never in clear to a submitter who asked for PGP
+                log.error("folder door %s: answer for %s not written: %s", submitter, name, error)
+                return
+        write_atomic(layout.outbound, answer_name, data, replace=False)
 
     @staticmethod
     def _move(path: Path, folder: Path, name: str) -> Path:
@@ -386,9 +399,15 @@ class FolderReplySink:
     recorded in the store says, and names are plain file names.
     """
 
-    def __init__(self, roots: Mapping[str, Path | str] | Iterable[Path | str]) -> None:
+    def __init__(self, roots: Mapping[str, Path | str] | Iterable[Path | str], *, pgp: PgpPeers | None = None) -> None:
         folders = roots.values() if isinstance(roots, Mapping) else roots
         self._outbound = {FolderLayout(Path(r)).outbound.resolve() for r in folders}
+        # outbound folder -> submitter, for the PGP keys (answers to a submitter with a key go as NAME.pgp)
+        self._owners = ({FolderLayout(Path(r)).outbound.resolve(): s for s, r in roots.items()}
+                        if isinstance(roots, Mapping) else {})
+        if pgp is not None and not self._owners:
+            raise ValueError("give the roots by submitter id: PGP keys are chosen by submitter")
+        self.pgp = pgp
 
     def send(self, address: ReplyAddress, name: str, body: bytes) -> None:
         if address.channel != "folder":
@@ -401,5 +420,7 @@ class FolderReplySink:
             raise ValueError(f"answer name refused: {reason}")
         if not name.endswith(".json"):
             name += ".json"
+        if self.pgp is not None:
+            name, body = self.pgp.seal(self._owners.get(folder), name, body)
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder, name, body, replace=True)

@@ -12,11 +12,13 @@ transactions back and nothing is recorded twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 
 from connectors.ingest.door import IntakeReceipt, ItemError, Submission
+from connectors.pgp import PgpPeers, PgpRefusedError, looks_like_pgp
 from edi.checks import validate_request
 from edi.ingest import ColumnMapping, DecodeError, IngestProblem, Limits, decode
 from edi.pipeline import Pipeline
@@ -37,8 +39,9 @@ def _error(problem: IngestProblem, transaction_id: str | None = None) -> ItemErr
 
 class PipelineIntake:
     def __init__(self, pipeline: Pipeline, mappings: Mappings | None = None, *, limits: Limits | None = None,
-                 actor: str = "ingest") -> None:
+                 actor: str = "ingest", pgp: PgpPeers | None = None) -> None:
         self.pipeline = pipeline
+        self.pgp = pgp  # submitters' keys: their PGP files are decrypted and verified before decoding
         self.limits = limits or Limits()
         self.actor = actor
         self._mappings: dict[str, list[ColumnMapping]] = {}
@@ -51,9 +54,10 @@ class PipelineIntake:
     def __call__(self, submission: Submission) -> IntakeReceipt:
         receipt = IntakeReceipt()
         try:
-            decoded = decode(submission.content, name=submission.name,
+            opened = self._unseal(submission)
+            decoded = decode(opened.content, name=opened.name,
                              mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
-                             content_type=submission.content_type)
+                             content_type=opened.content_type)
             reply_to = submission.reply.to_json()
             base = self._key_base(submission)
             for item in decoded.items:
@@ -83,9 +87,27 @@ class PipelineIntake:
                 receipt.accepted.append(record.id)
         except DecodeError as exc:
             receipt.rejected.extend(_error(p) for p in exc.problems)
+        except PgpRefusedError as exc:  # the whole file: the door quarantines it
+            receipt.rejected.append(ItemError("file", str(exc)))
         log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
                  submission.name, len(receipt.accepted), len(receipt.rejected))
         return receipt
+
+    def _unseal(self, submission: Submission) -> Submission:
+        """The submission with its PGP layer opened (name without ``.pgp``), or as it is.
+
+        PGP content from a submitter without a key is refused clearly rather than decoded as text."""
+        if self.pgp is None:
+            if looks_like_pgp(submission.content):
+                raise PgpRefusedError("the file is PGP-encrypted, but PGP is not set up here; send it unencrypted")
+            return submission
+        if not self.pgp.wants_open(submission.submitter_id, submission.name, submission.content):
+            return submission
+        name, plain = self.pgp.open(submission.submitter_id, submission.name, submission.content,
+                                    max_bytes=self.limits.max_bytes)
+        hint = submission.content_type
+        return dataclasses.replace(submission, name=name, content=plain,
+                                   content_type=None if hint and "pgp" in hint.lower() else hint)
 
     @staticmethod
     def _key_base(submission: Submission) -> str:

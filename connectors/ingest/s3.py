@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
 from connectors.ingest.sftp_server import error_document
+from connectors.pgp import PgpPeers
 
 __all__ = ["S3Door", "S3ReplySink", "S3Submitter", "configure_notifications", "parse_s3_url"]
 
@@ -80,8 +81,13 @@ class S3ReplySink:
 
     channel = "s3"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, pgp: PgpPeers | None = None, submitters: Iterable[S3Submitter] = ()) -> None:
         self.client = client
+        # answers to a submitter with a PGP key are encrypted to it (NAME.pgp); owners by outbound prefix
+        self.pgp = pgp
+        self._owners = {s.outbound.rstrip("/"): s.submitter_id for s in submitters}
+        if pgp is not None and not self._owners:
+            raise ValueError("give the submitters: PGP keys are chosen by submitter")
 
     @staticmethod
     def address(bucket: str, submitter: S3Submitter) -> ReplyAddress:
@@ -93,7 +99,11 @@ class S3ReplySink:
         bucket, prefix = parse_s3_url(address.target)
         if not name or name.startswith("/") or ".." in name.split("/"):
             raise ValueError("an answer name must be a relative object name")
-        self.client.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body, ContentType="application/json")
+        content_type = "application/json"
+        if self.pgp is not None and self.pgp.configured(self._owners.get(prefix, "")):
+            name, body = self.pgp.seal(self._owners[prefix], name, body)
+            content_type = "application/pgp-encrypted"
+        self.client.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body, ContentType=content_type)
 
 
 class S3Door:
@@ -115,6 +125,7 @@ class S3Door:
         sink: S3ReplySink | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_attempts: int = 5,
+        pgp: PgpPeers | None = None,
     ) -> None:
         self.client = client
         self.bucket = bucket
@@ -122,7 +133,7 @@ class S3Door:
         self.intake = intake
         self.door_id = door_id
         self.door_prefix = door_prefix.strip("/")
-        self.sink = sink or S3ReplySink(client)
+        self.sink = sink or S3ReplySink(client, pgp=pgp, submitters=self.submitters)
         self.max_bytes = max_bytes
         self.max_attempts = max_attempts
         for a in self.submitters:
@@ -279,10 +290,20 @@ class S3Door:
                 self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
             except ClientError as error:
                 log.error("s3 door: %s: error answer not written (%s)", submitter.submitter_id, _code(error))
+        if receipt.refused_whole and head["ContentLength"] <= self.max_bytes:
+            self._quarantine(submitter, name, version, submission.content)
         self._delete_if_unchanged(key, etag)
         log.info("s3 door: %s: %d accepted, %d refused", submitter.submitter_id, len(receipt.accepted),
                  len(receipt.rejected))
         return "refused" if receipt.refused_whole else "taken"
+
+    def _quarantine(self, submitter: S3Submitter, name: str, version: str, content: bytes) -> None:
+        """Keep a file refused whole under the door's own prefix, out of submitters' reach."""
+        key = f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{name}/{version}"
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=content)
+        except ClientError as error:
+            log.error("s3 door: %s: refused file not kept in quarantine (%s)", submitter.submitter_id, _code(error))
 
     def _delete_if_unchanged(self, key: str, etag: str) -> None:
         """Remove the inbound object unless the submitter replaced it meanwhile (the new one is not ours yet)."""

@@ -36,6 +36,7 @@ import threading
 from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ import asyncssh
 import yaml
 
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
+from connectors.pgp import PgpPeers
 
 __all__ = [
     "ConfinedSFTPServer",
@@ -66,6 +68,7 @@ FOLDERS = (INBOUND, OUTBOUND)
 TEMPORARY_SUFFIXES = (".part", ".filepart", ".tmp")
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STAGING = ".staging"  # under the root, beside the homes: answers are written there first
+QUARANTINE = ".quarantine"  # under the root: a copy of each file refused whole, per submitter
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -277,8 +280,9 @@ class SftpReplySink:
 
     channel = "sftp"
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, pgp: PgpPeers | None = None) -> None:
         self.root = Path(root).resolve()
+        self.pgp = pgp  # answers to a submitter with a PGP key are encrypted to it (NAME.pgp)
 
     def address(self, submitter_id: str) -> ReplyAddress:
         return ReplyAddress("sftp", str(self.root / submitter_id / OUTBOUND))
@@ -289,6 +293,8 @@ class SftpReplySink:
         outbound = Path(address.target).resolve()
         if outbound.name != OUTBOUND or outbound.parent.parent != self.root:
             raise ValueError("the reply address is not an outbound folder of this SFTP door")
+        if self.pgp is not None:
+            name, body = self.pgp.seal(outbound.parent.name, _plain_name(name), body)
         final = outbound / _plain_name(name)
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
@@ -500,6 +506,8 @@ class SftpIngestServer:
         log.info(
             "sftp ingest: %s: %d accepted, %d refused", submitter_id, len(receipt.accepted), len(receipt.rejected)
         )
+        if receipt.refused_whole:
+            await loop.run_in_executor(None, self._quarantine, submitter_id, name, content)
         if receipt.rejected:
             # The file is stored now: a failure to write the answer must not fail the upload
             # (the client would send it again).
@@ -509,6 +517,19 @@ class SftpIngestServer:
             except OSError as error:
                 log.error("sftp ingest: %s: error answer not written (%s)", submitter_id, type(error).__name__)
         return receipt
+
+    def _quarantine(self, submitter_id: str, name: str, content: bytes) -> None:
+        """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach)."""
+        folder = self.root / QUARANTINE / submitter_id
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}--{_plain_name(name)}"
+            with path.open("xb") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+        except (OSError, ValueError) as error:
+            log.error("sftp ingest: %s: refused file not kept in quarantine (%s)", submitter_id, type(error).__name__)
 
     def close(self) -> None:
         if self._acceptor is not None:
@@ -531,6 +552,7 @@ async def start_ingest_server(
     host: str = "127.0.0.1",
     port: int = 0,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    pgp: PgpPeers | None = None,
 ) -> SftpIngestServer:
     """Serve the homes under `root` (one per submitter, created as needed) on the running loop."""
     root = Path(root).resolve()
@@ -544,7 +566,7 @@ async def start_ingest_server(
         root=root,
         accounts=by_name,
         intake=intake,
-        sink=SftpReplySink(root),
+        sink=SftpReplySink(root, pgp=pgp),
         host=host,
         host_key_public=host_key.export_public_key().decode().strip(),
         max_bytes=max_bytes,

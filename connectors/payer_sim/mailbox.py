@@ -44,6 +44,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.pgp import PgpKeyring, inner_name, looks_like_pgp
 from edi.mappers.envelope import Envelope
 from edi.x12.ack import AckNumbers
 from edi.x12.reader import X12Reader
@@ -137,7 +138,15 @@ class Mailbox:
         payment_delay_seconds: float = 5.0,
         state_file: str | os.PathLike[str] | None = None,
         control_start: int = 1,
+        pgp: PgpKeyring | None = None,
+        pgp_submitter: str | None = None,
     ) -> None:
+        # With `pgp` (the payer's keyring: its key pair and the submitter's public key) 837 files
+        # must come encrypted to the payer and signed by `pgp_submitter` (a fingerprint); answers
+        # go out encrypted to it and signed, as ``NAME.pgp``, like a payer that requires PGP.
+        if (pgp is None) != (pgp_submitter is None):
+            raise ValueError("give pgp and pgp_submitter together")
+        self.pgp, self.pgp_submitter = pgp, pgp_submitter
         if payment_delay_seconds < 0:
             raise ValueError("payment_delay_seconds must not be negative")
         if not 1 <= control_start <= MAX_CONTROL_NUMBER:
@@ -209,6 +218,13 @@ class Mailbox:
 
     def _process(self, path: Path, now: datetime) -> None:
         data = path.read_bytes()
+        if self.pgp is not None and looks_like_pgp(data):
+            # decrypted in place (the plaintext is what is archived and paid from later)
+            data = self.pgp.open_inbound(data, self.pgp_submitter)
+            plain = path.with_name(inner_name(path.name))
+            _write_atomic(plain, data, part=PART_SUFFIX)
+            path.unlink()
+            path = plain
         interchange = _first_interchange(data)
         if interchange is None:
             number = self._reserve()
@@ -343,7 +359,10 @@ class Mailbox:
     # ------------------------------------------------------------------ files
 
     def _write_outbound(self, name: str, text: str) -> None:
-        _write_atomic(self.outbound / name, text.encode("utf-8", "surrogateescape"), part=PART_SUFFIX)
+        data = text.encode("utf-8", "surrogateescape")
+        if self.pgp is not None and self.pgp_submitter is not None:
+            name, data = f"{name}.pgp", self.pgp.seal_outbound(data, self.pgp_submitter)
+        _write_atomic(self.outbound / name, data, part=PART_SUFFIX)
 
     def _move_to_archive(self, path: Path, prefix: str, *, name: str | None = None) -> None:
         target = self.archive / (name or f"{prefix}_{path.name}")
