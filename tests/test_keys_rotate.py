@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from connectors.s3_payloads import S3PayloadStore
 from edi.keys import KeyRing, generate_key
@@ -220,3 +220,27 @@ def test_inline_key_ring_is_not_edited(tmp_path: Path) -> None:
     result = edi(env, "keys", "new")
     assert result.returncode == 2
     assert "given inline in EDI_MASTER_KEYS" in result.stderr
+
+
+def test_an_object_purged_while_being_rewritten_is_not_left_behind(engine: Engine, tmp_path: Path) -> None:
+    class PurgedMeanwhile(LocalPayloadStore):
+        """Commits a purge of the object's rows between the rotation's listing and its rewrite."""
+
+        def reseal(self, uri: str) -> Any:
+            if uri == victim:
+                with engine.begin() as connection:
+                    connection.execute(delete(Payload).where(Payload.uri == uri))
+                self.delete(uri)
+            result = super().reseal(uri) if uri != victim else None
+            if uri == victim:  # the rewrite raced the delete and won: the object is back
+                self._write(self.payload_id(uri), b"EDIP-resurrected")
+            return result
+
+    store = PurgedMeanwhile(tmp_path / "p", KeyRing({"k1": K1}, "k1"), durable=False)
+    uris = list(add_payloads(Repository(engine), store, 0, 3))
+    victim = uris[1]
+    store.keyring = store.keyring.with_key("k2", K2)
+    report = rotate_payloads(engine, store, batch_size=10)
+    assert report.rotated == 2 and not report.failed
+    assert not (tmp_path / "p" / store.payload_id(victim)[:2] / store.payload_id(victim)).exists()
+    assert key_usage(engine) == {"k2": 2}

@@ -15,7 +15,9 @@ finds such objects already current and only corrects the rows.
 
 Payloads written meanwhile use whatever key ring the writing process holds: roll out the ring
 with the new current key to every process first, then rotate (``edi keys status`` shows any
-stragglers; another rotation picks them up). Progress reports counts and key ids, never content.
+stragglers; another rotation picks them up). An object whose rows ``edi purge`` removed while it
+was being rewritten is deleted again rather than left behind. Progress reports counts and key
+ids, never content.
 """
 
 from __future__ import annotations
@@ -124,10 +126,14 @@ def rotate_payloads(
                     report.rotated += 1
             if settled:
                 with engine.begin() as connection:
+                    referenced: set[str] = set()
                     for other in _TABLES:
                         connection.execute(
                             update(other).where(other.uri.in_(settled), other.key_id != current).values(key_id=current)
                         )
+                        referenced.update(connection.execute(select(other.uri).where(other.uri.in_(settled))).scalars())
+                for uri in set(settled) - referenced:
+                    store.delete(uri)  # purged while we rewrote it: do not leave the rewrite behind
             if progress is not None:
                 progress(report)
             if pause > 0:
