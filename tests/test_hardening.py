@@ -204,3 +204,29 @@ def test_edi_api_wants_both_certificate_and_key(tmp_path: Path) -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2 and "both --ssl-certfile and --ssl-keyfile" in result.stderr
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+def test_no_command_takes_a_secret_on_its_command_line() -> None:
+    """Command lines are visible to every user of the machine (ps, /proc): secrets are passed as
+    the name of an environment variable or a file, never as the value itself."""
+    import typer.main
+
+    from edi.cli import app
+
+    def commands(group: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+        for name, command in getattr(group, "commands", {}).items():
+            yield f"{prefix}{name}", command
+            yield from commands(command, f"{prefix}{name} ")
+
+    secretive = ("password", "secret", "token", "api-key", "credential", "master-key", "passphrase")
+    offenders = []
+    for name, command in commands(typer.main.get_command(app)):
+        for parameter in getattr(command, "params", []):
+            for option in getattr(parameter, "opts", []):
+                lowered = option.lower()
+                if any(word in lowered for word in secretive) and not lowered.endswith(("-env", "-file", "-keyfile")):
+                    offenders.append(f"edi {name} {option}")
+    assert offenders == []
