@@ -28,7 +28,7 @@ from connectors.s3_payloads import S3PayloadStore
 from edi.keys import KeyRing, generate_key
 from edi.payloads import EncryptedPayloadStore, LocalPayloadStore
 from edi.store import NewTransaction, PayloadAttachment, Repository, make_engine, migrate
-from edi.store.models import Payload, PayloadKind
+from edi.store.models import InboundDocument, Payload, PayloadKind
 from edi.store.rotation import key_usage, rotate_payloads
 from edi.store.states import Kind
 
@@ -244,3 +244,22 @@ def test_an_object_purged_while_being_rewritten_is_not_left_behind(engine: Engin
     assert report.rotated == 2 and not report.failed
     assert not (tmp_path / "p" / store.payload_id(victim)[:2] / store.payload_id(victim)).exists()
     assert key_usage(engine) == {"k2": 2}
+
+
+def test_inbound_documents_are_rotated_too(engine: Engine, tmp_path: Path) -> None:
+    store = LocalPayloadStore(tmp_path / "p", KeyRing({"k1": K1}, "k1"), durable=False)
+    repository = Repository(engine)
+    add_payloads(repository, store, 0, 2)
+    inbound = {}
+    for i in range(3):
+        stored = store.put(b"ISA*00*...999 for a batch %d~" % i)
+        repository.record_inbound("payer-1", f"{i:09d}.999", stored, document_type="999")
+        inbound[stored.uri] = b"ISA*00*...999 for a batch %d~" % i
+    store.keyring = store.keyring.with_key("k2", K2)
+    report = rotate_payloads(engine, store, batch_size=2)
+    assert report.rotated == 5 and key_usage(engine) == {"k2": 5}
+    store.keyring = store.keyring.without_key("k1")
+    with engine.connect() as connection:
+        rows = connection.execute(select(InboundDocument.uri, InboundDocument.key_id)).all()
+    assert {uri for uri, _ in rows} == set(inbound) and {key for _, key in rows} == {"k2"}
+    assert all(store.get(uri) == data for uri, data in inbound.items())
