@@ -13,7 +13,8 @@ __all__ = ["ServerThread"]
 
 
 class ServerThread:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "off") -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: str = "off",
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -21,13 +22,14 @@ class ServerThread:
         self.host = f"[{host}]" if family == socket.AF_INET6 else host
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False,
-                                timeout_graceful_shutdown=2)
+                                timeout_graceful_shutdown=2, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        self.scheme = "https" if ssl_certfile else "http"
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> ServerThread:
         self.thread.start()

@@ -25,6 +25,8 @@ x12_app = typer.Typer(no_args_is_help=True, help="Generic X12 tools.")
 app.add_typer(x12_app, name="x12")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (EDI_DATABASE_URL).")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(no_args_is_help=True, help="Master keys of the payload store (EDI_MASTER_KEYS_FILE).")
+app.add_typer(keys_app, name="keys")
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -336,11 +338,19 @@ def worker(
 def api(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", help="Serve HTTPS with this PEM certificate (chain).")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="The certificate's PEM private key.")] = None,
 ) -> None:
-    """Serve the REST API (configured by EDI_* environment variables)."""
+    """Serve the REST API (configured by EDI_* environment variables); HTTPS with --ssl-certfile."""
     from connectors.pipeline.commands import run_api
 
-    run_api(host, port)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
+        raise typer.Exit(2)
+    run_api(host, port, ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
 
 @app.command()
@@ -463,6 +473,117 @@ def audit_seal() -> None:
         typer.echo(f"sealed {seal_all(engine)} audit entries")
     finally:
         engine.dispose()
+
+
+def _key_error(error: Exception) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(2)
+
+
+@keys_app.command("new")
+def keys_new(
+    key_id: Annotated[str | None, typer.Option("--id", help="Id of the new key (default: the next kN).")] = None,
+    current: Annotated[bool, typer.Option("--current", help="Make it the key new payloads are sealed with.")] = False,
+) -> None:
+    """Add a freshly generated master key to the key-ring file; prints its id, never the key."""
+    from connectors.pipeline.maintenance import run_keys_new
+    from edi.keys import KeyRingError
+
+    try:
+        new_id, ring = run_keys_new(key_id, current=current)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    typer.echo(f"added master key {new_id}; current key: {ring.current}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    make_current: Annotated[
+        str | None, typer.Option("--make-current", help="Make this key id current first.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Rotate in this process and return when done.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Objects per batch.")] = 100,
+    pause: Annotated[float, typer.Option("--pause", min=0.0, help="Seconds to rest between batches.")] = 0.0,
+) -> None:
+    """Re-encrypt every stored payload under the current key, in the background unless --wait.
+
+    Resumable: run it again after an interruption. Progress shows counts and key ids only.
+    """
+    from connectors.pipeline.maintenance import run_keys_rotate, start_rotation
+    from edi.keys import KeyRingError
+    from edi.store.rotation import RotationProgress
+
+    try:
+        if not wait:
+            pid, log = start_rotation(make_current, batch_size=batch_size, pause=pause)
+            typer.echo(f"rotation running in the background (pid {pid}, progress in {log}); "
+                       "`edi keys status` shows what is left")
+            return
+
+        def progress(report: RotationProgress) -> None:
+            typer.echo(f"rotated {report.rotated}, corrected {report.corrected}, missing {report.missing}, "
+                       f"failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
+
+        report = run_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    for failure in report.failed:
+        typer.echo(f"could not rotate {failure}", err=True)
+    typer.echo(f"rotation done under {report.key_id}: {report.rotated} rewritten, {report.corrected} rows corrected, "
+               f"{report.missing} missing, {len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """Stored objects per master key id (and which ids the ring holds)."""
+    from connectors.pipeline.maintenance import run_keys_status
+    from edi.keys import KeyRingError
+
+    try:
+        rows = run_keys_status()
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    for row in rows:
+        marks = ", ".join(m for m in ("current" if row.current else "", "" if row.in_ring else "NOT IN RING") if m)
+        typer.echo(f"{row.key_id}\t{row.objects}" + (f"\t{marks}" if marks else ""))
+
+
+@keys_app.command("retire")
+def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove from the ring.")]) -> None:
+    """Remove an old key from the key-ring file; refused while any stored object still needs it."""
+    from connectors.pipeline.maintenance import run_keys_retire
+    from edi.keys import KeyRingError
+
+    try:
+        ring = run_keys_retire(key_id)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    typer.echo(f"retired {key_id}; the ring holds {', '.join(sorted(ring.keys))}")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what is past retention.")] = False,
+) -> None:
+    """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS).
+
+    Transactions, their events and deliveries are kept; see edi.store.retention.
+    """
+    from connectors.pipeline.maintenance import run_purge
+
+    try:
+        report = run_purge(dry_run=dry_run)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    verb = "would remove" if report.dry_run else "removed"
+    typer.echo(f"payloads before {report.payload_cutoff.isoformat()}: {verb} the payloads of {report.transactions} "
+               f"transactions ({report.payload_rows} references), {report.inbound_documents} inbound documents"
+               + ("" if report.dry_run else f", {report.objects} stored objects"))
+    typer.echo(f"audit before {report.audit_cutoff.isoformat()}: {verb} {report.audit_entries} entries"
+               + (f"; the chain now starts after {report.anchor[0]}:{report.anchor[1]}" if report.anchor else ""))
 
 
 def main() -> None:

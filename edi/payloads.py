@@ -135,6 +135,10 @@ class PayloadStore(Protocol):
         """The id of the master key the object is currently wrapped with."""
         ...
 
+    def reseal(self, uri: str) -> RotatedPayload | None:
+        """Rewrite one object under the current master key; None if it already is."""
+        ...
+
     def rotate(self, *, limit: int | None = None) -> RotationReport:
         """Rewrite objects wrapped with an older master key under the current one."""
         ...
@@ -281,6 +285,19 @@ class EncryptedPayloadStore(ABC):
     def key_id_of(self, uri: str) -> str:
         payload_id = self.payload_id(uri)
         return read_key_id(payload_id, self._read(payload_id, HEADER_MAX))
+
+    def reseal(self, uri: str) -> RotatedPayload | None:
+        """Rewrite one object under the current master key (None if it already is), in place and
+        atomically, so a concurrent reader gets either version; both open while the old key is
+        in the ring. ``PayloadNotFoundError`` if the object is gone."""
+        keyring = self.keyring
+        payload_id = self.payload_id(uri)
+        old_key_id = read_key_id(payload_id, self._read(payload_id, HEADER_MAX))
+        if old_key_id == keyring.current:
+            return None
+        _, plaintext = unseal(keyring, payload_id, self._read(payload_id))
+        self._write(payload_id, seal(keyring, payload_id, plaintext))
+        return RotatedPayload(uri, old_key_id, keyring.current)
 
     def rotate(self, *, limit: int | None = None) -> RotationReport:
         """Rewrite, with fresh data keys, every object not wrapped by the current master key.

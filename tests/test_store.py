@@ -110,7 +110,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0004"
+            assert context.get_current_revision() == "0005"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -129,7 +129,7 @@ def test_alembic_command_line_upgrades_and_downgrades(database_url: str) -> None
         [sys.executable, "-m", "alembic", "-c", config, "current"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
-    assert "0004 (head)" in current.stdout
+    assert "0005 (head)" in current.stdout
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES

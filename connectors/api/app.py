@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.api.auth import install_auth, require_scope
+from connectors.api.cors import allow_origins, cors_origins
 from connectors.api.problems import PROBLEM_JSON, ProblemDetails, ProblemError, problem_response
 from connectors.api.reports import reports_router
 from connectors.core.client import CoreClientError
@@ -284,6 +285,7 @@ def create_app(
     verifier: TokenVerifier | None = None,
     token_issuer: TokenIssuer | None = None,
     oauth_clients: ClientRegistry | None = None,
+    cors: Sequence[str] | None = None,
 ) -> FastAPI:
     """The API over one repository and payload store; ``submitters_auth`` maps sha256(key) -> submitter.
 
@@ -311,6 +313,7 @@ def create_app(
         version="1",
         description="Eligibility (270/271) and claims (837P/837I) as JSON. Errors are RFC 9457 problems.",
     )
+    allow_origins(app, cors_origins() if cors is None else cors)  # no CORS unless EDI_API_CORS_ORIGINS
 
     # errors ----------------------------------------------------------------------------------
 

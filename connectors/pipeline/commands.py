@@ -71,13 +71,13 @@ def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: 
         runner.stop()
 
 
-def run_api(host: str, port: int) -> None:
+def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
     _configure_logs("api")
     settings = Settings.from_env()
     pipeline = open_pipeline(settings)
     app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                      **_auth(pipeline))
-    server = ServerThread(app, host, port).start()
+    server = ServerThread(app, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
     print(f"api: {server.url}  (OpenAPI: {server.url}/docs)", flush=True)
     try:
         _until_signalled()

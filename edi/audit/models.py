@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from edi.store.models import Base, BigId, utcnow
 
-__all__ = ["AuditAction", "AuditEntry", "AuditKind", "CHAINED_FIELDS"]
+__all__ = ["AuditAction", "AuditAnchor", "AuditEntry", "AuditKind", "AuditPurgeGate", "CHAINED_FIELDS"]
 
 
 class AuditKind(StrEnum):
@@ -86,3 +86,30 @@ class AuditEntry(Base):
             postgresql_where=text("position IS NULL"), sqlite_where=text("position IS NULL"),
         ),
     )
+
+
+class AuditAnchor(Base):
+    """Where the retained chain starts after a purge: the last removed entry's position and hash.
+
+    Append-only (migration 0005); ``edi audit verify`` starts from the highest anchor, and the
+    delete guard lets the purge remove only entries at or below it.
+    """
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    purged: Mapped[int] = mapped_column(BigInteger)  # entries removed by this purge
+    cutoff: Mapped[datetime] = mapped_column()  # entries recorded before this were due
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("position"),)
+
+
+class AuditPurgeGate(Base):
+    """Open (one row) only inside a purge's own transaction: the delete guard's permission."""
+
+    __tablename__ = "audit_purge_gate"
+
+    opened: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -13,6 +13,9 @@ fields, its position and the previous entry's hash. Each kind of tampering shows
 After a problem the walk resynchronises on the stored hashes, so one tampering gives one report
 and later, independent ones are reported too (up to ``max_problems``).
 
+After ``edi purge`` removed the oldest entries, the walk starts from the latest anchor
+(``audit_anchors``: position and hash of the last removed entry) instead of position 1.
+
 What a chain alone cannot show: someone with write access who rewrites every hash from the
 tampered entry to the end, or drops entries at the tail. Against that, keep the head (position
 and hash, printed by ``edi audit verify``) somewhere the database's administrators cannot write,
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select
 
 from edi.audit.chain import GENESIS, entry_hash
-from edi.audit.models import CHAINED_FIELDS, AuditEntry
+from edi.audit.models import CHAINED_FIELDS, AuditAnchor, AuditEntry
 from edi.store.models import READ_ONLY
 
 __all__ = ["ChainProblem", "ChainReport", "verify_chain"]
@@ -71,6 +74,11 @@ def verify_chain(
     anchor_seen = expect is None
     columns = [c[name] for name in CHAINED_FIELDS] + [c.position, c.prev_hash, c.hash]
     with engine.connect().execution_options(**{READ_ONLY: True}) as connection, connection.begin():
+        anchor = connection.execute(
+            select(AuditAnchor.position, AuditAnchor.hash).order_by(AuditAnchor.position.desc()).limit(1)
+        ).first()
+        if anchor is not None:
+            expected, previous = int(anchor.position) + 1, str(anchor.hash)
         unsealed = connection.execute(select(func.count()).where(c.position.is_(None))).scalar_one()
         result = connection.execution_options(yield_per=batch).execute(
             select(*columns).where(c.position.is_not(None)).order_by(c.position, c.id)

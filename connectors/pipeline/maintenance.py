@@ -1,0 +1,163 @@
+"""What ``edi keys ...`` and ``edi purge`` do, on the configured store (``edi.settings``).
+
+The key ring is edited only where it is a file (``EDI_MASTER_KEYS_FILE``, or ``master.keys``
+in the data directory of the embedded default); a ring given inline in ``EDI_MASTER_KEYS`` is
+the operator's to change. Every process must be given the updated ring (restart, or new
+environment) before ``edi keys rotate``, so new payloads are written under the new key too.
+
+``edi keys rotate`` without ``--wait`` starts the rotation as a detached process of its own
+(``python -m edi keys rotate --wait``), so it goes on in the background after the command
+returns; it is resumable (``edi.store.rotation``), so a killed one is simply started again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.pipeline.runtime import open_payload_store
+from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, KeyRingError, generate_key
+from edi.settings import Settings
+from edi.store import make_engine
+from edi.store.models import utcnow
+from edi.store.retention import PurgeReport, RetentionPolicy, purge
+from edi.store.rotation import RotationProgress, key_usage, rotate_payloads
+
+__all__ = [
+    "KeyStatus",
+    "key_ring_file",
+    "run_keys_new",
+    "run_keys_retire",
+    "run_keys_rotate",
+    "run_keys_status",
+    "run_purge",
+    "start_rotation",
+]
+
+
+def key_ring_file(settings: Settings) -> Path:
+    """The file the configured key ring lives in; ``KeyRingError`` when it is not a file."""
+    if os.environ.get(ENV_KEYS):
+        raise KeyRingError(
+            f"the key ring is given inline in {ENV_KEYS}: edit it there, or move it to a file and set {ENV_KEYS_FILE}"
+        )
+    if os.environ.get(ENV_KEYS_FILE):
+        return Path(os.environ[ENV_KEYS_FILE])
+    return settings.data_dir / "master.keys"
+
+
+def _next_id(ring: KeyRing) -> str:
+    numbers = [int(m.group(1)) for key_id in ring.keys if (m := re.fullmatch(r"k(\d+)", key_id))]
+    return f"k{max(numbers, default=0) + 1}"
+
+
+def run_keys_new(key_id: str | None = None, *, current: bool = False) -> tuple[str, KeyRing]:
+    """Add a freshly generated key to the ring file (current only if asked); returns its id."""
+    settings = Settings.from_env()
+    path = key_ring_file(settings)
+    ring = KeyRing.from_file(path)
+    new_id = key_id or _next_id(ring)
+    if new_id in ring.keys:
+        raise KeyRingError(f"key id {new_id!r} is already in the key ring")
+    ring = ring.with_key(new_id, generate_key(), current=current)
+    ring.save(path)
+    return new_id, ring
+
+
+def _make_current(settings: Settings, key_id: str) -> None:
+    path = key_ring_file(settings)
+    ring = KeyRing.from_file(path)
+    if key_id not in ring.keys:
+        raise KeyRingError(f"key id {key_id!r} is not in the key ring (add it with `edi keys new`)")
+    if ring.current != key_id:
+        KeyRing(ring.keys, key_id).save(path)
+
+
+def run_keys_rotate(
+    make_current: str | None = None,
+    *,
+    batch_size: int = 100,
+    pause: float = 0.0,
+    progress: Callable[[RotationProgress], None] | None = None,
+) -> RotationProgress:
+    """Make a key current if asked, then rewrite every payload under the current key (blocking)."""
+    settings = Settings.from_env()
+    if make_current is not None:
+        _make_current(settings, make_current)
+    store = open_payload_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        return rotate_payloads(engine, store, batch_size=batch_size, pause=pause,  # type: ignore[arg-type]
+                               progress=progress)
+    finally:
+        engine.dispose()
+
+
+def start_rotation(make_current: str | None = None, *, batch_size: int = 100, pause: float = 0.0,
+                   log: Path | None = None) -> tuple[int, Path]:
+    """Start ``edi keys rotate --wait`` detached; returns its pid and the file its progress goes to."""
+    settings = Settings.from_env()
+    if make_current is not None:
+        _make_current(settings, make_current)  # before returning: errors reach the caller
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = log or settings.data_dir / "keys-rotate.log"
+    argv = [sys.executable, "-m", "edi", "keys", "rotate", "--wait", "--batch-size", str(batch_size),
+            "--pause", str(pause)]
+    with open(log, "ab") as out:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    return child.pid, log
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    key_id: str
+    objects: int
+    in_ring: bool
+    current: bool
+
+
+def run_keys_status() -> list[KeyStatus]:
+    """Objects per master key id, with ring membership; ids in the ring protecting nothing show 0."""
+    settings = Settings.from_env()
+    ring = settings.keyring()
+    engine = make_engine(settings.database_url)
+    try:
+        usage = key_usage(engine)
+    finally:
+        engine.dispose()
+    ids = sorted(set(usage) | set(ring.keys))
+    return [KeyStatus(key_id, usage.get(key_id, 0), key_id in ring.keys, key_id == ring.current) for key_id in ids]
+
+
+def run_keys_retire(key_id: str) -> KeyRing:
+    """Remove a key from the ring file -- refused while any stored object still needs it."""
+    settings = Settings.from_env()
+    path = key_ring_file(settings)
+    ring = KeyRing.from_file(path)
+    if key_id not in ring.keys:
+        raise KeyRingError(f"key id {key_id!r} is not in the key ring")
+    engine = make_engine(settings.database_url)
+    try:
+        still = key_usage(engine).get(key_id, 0)
+    finally:
+        engine.dispose()
+    if still:
+        raise KeyRingError(f"{still} stored objects are still wrapped with {key_id!r}: run `edi keys rotate --wait` first")
+    ring = ring.without_key(key_id)
+    ring.save(path)
+    return ring
+
+
+def run_purge(*, dry_run: bool = False) -> PurgeReport:
+    settings = Settings.from_env()
+    policy = RetentionPolicy.from_env()
+    engine = make_engine(settings.database_url)
+    try:
+        return purge(engine, open_payload_store(settings), policy, now=utcnow(), dry_run=dry_run)
+    finally:
+        engine.dispose()
