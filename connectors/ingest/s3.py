@@ -31,6 +31,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.ingest.receipts import answer_document, answer_name
 
 __all__ = ["S3Door", "S3ReplySink", "S3Submitter", "configure_notifications", "parse_s3_url"]
@@ -232,6 +233,9 @@ class S3Door:
             raise
         etag = head["ETag"].strip('"')
         version = f"{etag}-{int(head['LastModified'].timestamp())}"
+        reason = unsafe_reason(name)
+        if reason is not None:
+            return self._refuse_name(submitter, key, name, reason, etag, version)
         # key + version id: the same for a redelivered notification or a resumed claim, new for
         # every upload (a bucket without versioning: the ETag and time of the upload stand in)
         submission_id = f"{self.bucket}/{key}@{head.get('VersionId') or version}"
@@ -286,6 +290,20 @@ class S3Door:
         log.info("s3 door: %s: %d accepted, %d refused", submitter.submitter_id, len(receipt.accepted),
                  len(receipt.rejected))
         return "refused" if receipt.refused_whole else "taken"
+
+    def _refuse_name(self, submitter: S3Submitter, key: str, name: str, reason: str, etag: str,
+                     version: str) -> Outcome:
+        """A key below inbound/ that is not a plain file name (``../x``, ``sub/x``): answered under a
+        harmless name and moved aside to the door's quarantine, never handed to the Intake."""
+        shown = safe_name(name)
+        address = self.sink.address(self.bucket, submitter)
+        receipt = IntakeReceipt(rejected=[ItemError("file", reason)])
+        self._answer(address, shown, receipt, f"{self.bucket}/{key}@{version}")
+        self.client.copy_object(Bucket=self.bucket, CopySource={"Bucket": self.bucket, "Key": key},
+                                Key=f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{shown}-{version}")
+        self._delete_if_unchanged(key, etag)
+        log.warning("s3 door: %s: refused an object name (%s)", submitter.submitter_id, reason)
+        return "refused"
 
     def _answer(self, address: ReplyAddress, name: str, receipt: IntakeReceipt, submission_id: str) -> None:
         """``NAME.receipt.json`` or ``NAME.error.json``; numbered (``NAME.2.error.json``) when an
