@@ -513,7 +513,7 @@ class SftpDoorConfig(_Model):
 
     username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     # an scrypt hash made by ``edi hash-password`` (connectors.ingest.sftp_server.hash_password)
-    password_hash: Annotated[str, StringConstraints(pattern=r"^scrypt\$")] | None = None
+    password_hash: Annotated[str, StringConstraints(pattern=r"^scrypt\$")] | None = Field(default=None, repr=False)
     authorized_keys: list[str] | Path | None = None  # authorized_keys lines, or a file of them
 
     @field_validator("authorized_keys")

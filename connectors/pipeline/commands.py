@@ -122,9 +122,8 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                          core_options=core_options)
         api = ServerThread(app, host, port).start()
-        door_settings = DoorSettings.from_env()
-        doors = DoorRunner(pipeline, door_settings, submitters={SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]},
-                           ).start()
+        demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
+        doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
         print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
         print(f"callback:  {receiver.url}  (received: {receiver.url.rsplit('/', 1)[0]}/deliveries)", flush=True)
