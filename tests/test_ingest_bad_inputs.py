@@ -177,6 +177,8 @@ class SftpHarness:
 class S3Harness:
     def __init__(self, tmp_path: Path, intake: PipelineIntake, *, s3_client: Any, s3_bucket: str, **_: Any):
         self.client, self.bucket = s3_client, s3_bucket
+        # versioned: every upload has an id of its own, even the same bytes under the same name
+        s3_client.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
         self.area = S3Submitter(SUBMITTER, f"submitters/{SUBMITTER}")
         self.door = S3Door(s3_client, s3_bucket, [self.area], intake, door_id="bad-inputs", max_bytes=LIMIT)
         self.seen: set[str] = set()
@@ -186,6 +188,7 @@ class S3Harness:
         self.door.poll_once()
         listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.area.outbound).get("Contents", [])
         new = [o["Key"] for o in listed if o["Key"] not in self.seen]
+        assert new, "no answer for the upload"
         assert len(new) == 1, new
         self.seen.add(new[0])
         answer = from_document(self.client.get_object(Bucket=self.bucket, Key=new[0])["Body"].read())

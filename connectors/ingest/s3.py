@@ -232,13 +232,19 @@ class S3Door:
                 return "skipped"  # already taken and removed (a late duplicate notification)
             raise
         etag = head["ETag"].strip('"')
-        version = f"{etag}-{int(head['LastModified'].timestamp())}"
+        # The upload's identity: its version id in a versioned bucket (the same for a redelivered
+        # notification or a resumed claim, new for every upload). Without versioning the ETag and
+        # the second of the upload stand in: the same bytes uploaded again under the same name
+        # within one second look like the same upload -- turn versioning on for the inbound bucket.
+        version_id = head.get("VersionId")
+        if version_id and version_id != "null":
+            version = f"v-{version_id}"
+        else:
+            version = f"{etag}-{int(head['LastModified'].timestamp())}"
         reason = unsafe_reason(name)
         if reason is not None:
             return self._refuse_name(submitter, key, name, reason, etag, version)
-        # key + version id: the same for a redelivered notification or a resumed claim, new for
-        # every upload (a bucket without versioning: the ETag and time of the upload stand in)
-        submission_id = f"{self.bucket}/{key}@{head.get('VersionId') or version}"
+        submission_id = f"{self.bucket}/{key}@{version}"
         claim_key = self._claim_key(submitter, name, version)
         attempts = 1
         if not self._write_claim(claim_key, "claimed", attempts, create=True):
