@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -179,3 +185,75 @@ def test_sample_config_gives_the_demo_submitter_a_folder_and_an_sftp_login(tmp_p
     with DoorRunner(pipeline, settings, submitters=partners.submitters) as runner:
         assert [line.split()[0] for line in runner.listening] == ["folder", "sftp:"]
         assert str(sample.folder_root / "inbound") in runner.listening[0]
+
+
+def test_hash_password_command_reads_stdin() -> None:
+    from typer.testing import CliRunner
+
+    from connectors.ingest.sftp_server import verify_password
+    from edi.cli import app
+
+    result = CliRunner().invoke(app, ["hash-password"], input="door secret\n")
+    assert result.exit_code == 0, result.output
+    stored = result.output.strip()
+    assert stored.startswith("scrypt$") and "door secret" not in stored
+    assert verify_password("door secret", stored)
+
+
+def _start(args: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen, list[str]]:
+    process = subprocess.Popen([sys.executable, "-m", "edi", *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL)
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    wait_for(lambda: any(ready in line for line in lines) or process.poll() is not None, f"'{ready}' printed",
+             timeout=120)
+    assert process.poll() is None, lines
+    return process, lines
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("EDI_")}
+    return {**env, "EDI_DATA_DIR": str(tmp_path / "data"), "EDI_SFTP_DOOR_PORT": "0", **extra}
+
+
+def test_edi_doors_runs_the_configured_doors(tmp_path: Path) -> None:
+    config = tmp_path / "partners.yaml"
+    config.write_text(yaml.safe_dump({"submitters": {"clinic": {"doors": {
+        "folder": {"root": "drop", "settle_seconds": 0, "poll_interval_seconds": 0.2}}}}}))
+    Settings.from_env({"EDI_DATA_DIR": str(tmp_path / "data")}).keyring(create=True)  # as `edi worker` needs
+    process, lines = _start(["doors"], _env(tmp_path, EDI_PARTNERS_FILE=str(config)), "doors: folder clinic")
+    try:
+        (tmp_path / "drop" / "inbound" / "one.json").write_bytes(good(1))
+        answer = wait_for(lambda: next(iter((tmp_path / "drop" / "outbound").glob("*.json")), None), "an answer")
+        assert json.loads(answer.read_text())["status"] == "accepted"
+    finally:
+        _stop(process)
+
+
+def test_edi_run_starts_the_demo_submitters_folder_and_sftp_doors(tmp_path: Path) -> None:
+    process, lines = _start(["run", "--port", "0"], _env(tmp_path), "ready")
+    try:
+        folder_line = next(line for line in lines if line.startswith("door:") and " folder " in line)
+        assert any(line.startswith("door:") and "sftp://127.0.0.1:" in line for line in lines), lines
+        inbound = Path(re.search(r"drop files in (\S+),", folder_line).group(1))
+        (inbound / "one.json").write_bytes(good(1))
+        outbound = inbound.parent / "outbound"
+        answer = wait_for(lambda: next(iter(outbound.glob("*.json")), None), "an answer in outbound/")
+        assert json.loads(answer.read_text())["status"] == "accepted"
+    finally:
+        _stop(process)
