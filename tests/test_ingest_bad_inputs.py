@@ -24,7 +24,7 @@ import yaml
 from kombu import Connection, Producer, Queue
 
 from connectors.ingest.amqp import AmqpDoor
-from connectors.ingest.door import ReplyAddress, Submission
+from connectors.ingest.door import Submission
 from connectors.ingest.folder import FolderDoor
 from connectors.ingest.intake import PipelineIntake
 from connectors.ingest.jms import JmsDoor, JmsRequestQueue, StompEndpoint
@@ -340,22 +340,26 @@ def test_amqp_redelivery_is_one_submission_a_resend_is_a_new_one(open_door, pipe
 
 def test_folder_reclaimed_file_is_one_submission_a_resend_is_a_new_one(tmp_path: Path, intake: PipelineIntake,
                                                                        pipeline: Pipeline) -> None:
-    harness = FolderHarness(tmp_path, intake)
-    layout = harness.layout
-    # a door that stopped after claiming: the file waits in work/ under its claim name
-    claim = "20260101T000000-abcdef012345--roster.json"
-    (layout.work / claim).write_bytes(good(1))
-    # the intake took it once already and the door crashed before moving it: handed over again
-    submission = Submission(SUBMITTER, "folder", "roster.json", good(1), ReplyAddress("folder", str(layout.outbound)),
-                            submission_id=f"{SUBMITTER}/{claim}")
-    before = intake(submission).accepted
-    harness.door.scan_once()  # recovers work/: the same claim id, so the same transaction
-    recovered = from_document(next(layout.outbound.iterdir()).read_bytes())
-    assert recovered.accepted == before
-    harness.seen.update(p.name for p in layout.outbound.iterdir())
+    first: list[str] = []
+
+    def crash_after_intake(submission: Submission) -> Any:
+        first.extend(intake(submission).accepted)  # stored; then the door dies before moving the file
+        raise SystemError("door killed (test)")
+
+    crashed = FolderDoor({SUBMITTER: tmp_path / "folder"}, crash_after_intake, settle_seconds=0, use_watchdog=False)
+    (crashed.layouts[SUBMITTER].inbound / "roster.json").write_bytes(good(1))
+    for _ in range(3):
+        crashed.scan_once()
+    assert len(first) == 1 and len(list(crashed.layouts[SUBMITTER].work.iterdir())) == 1  # left in work/
+
+    harness = FolderHarness(tmp_path, intake)  # the door restarted: it takes work/ in again first
+    harness.door.scan_once()
+    recovered = from_document(next(harness.layout.outbound.iterdir()).read_bytes())
+    assert recovered.accepted == first  # the same claim id: the same transaction, nothing twice
+    harness.seen.update(p.name for p in harness.layout.outbound.iterdir())
     resent = harness.submit("roster.json", good(1))  # dropped again on purpose: a new claim, a new transaction
-    assert len(resent.accepted) == 1 and resent.accepted != before
-    assert stored_ids(pipeline, before + resent.accepted) == before + resent.accepted
+    assert len(resent.accepted) == 1 and resent.accepted != first
+    assert stored_ids(pipeline, first + resent.accepted) == first + resent.accepted
 
 
 def test_doors_do_not_stop_under_a_run_of_bad_inputs(open_door, pipeline: Pipeline) -> None:
