@@ -354,6 +354,28 @@ def api(
 
 
 @app.command()
+def doors() -> None:
+    """Run the ingest doors (folder, SFTP, S3, AMQP, JMS) of the submitters in EDI_PARTNERS_FILE."""
+    from connectors.pipeline.commands import run_doors
+
+    run_doors()
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Print the scrypt hash of a password read from stdin, for a submitter's doors.sftp.password_hash."""
+    import sys
+
+    from connectors.ingest.sftp_server import hash_password as make_hash
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise typer.BadParameter("the password is empty")
+    typer.echo(make_hash(password))
+
+
+@app.command()
 def run(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="API port.")] = 8000,

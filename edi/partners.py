@@ -54,6 +54,13 @@ Layout (all keys snake_case)::
         reply_queue: clinic-a.responses
         pgp: {public_key: {file: keys/clinic-a.asc}, fingerprint: 0123...CDEF,   # also under a partner
               require_signature: true, armor: true}
+        doors:                             # ingest doors besides the API (connectors.ingest)
+          folder: {root: drop/clinic-a}    # inbound/ outbound/ archive/ ... below it
+          sftp: {username: clinic-a, password_hash: "scrypt$...", authorized_keys: keys/clinic-a.pub}
+          s3: {bucket: edi-drop, prefix: submitters/clinic-a, sqs_queue: edi-drop-events}
+          amqp: {queue: clinic-a.requests}
+          jms: {queue: /queue/clinic-a.requests}
+          mappings: [mappings/clinic-a-roster.yaml]   # CSV / fixed-width column mappings
 """
 
 from __future__ import annotations
@@ -513,6 +520,78 @@ class TradingPartner(_Model):
         )
 
 
+class FolderDoorConfig(_Model):
+    """A watched folder: ``root`` holds ``inbound/``, ``work/``, ``archive/``, ``quarantine/``, ``outbound/``."""
+
+    root: Path
+    settle_seconds: float = Field(default=2.0, ge=0)
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, value: Path, info: ValidationInfo) -> Path | None:
+        return _resolve_path(value, info)
+
+
+class SftpDoorConfig(_Model):
+    """The submitter's account on our SFTP door (the server itself is configured by environment)."""
+
+    username: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    # an scrypt hash made by ``edi hash-password`` (connectors.ingest.sftp_server.hash_password)
+    password_hash: Annotated[str, StringConstraints(pattern=r"^scrypt\$")] | None = Field(default=None, repr=False)
+    authorized_keys: list[str] | Path | None = None  # authorized_keys lines, or a file of them
+
+    @field_validator("authorized_keys")
+    @classmethod
+    def _keys(cls, value: list[str] | Path | None, info: ValidationInfo) -> list[str] | Path | None:
+        return _resolve_path(value, info) if isinstance(value, Path) else value
+
+    @model_validator(mode="after")
+    def _some_login(self) -> SftpDoorConfig:
+        if self.password_hash is None and not self.authorized_keys:
+            raise ValueError("give authorized_keys, a password_hash, or both")
+        return self
+
+    def authorized_key_lines(self) -> tuple[str, ...]:
+        keys = self.authorized_keys
+        if isinstance(keys, Path):
+            keys = [line for line in keys.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and not line.startswith("#")]
+        return tuple(keys or ())
+
+
+class S3DoorConfig(_Model):
+    """``s3://bucket/prefix/inbound/`` in, ``.../outbound/`` out; found by polling or through an SQS queue."""
+
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    prefix: Annotated[str, StringConstraints(pattern=r"^[^/].*[^/]$|^[^/]$")]
+    sqs_queue: str | None = None  # None: poll the inbound prefix
+    poll_interval_seconds: float = Field(default=10.0, gt=0)
+
+
+class QueueDoorConfig(_Model):
+    """A request queue of this submitter's own on the broker (AMQP queue name, or JMS ``/queue/...``)."""
+
+    queue: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    reply_destination: str | None = None  # JMS: answers go here when a request has no JMSReplyTo
+
+
+class SubmitterDoors(_Model):
+    """The doors a submitter uses besides the API, and its CSV/fixed-width mapping files."""
+
+    folder: FolderDoorConfig | None = None
+    sftp: SftpDoorConfig | None = None
+    s3: S3DoorConfig | None = None
+    amqp: QueueDoorConfig | None = None
+    jms: QueueDoorConfig | None = None
+    mappings: list[Path] = Field(default_factory=list)  # edi.ingest mapping YAML files, tried in order
+
+    @field_validator("mappings")
+    @classmethod
+    def _mapping_paths(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        return [p for p in (_resolve_path(v, info) for v in value) if p is not None]
+
+
 class Submitter(_Model):
     """A system that sends us requests, and where and how its answers are delivered."""
 
@@ -534,6 +613,7 @@ class Submitter(_Model):
     oauth_clients: list[OAuthClient] = Field(default_factory=list)
     outbound_dir: Path | None = None
     pgp: PgpSettings | None = None  # PGP files in decrypted and verified; file answers encrypted and signed
+    doors: SubmitterDoors | None = None
 
     @field_validator("allowed_callback_hosts", "http_callback_hosts")
     @classmethod

@@ -15,20 +15,37 @@ never from the command line (visible in ``ps``) or from code.
                            with a ``pgp`` section (``connectors.pgp``)
 ``EDI_PGP_PASSPHRASE``     its passphrase (``..._FILE``: a path)
 =========================  ==========================================================================
+
+The ingest doors (``edi doors``; which submitter uses which door is in the partners file) read
+server-level settings only; ``DoorSettings``:
+
+=============================  ======================================================================
+``EDI_SFTP_DOOR_HOST``         the submitters' SFTP server listens here (``127.0.0.1``; ``0.0.0.0``)
+``EDI_SFTP_DOOR_PORT``         its port (``2222``; ``0``: any free port)
+``EDI_SFTP_DOOR_HOST_KEY``     its ed25519 host key, made when missing (``<data>/doors/sftp_host_key``)
+``EDI_SFTP_DOOR_ROOT``         the submitters' homes (``<data>/doors/sftp``)
+``EDI_S3_ENDPOINT_URL``        an S3-compatible endpoint (MinIO, moto); unset: AWS
+``EDI_S3_REGION``              region for S3 and SQS (``us-east-1``)
+``EDI_DOORS_AMQP_URL``         the submitters' AMQP broker (default ``EDI_BROKER_URL`` if AMQP)
+``EDI_DOORS_STOMP_URL``        ActiveMQ's STOMP connector for JMS: ``stomp://[user:pass@]host:61613``
+``EDI_DOORS_MAX_BYTES``        the largest file or message a door takes (256 MiB)
+``EDI_DOORS_ID``               this door process's id in S3 claims (stable across restarts)
+=============================  ======================================================================
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, generate_key
 from edi.partners import SecretRef
 
-__all__ = ["Settings"]
+__all__ = ["DoorSettings", "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +98,40 @@ def _secret_ref(env: Mapping[str, str], name: str) -> SecretRef | None:
     if path:
         return SecretRef(file=Path(path))
     return SecretRef(env=name) if inline else None
+@dataclass(frozen=True, slots=True)
+class DoorSettings:
+    """Where the ingest doors listen and which servers they use (see the module docstring)."""
+
+    sftp_host: str = "127.0.0.1"
+    sftp_port: int = 2222
+    sftp_host_key: Path = Path("data/doors/sftp_host_key")
+    sftp_root: Path = Path("data/doors/sftp")
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    amqp_url: str | None = None
+    stomp_url: str | None = field(default=None, repr=False)  # may carry a password
+    max_bytes: int = 256 << 20
+    door_id: str = "doors"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DoorSettings:
+        env = os.environ if environ is None else environ
+        data = Path(env.get("EDI_DATA_DIR") or "data").resolve()
+        broker = env.get("EDI_BROKER_URL") or ""
+        try:
+            port = int(env.get("EDI_SFTP_DOOR_PORT") or 2222)
+            max_bytes = int(env.get("EDI_DOORS_MAX_BYTES") or 256 << 20)
+        except ValueError:
+            raise ValueError("EDI_SFTP_DOOR_PORT and EDI_DOORS_MAX_BYTES must be whole numbers") from None
+        return cls(
+            sftp_host=env.get("EDI_SFTP_DOOR_HOST") or "127.0.0.1",
+            sftp_port=port,
+            sftp_host_key=Path(env.get("EDI_SFTP_DOOR_HOST_KEY") or data / "doors" / "sftp_host_key"),
+            sftp_root=Path(env.get("EDI_SFTP_DOOR_ROOT") or data / "doors" / "sftp"),
+            s3_endpoint_url=env.get("EDI_S3_ENDPOINT_URL") or None,
+            s3_region=env.get("EDI_S3_REGION") or "us-east-1",
+            amqp_url=env.get("EDI_DOORS_AMQP_URL") or (broker if broker.startswith(("amqp://", "amqps://")) else None),
+            stomp_url=env.get("EDI_DOORS_STOMP_URL") or None,
+            max_bytes=max_bytes,
+            door_id=env.get("EDI_DOORS_ID") or socket.gethostname(),
+        )

@@ -137,7 +137,8 @@ def test_request_gets_its_receipt_and_later_answer_on_reply_to_with_its_correlat
     (submission,) = intake.calls
     assert submission == Submission(
         submitter_id="acme", channel="amqp", name="msg-1", content=X12,
-        reply=ReplyAddress("amqp", names["replies"], "corr-1"), content_type="application/edi-x12")
+        reply=ReplyAddress("amqp", names["replies"], "corr-1"), content_type="application/edi-x12",
+        submission_id=f"{names['requests']}/msg-1")
 
     sink = AmqpReplySink(rabbitmq_url)
     try:
@@ -148,7 +149,8 @@ def test_request_gets_its_receipt_and_later_answer_on_reply_to_with_its_correlat
     receipt, answer = submitter.take(names["replies"], 2)
     assert receipt.properties["correlation_id"] == "corr-1"
     assert receipt.content_type == "application/json"
-    assert json.loads(receipt.body) == {"type": "receipt", "message": "msg-1", "status": "accepted",
+    assert json.loads(receipt.body) == {"type": "receipt", "name": "msg-1", "status": "accepted",
+                                        "submissionId": f"{names['requests']}/msg-1",
                                         "accepted": ["txn-msg-1"], "rejected": []}
     assert answer.properties["correlation_id"] == "corr-1"
     assert answer.headers["x-edi-name"] == "271-answer"
@@ -210,7 +212,7 @@ def test_poison_goes_to_the_dead_letter_queue_with_its_reason_and_the_door_keeps
     answers = {m.properties["correlation_id"]: json.loads(m.body) for m in submitter.take(replies, 5)}
     assert set(answers) == {"c-bin", "c-json", "c-text", "c-refused", "c-good"}  # c-anon had no reply_to
     assert answers["c-bin"]["type"] == "error" and answers["c-bin"]["status"] == "rejected"
-    assert answers["c-refused"]["rejected"] == [{"item": "ST 0001", "reason": "not a 270"}]
+    assert [(e["item"], e["reason"]) for e in answers["c-refused"]["rejected"]] == [("ST 0001", "not a 270")]
     assert answers["c-good"]["accepted"] == ["t-good"]
     assert submitter.depth(names["requests"]) == 0
 

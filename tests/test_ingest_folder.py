@@ -93,7 +93,7 @@ def test_each_format_is_taken_in_archived_and_answered(pipeline: Pipeline, tmp_p
     (archived,) = list(layout.archive.rglob("*" + name))
     assert archived.read_bytes() == content
     receipt = outbound_json(layout, f"{name}.receipt.json")
-    assert receipt["file"] == name and receipt["errors"] == [] and len(receipt["accepted"]) == count
+    assert receipt["name"] == name and receipt["rejected"] == [] and len(receipt["accepted"]) == count
     for transaction_id in receipt["accepted"]:
         record = pipeline.repository.require(transaction_id, submitter_id="acme")
         assert record.state is State.VALIDATED
@@ -131,8 +131,8 @@ def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipel
 
     def error(name: str) -> str:
         body = outbound_json(layout, f"{name}.error.json")
-        assert body["refused"] is True and body["accepted"] == []
-        return " | ".join(e["text"] for e in body["errors"])
+        assert body["status"] == "rejected" and body["accepted"] == []
+        return " | ".join(e["text"] for e in body["rejected"])
 
     assert "the JSON ends early" in error("truncated.json")
     assert error("latin1.csv").startswith("line 2: byte 11 of the line is not valid UTF-8")
@@ -161,7 +161,7 @@ def test_an_oversize_file_is_refused_from_stat_without_being_opened(pipeline: Pi
     assert not [p for p in _opened if "huge.jsonl" in p and "/outbound/" not in p]
     (refused,) = [p for p in layout.quarantine.iterdir()]
     assert refused.stat().st_size == 3 << 30
-    assert outbound_json(layout, "huge.jsonl.error.json")["errors"][0]["reason"] == (
+    assert outbound_json(layout, "huge.jsonl.error.json")["rejected"][0]["reason"] == (
         f"the file is {3 << 30} bytes, above the limit of 4096 bytes; split it and send the parts")
 
 
@@ -271,12 +271,12 @@ def test_a_partly_rejected_file_is_archived_with_an_error_file_naming_line_and_c
     assert drain(door) == 1
     assert names(layout.quarantine) == [] and len(names(layout.archive)) == 1
     body = outbound_json(layout, "roster.csv.error.json")
-    assert body["refused"] is False and len(body["accepted"]) == 1
-    assert [e["text"] for e in body["errors"]] == [
+    assert body["status"] == "partial" and len(body["accepted"]) == 1
+    assert [e["text"] for e in body["rejected"]] == [
         "line 3, column DOB: not a date in MM/DD/YYYY (subscriber.dateOfBirth)",
         "line 4, column DOB: is in the future (subscriber.dateOfBirth)",
     ]
-    assert body["errors"][0]["transactionId"] is None  # not a request: nothing to record
-    rejected = pipeline.repository.require(body["errors"][1]["transactionId"], submitter_id="acme")
+    assert body["rejected"][0]["transactionId"] is None  # not a request: nothing to record
+    rejected = pipeline.repository.require(body["rejected"][1]["transactionId"], submitter_id="acme")
     assert rejected.state is State.REJECTED  # recorded, can be looked up
     assert "1975" not in json.dumps(body) and "2090" not in json.dumps(body)

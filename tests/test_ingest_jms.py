@@ -203,8 +203,9 @@ def test_java_request_is_stored_acked_and_answered_with_its_correlation_id(
     assert submission.name == sent  # the JMSMessageID names the submission
     assert [reply[1:] for reply in replies] == [["TextMessage", correlation, sent],
                                                 ["TextMessage", correlation, "271-answer"]]
-    assert bodies[0] == {"type": "receipt", "message": sent, "status": "accepted",
+    assert bodies[0] == {"type": "receipt", "name": sent, "submissionId": sent, "status": "accepted",
                          "accepted": [f"txn-{sent}"], "rejected": []}
+    assert submission.submission_id == sent
     assert bodies[1] == {"type": "271", "eligible": True}
     assert peer.browse(f"/queue/{names['requests']}") == []  # acked
     assert peer.browse(f"/queue/{names['dlq']}") == []
@@ -238,7 +239,8 @@ def test_request_refused_whole_gets_an_error_reply_and_goes_to_the_dead_letter_q
     sent, replies, bodies = java.finish()
     assert replies == [["1", "TextMessage", correlation, sent]]
     assert bodies[0]["status"] == "rejected"
-    assert bodies[0]["rejected"] == [{"item": "ST 0001", "reason": "NM1*IL member id missing", "field": "NM109"}]
+    assert [(e["item"], e["reason"], e["field"]) for e in bodies[0]["rejected"]] == [
+        ("ST 0001", "NM1*IL member id missing", "NM109")]
 
     wait_for(lambda: door.dead_lettered == 1, "the dead letter")
     (dead,) = peer.browse(f"/queue/{names['dlq']}")

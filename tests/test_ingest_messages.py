@@ -1,4 +1,4 @@
-"""The broker doors' first cut (``messages.sniff``) and the JSON documents they answer with."""
+"""The broker doors' first cut (``messages.sniff``) and the answer documents every door gives."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from connectors.ingest.messages import (
     JSON,
     X12,
     Undecodable,
-    error_document,
     reasons_text,
-    receipt_document,
     sniff,
 )
+from connectors.ingest.receipts import answer_document, answer_name, refusal_document
 
 
 @pytest.mark.parametrize(("body", "declared", "expected"), [
@@ -53,13 +52,19 @@ def test_sniff_reasons_say_what_is_wrong_without_quoting_the_content(body, decla
 
 def test_documents_and_reasons():
     partial = IntakeReceipt(accepted=["t1"], rejected=[ItemError("ST 0002", "missing NM1", field="NM103")])
-    assert json.loads(receipt_document("m1", partial)) == {
-        "type": "receipt", "message": "m1", "status": "partial", "accepted": ["t1"],
-        "rejected": [{"item": "ST 0002", "reason": "missing NM1", "field": "NM103"}]}
-    assert json.loads(receipt_document("m2", IntakeReceipt(rejected=[ItemError("file", "x")])))["status"] == "rejected"
-    assert json.loads(error_document("m3", [ItemError("message", "body is empty")])) == {
-        "type": "error", "message": "m3", "status": "rejected", "accepted": [],
-        "rejected": [{"item": "message", "reason": "body is empty"}]}
+    assert json.loads(answer_document("m1", partial, submission_id="q/m1")) == {
+        "type": "receipt", "name": "m1", "submissionId": "q/m1", "status": "partial", "accepted": ["t1"],
+        "rejected": [{"item": "ST 0002", "field": "NM103", "column": False, "reason": "missing NM1",
+                      "transactionId": None, "text": "ST 0002, field NM103: missing NM1"}]}
+    whole = IntakeReceipt(rejected=[ItemError("file", "x", transaction_id="t9")])
+    assert json.loads(answer_document("m2", whole)) | {"rejected": []} == {
+        "type": "error", "name": "m2", "submissionId": None, "status": "rejected", "accepted": [], "rejected": []}
+    assert json.loads(refusal_document("m3", [ItemError("message", "body is empty")])) == {
+        "type": "error", "name": "m3", "submissionId": None, "status": "rejected", "accepted": [],
+        "rejected": [{"item": "message", "field": None, "column": False, "reason": "body is empty",
+                      "transactionId": None, "text": "message: body is empty"}]}
+    assert answer_name("a.csv", partial) == "a.csv.error.json"
+    assert answer_name("a.csv", IntakeReceipt(accepted=["t1"])) == "a.csv.receipt.json"
     assert reasons_text([ItemError("line 2", "a"), ItemError("line 3", "b")]) == "line 2: a; line 3: b"
     long = reasons_text([ItemError(f"line {n}", "bad date") for n in range(200)])
     assert len(long) == 500 and long.endswith("...")

@@ -119,9 +119,10 @@ def test_bad_input_is_answered_with_an_error_object_and_the_door_goes_on(s3_clie
         stop.set()
         thread.join(10)
     junk = read_json(s3_client, s3_bucket, "submitters/clinic-a/outbound/junk.txt.error.json")
-    assert junk["file"] == "junk.txt" and junk["accepted"] == []
-    assert junk["rejected"] == [{"item": "line 1", "reason": "not X12 or CSV: no ISA segment, no header row",
-                                 "field": None}]
+    assert junk["name"] == "junk.txt" and junk["accepted"] == []
+    assert [(e["item"], e["reason"]) for e in junk["rejected"]] == [
+        ("line 1", "not X12 or CSV: no ISA segment, no header row")]
+    assert junk["type"] == "error" and junk["submissionId"].startswith(f"{s3_bucket}/submitters/clinic-a/inbound/junk.txt@")
     huge = read_json(s3_client, s3_bucket, "submitters/clinic-a/outbound/huge.x12.error.json")
     assert "larger than 1000 bytes" in huge["rejected"][0]["reason"]
     assert intake.names() == [("clinic-a", "good.x12"), ("clinic-a", "junk.txt")]  # huge never read
@@ -278,6 +279,6 @@ def test_sqs_door_answers_bad_input_and_goes_on(s3_client: Any, s3_bucket: str, 
         stop.set()
         thread.join(15)
     answer = read_json(s3_client, s3_bucket, "submitters/clinic-a/outbound/bad.txt.error.json")
-    assert answer["file"] == "bad.txt" and answer["rejected"][0]["item"] == "line 1"
+    assert answer["name"] == "bad.txt" and answer["rejected"][0]["item"] == "line 1"
     assert intake.names() == [("clinic-a", "bad.txt"), ("clinic-a", "early.x12"), ("clinic-a", "good.x12")]
     wait_for(lambda: queue_depth(sqs, url) == 0, "an empty queue")

@@ -277,7 +277,7 @@ def test_refused_content_is_answered_in_outbound(door: SftpIngestServer, keys, i
                 return await f.read()
 
     answer = json.loads(asyncio.run(run()))
-    assert answer["file"] == "junk.txt" and answer["accepted"] == []
+    assert answer["name"] == "junk.txt" and answer["accepted"] == []
     assert answer["rejected"][0]["reason"].startswith("not X12 or CSV")
     assert not (door.root / ".staging").exists() or os.listdir(door.root / ".staging") == []
 
@@ -426,7 +426,7 @@ def test_openssh_key_login_put_get_remove(door: SftpIngestServer, keys, intake, 
     result = openssh_sftp(
         door, tmp_path, "alice",
         f"put {upload} /inbound/837p.x12\nls -1 /outbound\nget /outbound/837p.x12.999.json {tmp_path}/got.json\n"
-        "rm /outbound/837p.x12.999.json\nls -1 /outbound\n",
+        "rm /outbound/837p.x12.999.json\nrm /outbound/837p.x12.receipt.json\nls -1 /outbound\n",
         key=keys["alice"],
     )
     assert result.returncode == 0, result.stderr

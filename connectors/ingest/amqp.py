@@ -39,7 +39,8 @@ from typing import Any
 from kombu import Connection, Consumer, Message, Producer, Queue
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
-from connectors.ingest.messages import Undecodable, error_document, reasons_text, receipt_document, sniff
+from connectors.ingest.messages import Undecodable, reasons_text, sniff
+from connectors.ingest.receipts import answer_document, refusal_document
 from connectors.queues.topology import REASON_HEADER
 
 __all__ = ["AmqpDoor", "AmqpReplySink", "NAME_HEADER", "REASON_HEADER", "SUBMITTER_HEADER"]
@@ -206,6 +207,13 @@ class AmqpDoor:
         message_id = message.properties.get("message_id")
         return str(message_id) if message_id else "sha256-" + hashlib.sha256(message.body).hexdigest()[:24]
 
+    def _submission_id(self, message: Message) -> str | None:
+        """The delivery's id for the intake: the publisher's ``message_id``, which a redelivery keeps
+        and a deliberate resend changes. Without one, None: the intake falls back to the body's hash,
+        so identical bodies without ids count as one submission (publish with message_id)."""
+        message_id = message.properties.get("message_id")
+        return f"{self.queue.name}/{message_id}" if message_id else None
+
     def _submitter(self, message: Message, headers: Mapping[str, Any]) -> str:
         if self.submitter_id:
             return self.submitter_id
@@ -239,7 +247,7 @@ class AmqpDoor:
             return
 
         submission = Submission(submitter_id=submitter, channel="amqp", name=name, content=body, reply=reply,
-                                content_type=declared or sniffed)
+                                content_type=declared or sniffed, submission_id=self._submission_id(message))
         try:
             receipt = self.intake(submission)
         except Exception as exc:
@@ -250,7 +258,8 @@ class AmqpDoor:
             self._dead_letter(message, producer, reply, receipt.rejected, submitter, receipt)
             return
         if self.send_receipts and reply_to:
-            self.replies.send(reply, name, receipt_document(name, receipt))
+            self.replies.send(reply, name, answer_document(name, receipt,
+                                                           submission_id=self._submission_id(message)))
         message.ack()
         self.stored += 1
         log.info("AMQP door: stored message %s of %s (%d accepted, %d rejected)", name, submitter,
@@ -279,7 +288,9 @@ class AmqpDoor:
         """Error reply (if asked for), the message as it arrived to the DLQ with the reason, then ack."""
         name = self._name(message)
         if reply.target:
-            body = receipt_document(name, receipt) if receipt is not None else error_document(name, errors)
+            ident = self._submission_id(message)
+            body = (answer_document(name, receipt, submission_id=ident) if receipt is not None
+                    else refusal_document(name, errors, submission_id=ident))
             self.replies.send(reply, name, body)
         properties = {key: message.properties[key] for key in ("correlation_id", "reply_to", "message_id")
                       if message.properties.get(key)}

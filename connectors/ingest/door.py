@@ -3,8 +3,10 @@
 A door knows its transport (a file system, an SFTP session, a bucket, a broker) and nothing of
 X12 or the store: it hands the raw bytes of a file or message to the ``Intake`` and acknowledges
 (moves the file, acks the message) only after ``Intake`` has returned, which means every accepted
-request is stored. What comes back later goes out through the door's ``ReplySink`` to the
-``ReplyAddress`` recorded with the submission -- the same channel the request came in by.
+request is stored. What the door answers at once (the receipt, or the refusal) is one document
+for every door, built by ``receipts``; what comes back later goes out through the door's
+``ReplySink`` to the ``ReplyAddress`` recorded with the submission -- the same channel the request
+came in by.
 """
 
 from __future__ import annotations
@@ -65,10 +67,6 @@ class ItemError:
         if not self.field:
             return f"{self.item}: {self.reason}"
         return f"{self.item}, {'column' if self.column else 'field'} {self.field}: {self.reason}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"item": self.item, "field": self.field, "reason": self.reason, "transactionId": self.transaction_id,
-                "text": str(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,6 @@ Why it works the way it does:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import stat
@@ -40,10 +39,11 @@ from typing import Any
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
 from connectors.ingest.names import safe_name, unsafe_reason
+from connectors.ingest.receipts import answer_document, answer_name
 from connectors.pgp import PgpError, PgpPeers
 from edi.ingest import DEFAULT_MAX_BYTES
 
-__all__ = ["FolderDoor", "FolderLayout", "FolderReplySink", "write_atomic"]
+__all__ = ["FolderDoor", "FolderLayout", "FolderReplySink", "link_unique", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) 
             target = folder / name
             os.replace(temp, target)
         else:
-            target = _link_unique(temp, folder, name)
+            target = link_unique(temp, folder, name)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
@@ -105,7 +105,7 @@ def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) 
     return target
 
 
-def _link_unique(temp: Path, folder: Path, name: str) -> Path:
+def link_unique(temp: Path, folder: Path, name: str) -> Path:
     for n in range(1, 10_000):
         candidate = folder / (name if n == 1 else _numbered(name, n))
         try:
@@ -298,7 +298,7 @@ class FolderDoor:
         if receipt.refused_whole:
             self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt)
             return 1
-        self._answer(layout, name, claimed.name, receipt)
+        self._answer(submitter, layout, name, claimed.name, receipt)
         self._move(claimed, layout.archive / datetime.now(UTC).strftime("%Y-%m-%d"), claimed.name)
         return 1
 
@@ -307,31 +307,21 @@ class FolderDoor:
         shown = name if unsafe_reason(name) is None else safe_name(name)
         claim = path.name if path.parent == layout.work else _claim_name(shown, datetime.now(UTC))
         log.warning("folder door %s: refused %s: %s", submitter, shown, errors[0].reason if errors else "")
-        self._answer(layout, shown, claim, receipt or IntakeReceipt(rejected=list(errors)), refused=True)
+        self._answer(submitter, layout, shown, claim, receipt or IntakeReceipt(rejected=list(errors)))
         self._move(path, layout.quarantine, claim)
         self._seen.pop(path, None)
 
-    def _answer(self, layout: FolderLayout, name: str, claim: str, receipt: IntakeReceipt, *,
-                refused: bool = False) -> None:
+    def _answer(self, submitter: str, layout: FolderLayout, name: str, claim: str, receipt: IntakeReceipt) -> None:
         """``NAME.error.json`` when anything was refused; ``NAME.receipt.json`` when all went in."""
-        body: dict[str, Any] = {
-            "file": name,
-            "claim": claim,
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "refused": refused or receipt.refused_whole,
-            "accepted": list(receipt.accepted),
-            "errors": [e.to_dict() for e in receipt.rejected],
-        }
-        suffix = ".error.json" if receipt.rejected or refused else ".receipt.json"
-        answer_name, data = name + suffix, json.dumps(body, indent=1).encode()
+        body = answer_document(name, receipt, submission_id=f"{submitter}/{claim}")
+        file_name = answer_name(name, receipt)
         if self.pgp is not None:
-            submitter = next(s for s, known in self.layouts.items() if known is layout)
             try:
-                answer_name, data = self.pgp.seal(submitter, answer_name, data)
+                file_name, body = self.pgp.seal(submitter, file_name, body)
             except PgpError as error:  # never in clear to a submitter who asked for PGP
                 log.error("folder door %s: answer for %s not written: %s", submitter, name, error)
                 return
-        write_atomic(layout.outbound, answer_name, data, replace=False)
+        write_atomic(layout.outbound, file_name, body, replace=False)
 
     @staticmethod
     def _move(path: Path, folder: Path, name: str) -> Path:

@@ -41,7 +41,8 @@ import stomp
 from stomp.exception import StompException
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
-from connectors.ingest.messages import Undecodable, error_document, reasons_text, receipt_document, sniff
+from connectors.ingest.messages import Undecodable, reasons_text, sniff
+from connectors.ingest.receipts import answer_document, refusal_document
 
 __all__ = ["JmsDoor", "JmsReplySink", "JmsRequestQueue", "StompEndpoint"]
 
@@ -350,8 +351,9 @@ class JmsDoor:
         except Undecodable as exc:
             return self._dead_letter(link, frame, reply, [ItemError("message", exc.reason)], submitter)
 
+        # the JMS message id: kept by a redelivery, new for every send (a deliberate resend too)
         submission = Submission(submitter_id=submitter, channel="jms", name=name, content=body, reply=reply,
-                                content_type=declared or sniffed)
+                                content_type=declared or sniffed, submission_id=name or None)
         try:
             receipt = self.intake(submission)
         except Exception as exc:
@@ -371,7 +373,7 @@ class JmsDoor:
         if receipt.refused_whole:
             return self._dead_letter(link, frame, reply, receipt.rejected, submitter, receipt)
         if self.send_receipts and reply.target:
-            self.replies.send(reply, name, receipt_document(name, receipt))
+            self.replies.send(reply, name, answer_document(name, receipt, submission_id=name or None))
         link.connection.ack(headers["ack"])
         self.stored += 1
         log.info("JMS door: stored message %s of %s (%d accepted, %d rejected)", name, submitter,
@@ -383,7 +385,8 @@ class JmsDoor:
         headers: dict[str, str] = frame.headers
         name = headers.get("message-id", "")
         if reply.target:
-            body = receipt_document(name, receipt) if receipt is not None else error_document(name, errors)
+            body = (answer_document(name, receipt, submission_id=name or None) if receipt is not None
+                    else refusal_document(name, errors, submission_id=name or None))
             self.replies.send(reply, name, body)
         copied = {key: value for key, value in headers.items() if key not in _FRAME_HEADERS}
         copied.update({

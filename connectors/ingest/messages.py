@@ -1,5 +1,5 @@
 """What the two broker doors (AMQP, JMS) share: telling a request body from garbage, and the
-JSON documents they answer with at once.
+reason line of a dead letter (the answer documents themselves are ``receipts``, as on every door).
 
 A message door cannot ask its submitter again: a body the pipeline can never read (binary noise,
 an empty message, JSON that does not parse) must leave the request queue for a dead-letter queue
@@ -8,8 +8,7 @@ that reason as an error reply. ``sniff`` makes this first cut from the bytes alo
 content is a valid 837 or a well-formed claim JSON is the ``Intake``'s decision, reported in its
 ``IntakeReceipt``.
 
-The documents carry the message name (the broker's message id), transaction ids and the item
-errors, never content: they are safe to log and to dead-letter.
+The reasons name places and problems, never content: they are safe to log and to dead-letter.
 """
 
 from __future__ import annotations
@@ -19,10 +18,10 @@ import io
 import json
 from collections.abc import Iterable
 
-from connectors.ingest.door import IntakeReceipt, ItemError
+from connectors.ingest.door import ItemError
 
 __all__ = [
-    "JSON", "X12", "CSV", "Undecodable", "error_document", "reasons_text", "receipt_document", "sniff",
+    "JSON", "X12", "CSV", "Undecodable", "reasons_text", "sniff",
 ]
 
 JSON = "application/json"
@@ -76,31 +75,6 @@ def sniff(content: bytes, content_type: str | None = None) -> str:
     if len(header) >= 2 and all(column.strip() for column in header):
         return CSV
     raise Undecodable("body is neither JSON, X12 (an interchange starting with ISA) nor CSV with a header row")
-
-
-def _errors(errors: Iterable[ItemError]) -> list[dict[str, str]]:
-    out = []
-    for error in errors:
-        item = {"item": error.item, "reason": error.reason}
-        if error.field is not None:
-            item["field"] = error.field
-        out.append(item)
-    return out
-
-
-def receipt_document(name: str, receipt: IntakeReceipt) -> bytes:
-    """The immediate answer to a stored request: which transactions were accepted, which refused."""
-    status = "rejected" if receipt.refused_whole else ("partial" if receipt.rejected else "accepted")
-    return json.dumps({
-        "type": "receipt", "message": name, "status": status,
-        "accepted": list(receipt.accepted), "rejected": _errors(receipt.rejected),
-    }).encode()
-
-
-def error_document(name: str, errors: Iterable[ItemError]) -> bytes:
-    """The answer to a request nothing of which was stored (it went to the dead-letter queue)."""
-    return json.dumps({"type": "error", "message": name, "status": "rejected", "accepted": [],
-                       "rejected": _errors(errors)}).encode()
 
 
 def reasons_text(errors: Iterable[ItemError]) -> str:

@@ -14,7 +14,8 @@ on restart (the Intake sees the same name and content).
 
 When the Intake raises (the store is down), the claim stays and the object is retried on the
 next poll or SQS redelivery; after ``max_attempts`` the door gives up on that version and says so
-in ``NAME.error.json``. Items the Intake refuses are answered the same way.
+in ``NAME.error.json``. Every object taken is answered (``receipts``): ``NAME.receipt.json`` when
+all of it was accepted, ``NAME.error.json`` when anything was refused.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
-from connectors.ingest.sftp_server import error_document
+from connectors.ingest.names import safe_name, unsafe_reason
+from connectors.ingest.receipts import answer_document, answer_name
 from connectors.pgp import PgpPeers
 
 __all__ = ["S3Door", "S3ReplySink", "S3Submitter", "configure_notifications", "parse_s3_url"]
@@ -241,7 +243,19 @@ class S3Door:
                 return "skipped"  # already taken and removed (a late duplicate notification)
             raise
         etag = head["ETag"].strip('"')
-        version = f"{etag}-{int(head['LastModified'].timestamp())}"
+        # The upload's identity: its version id in a versioned bucket (the same for a redelivered
+        # notification or a resumed claim, new for every upload). Without versioning the ETag and
+        # the second of the upload stand in: the same bytes uploaded again under the same name
+        # within one second look like the same upload -- turn versioning on for the inbound bucket.
+        version_id = head.get("VersionId")
+        if version_id and version_id != "null":
+            version = f"v-{version_id}"
+        else:
+            version = f"{etag}-{int(head['LastModified'].timestamp())}"
+        reason = unsafe_reason(name)
+        if reason is not None:
+            return self._refuse_name(submitter, key, name, reason, etag, version)
+        submission_id = f"{self.bucket}/{key}@{version}"
         claim_key = self._claim_key(submitter, name, version)
         attempts = 1
         if not self._write_claim(claim_key, "claimed", attempts, create=True):
@@ -270,7 +284,7 @@ class S3Door:
                     return "skipped"  # replaced or removed meanwhile: the new version is claimed on its own
                 raise
             submission = Submission(submitter.submitter_id, "s3", name, obj["Body"].read(), address,
-                                    content_type=obj.get("ContentType"))
+                                    content_type=obj.get("ContentType"), submission_id=submission_id)
             try:
                 receipt = self.intake(submission)
             except Exception as error:
@@ -280,16 +294,15 @@ class S3Door:
                     return "retry"
                 receipt = IntakeReceipt(rejected=[ItemError(
                     "file", f"could not be taken in after {attempts} attempts; upload it again or contact support")])
-                self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
+                self._answer(address, name, receipt, submission_id)
                 self._write_claim(claim_key, "failed", attempts)
                 return "refused"
         # Done first: once the Intake returned, a failure further on must not hand the object over again.
         self._write_claim(claim_key, "done", attempts)
-        if receipt.rejected:
-            try:
-                self.sink.send(address, f"{name}.error.json", error_document(name, receipt))
-            except ClientError as error:
-                log.error("s3 door: %s: error answer not written (%s)", submitter.submitter_id, _code(error))
+        try:
+            self._answer(address, name, receipt, submission_id)
+        except ClientError as error:
+            log.error("s3 door: %s: answer not written (%s)", submitter.submitter_id, _code(error))
         if receipt.refused_whole and head["ContentLength"] <= self.max_bytes:
             self._quarantine(submitter, name, version, submission.content)
         self._delete_if_unchanged(key, etag)
@@ -304,6 +317,37 @@ class S3Door:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=content)
         except ClientError as error:
             log.error("s3 door: %s: refused file not kept in quarantine (%s)", submitter.submitter_id, _code(error))
+
+    def _refuse_name(self, submitter: S3Submitter, key: str, name: str, reason: str, etag: str,
+                     version: str) -> Outcome:
+        """A key below inbound/ that is not a plain file name (``../x``, ``sub/x``): answered under a
+        harmless name and moved aside to the door's quarantine, never handed to the Intake."""
+        shown = safe_name(name)
+        address = self.sink.address(self.bucket, submitter)
+        receipt = IntakeReceipt(rejected=[ItemError("file", reason)])
+        self._answer(address, shown, receipt, f"{self.bucket}/{key}@{version}")
+        self.client.copy_object(Bucket=self.bucket, CopySource={"Bucket": self.bucket, "Key": key},
+                                Key=f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{shown}-{version}")
+        self._delete_if_unchanged(key, etag)
+        log.warning("s3 door: %s: refused an object name (%s)", submitter.submitter_id, reason)
+        return "refused"
+
+    def _answer(self, address: ReplyAddress, name: str, receipt: IntakeReceipt, submission_id: str) -> None:
+        """``NAME.receipt.json`` or ``NAME.error.json``; numbered (``NAME.2.error.json``) when an
+        earlier upload of the same name has its answer there still."""
+        base = answer_name(name, receipt)
+        suffix = ".error.json" if receipt.rejected else ".receipt.json"
+        bucket, prefix = parse_s3_url(address.target)
+        target = base
+        for n in range(2, 1000):
+            try:
+                self.client.head_object(Bucket=bucket, Key=f"{prefix}/{target}")
+            except ClientError as error:
+                if _status(error) == 404:
+                    break
+                raise
+            target = f"{base[: -len(suffix)]}.{n}{suffix}"
+        self.sink.send(address, target, answer_document(name, receipt, submission_id=submission_id))
 
     def _delete_if_unchanged(self, key: str, etag: str) -> None:
         """Remove the inbound object unless the submitter replaced it meanwhile (the new one is not ours yet)."""

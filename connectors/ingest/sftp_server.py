@@ -15,7 +15,8 @@ readable and removable). Nothing else is reachable:
   submission and its partial file is removed. Names ending in ``.part``, ``.filepart`` or ``.tmp``
   (clients that upload under a temporary name) are taken in when renamed to their final name;
 * a file growing past ``max_bytes`` is refused while it is written, and not taken in;
-* items the Intake refuses come back as ``NAME.error.json`` in ``/outbound``.
+* every upload taken in is answered in ``/outbound`` (``receipts``): ``NAME.receipt.json`` when all
+  of it was accepted, ``NAME.error.json`` when anything was refused.
 
 `ConfinedSFTPServer` is the confinement alone; the payer simulator's mailbox server uses it too.
 `SftpReplySink` writes answers into a submitter's ``outbound`` atomically (the channel "sftp").
@@ -28,7 +29,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import os
 import secrets
@@ -44,6 +44,8 @@ import asyncssh
 import yaml
 
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
+from connectors.ingest.folder import link_unique
+from connectors.ingest.receipts import answer_document, answer_name
 from connectors.pgp import PgpPeers
 
 __all__ = [
@@ -53,7 +55,6 @@ __all__ = [
     "SftpIngestThread",
     "SftpReplySink",
     "ensure_host_key",
-    "error_document",
     "hash_password",
     "load_accounts",
     "start_ingest_server",
@@ -253,18 +254,6 @@ def load_accounts(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) 
 # -- replies ---------------------------------------------------------------------------------------
 
 
-def error_document(name: str, receipt: IntakeReceipt) -> bytes:
-    """The JSON answer for refused items: what was refused and why, per item."""
-    return json.dumps(
-        {
-            "file": name,
-            "accepted": list(receipt.accepted),
-            "rejected": [{"item": e.item, "reason": e.reason, "field": e.field} for e in receipt.rejected],
-        },
-        indent=2,
-    ).encode()
-
-
 def _plain_name(name: str) -> str:
     if not name or "/" in name or "\\" in name or name.startswith(".") or "\x00" in name:
         raise ValueError("an answer name must be a plain file name")
@@ -287,7 +276,9 @@ class SftpReplySink:
     def address(self, submitter_id: str) -> ReplyAddress:
         return ReplyAddress("sftp", str(self.root / submitter_id / OUTBOUND))
 
-    def send(self, address: ReplyAddress, name: str, body: bytes) -> None:
+    def send(self, address: ReplyAddress, name: str, body: bytes, *, replace: bool = True) -> None:
+        """With ``replace=False`` an existing answer of that name is kept and this one is numbered
+        (``NAME.2.error.json``): two uploads of one file name each keep their own answer."""
         if address.channel != "sftp":
             raise ValueError(f"not an sftp address: {address.channel}")
         outbound = Path(address.target).resolve()
@@ -304,7 +295,13 @@ class SftpReplySink:
             f.write(body)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, final)
+        if replace:
+            os.replace(temp, final)
+            return
+        try:
+            link_unique(temp, outbound, final.name)
+        finally:
+            _remove(os.fsencode(temp))
 
 
 # -- the submitter server --------------------------------------------------------------------------
@@ -497,10 +494,15 @@ class SftpIngestServer:
         return f"[{self.host}]:{self.port} {self.host_key_public}\n"
 
     async def take_in(self, submitter_id: str, name: str, path: bytes) -> IntakeReceipt:
-        """Hand a complete upload to the Intake (in a worker thread) and answer refusals in /outbound."""
+        """Hand a complete upload to the Intake (in a worker thread) and answer it in /outbound.
+
+        Each upload gets a claim id of its own: an upload of identical content later is a new
+        submission, and the id in the answer tells two uploads of one name apart."""
         content = Path(os.fsdecode(path)).read_bytes()
         address = self.sink.address(submitter_id)
-        submission = Submission(submitter_id=submitter_id, channel="sftp", name=name, content=content, reply=address)
+        claim = f"{submitter_id}/{secrets.token_hex(12)}"
+        submission = Submission(submitter_id=submitter_id, channel="sftp", name=name, content=content, reply=address,
+                                submission_id=claim)
         loop = asyncio.get_running_loop()
         receipt = await loop.run_in_executor(None, self.intake, submission)
         log.info(
@@ -508,14 +510,14 @@ class SftpIngestServer:
         )
         if receipt.refused_whole:
             await loop.run_in_executor(None, self._quarantine, submitter_id, name, content)
-        if receipt.rejected:
-            # The file is stored now: a failure to write the answer must not fail the upload
-            # (the client would send it again).
-            body = error_document(name, receipt)
-            try:
-                await loop.run_in_executor(None, self.sink.send, address, f"{name}.error.json", body)
-            except OSError as error:
-                log.error("sftp ingest: %s: error answer not written (%s)", submitter_id, type(error).__name__)
+        # The file is stored now: a failure to write the answer must not fail the upload
+        # (the client would send it again).
+        body = answer_document(name, receipt, submission_id=claim)
+        try:
+            await loop.run_in_executor(
+                None, lambda: self.sink.send(address, answer_name(name, receipt), body, replace=False))
+        except OSError as error:
+            log.error("sftp ingest: %s: answer not written (%s)", submitter_id, type(error).__name__)
         return receipt
 
     def _quarantine(self, submitter_id: str, name: str, content: bytes) -> None:

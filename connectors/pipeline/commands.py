@@ -18,6 +18,7 @@ from connectors.api import create_app
 from connectors.api.auth import api_auth_options
 from connectors.delivery.receiver import CallbackReceiver
 from connectors.http_server import ServerThread
+from connectors.ingest.runner import DoorRunner
 from connectors.loop import LoopThread
 from connectors.payer_sim.embedded import EmbeddedPayerSim
 from connectors.pipeline.runner import PipelineRunner
@@ -26,10 +27,10 @@ from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from connectors.pipeline.workers import deliver_pending
 from edi.logs import configure_logging
 from edi.pipeline import STAGES
-from edi.settings import Settings
+from edi.settings import DoorSettings, Settings
 from edi.store import ALL_SUBMITTERS, State, TransactionFilter, migrate
 
-__all__ = ["run_all", "run_api", "run_migrate", "run_replay", "run_worker"]
+__all__ = ["run_all", "run_api", "run_doors", "run_migrate", "run_replay", "run_worker"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "payer_sim" / "sample"
 
@@ -71,6 +72,20 @@ def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: 
         runner.stop()
 
 
+def run_doors() -> None:
+    """The ingest doors of every submitter that has ``doors`` in the partners file."""
+    _configure_logs("doors")
+    settings = Settings.from_env()
+    pipeline = open_pipeline(settings)
+    doors = DoorRunner(pipeline, DoorSettings.from_env()).start()
+    for line in doors.listening:
+        print(f"doors: {line}", flush=True)
+    try:
+        _until_signalled()
+    finally:
+        doors.stop()
+
+
 def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
     _configure_logs("api")
     settings = Settings.from_env()
@@ -95,31 +110,41 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
                            sftp_password=_sim_password(run_dir), payment_delay=payment_delay).start()
     receiver: CallbackReceiver | None = None
     runner: PipelineRunner | None = None
+    doors: DoorRunner | None = None
     api: ServerThread | None = None
     try:
         first = write_sample_config(run_dir / "config", core_url=sim.core_url, sftp_port=sim.sftp_port,
                                     known_hosts_line=sim.known_hosts_line(), sftp_password=_sim_password(run_dir),
-                                    window_seconds=window_seconds)
+                                    window_seconds=window_seconds, doors_dir=run_dir / "doors")
         receiver = CallbackReceiver(first.webhook_secret, host=host, on_request=_show_delivery).start()
         config = write_sample_config(run_dir / "config", core_url=sim.core_url, sftp_port=sim.sftp_port,
                                      known_hosts_line=sim.known_hosts_line(), sftp_password=_sim_password(run_dir),
                                      callback_url=receiver.url, api_key=first.api_key,
-                                     webhook_secret=first.webhook_secret, window_seconds=window_seconds)
+                                     webhook_secret=first.webhook_secret, window_seconds=window_seconds,
+                                     doors_dir=run_dir / "doors", door_password=first.door_password)
         pipeline = open_pipeline(settings, partners_file=config.partners_file, create_key=True)
         core_options: dict[str, Any] = {}  # one set of CORE client options for the API and the workers
         runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                          core_options=core_options, **_auth(pipeline))
         api = ServerThread(app, host, port).start()
+        demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
+        doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
         print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
         print(f"callback:  {receiver.url}  (received: {receiver.url.rsplit('/', 1)[0]}/deliveries)", flush=True)
         print(f"payer-sim: core {sim.core_url}, sftp sftp://127.0.0.1:{sim.sftp_port} (payer id {sim.payer_id})",
               flush=True)
+        for line in doors.listening:
+            print(f"door:      {line}", flush=True)
+        print(f"door login: {SUBMITTER_ID} / password in {config.partners_file.parent / 'door-sftp.password'}",
+              flush=True)
         print(f"data:      {settings.data_dir}  (partners: {config.partners_file})", flush=True)
         print("ready; Ctrl-C stops", flush=True)
         _until_signalled()
     finally:
+        if doors is not None:
+            doors.stop()
         if api is not None:
             api.stop()
         if runner is not None:

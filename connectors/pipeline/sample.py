@@ -1,5 +1,6 @@
 """The sample configuration ``edi run`` and the end-to-end tests use: one partner played by the
-embedded payer simulator, one submitter with an API key and a callback.
+embedded payer simulator, one submitter with an API key and a callback -- and, given ``doors_dir``,
+a watched folder and an SFTP account on the ingest doors.
 
 Secrets are written to files beside the YAML (mode 0600) and referenced, as in production.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from connectors.delivery.webhooks import new_secret
+from connectors.ingest.sftp_server import hash_password
 
 __all__ = ["SampleConfig", "write_sample_config"]
 
@@ -28,6 +30,8 @@ class SampleConfig:
     api_key: str
     webhook_secret: str
     sftp_password: str
+    door_password: str | None = None  # the sample submitter's password on the SFTP door
+    folder_root: Path | None = None  # the sample submitter's watched folder
 
 
 def _secret_file(path: Path, value: str) -> None:
@@ -50,6 +54,8 @@ def write_sample_config(
     window_seconds: float = 2.0,
     max_claims_per_file: int = 5000,
     poll_seconds: float = 1.0,
+    doors_dir: Path | None = None,
+    door_password: str | None = None,
 ) -> SampleConfig:
     directory.mkdir(parents=True, exist_ok=True)
     api_key = api_key or "demo-" + secrets.token_urlsafe(24)
@@ -68,6 +74,15 @@ def write_sample_config(
     }
     if callback_url:
         submitter["callback_url"] = callback_url
+    folder_root = None
+    if doors_dir is not None:
+        door_password = door_password or secrets.token_urlsafe(18)
+        _secret_file(directory / "door-sftp.password", door_password)
+        folder_root = doors_dir / "folder" / SUBMITTER_ID
+        submitter["doors"] = {
+            "folder": {"root": str(folder_root), "settle_seconds": 1.0, "poll_interval_seconds": 2.0},
+            "sftp": {"username": SUBMITTER_ID, "password_hash": hash_password(door_password)},
+        }
     config = {
         "partners": {
             PARTNER_ID: {
@@ -92,4 +107,4 @@ def write_sample_config(
     path = directory / "partners.yaml"
     path.write_text("# Written by edi run: the embedded payer simulator as a trading partner.\n"
                     + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return SampleConfig(path, api_key, webhook_secret, sftp_password)
+    return SampleConfig(path, api_key, webhook_secret, sftp_password, door_password, folder_root)
