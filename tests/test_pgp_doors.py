@@ -95,7 +95,7 @@ def test_signed_encrypted_request_is_taken_in_and_answered_encrypted(
     (answer_file,) = list(layout.outbound.iterdir())
     assert answer_file.name == "one.json.pgp.receipt.json.pgp"
     receipt = _answer(acme, keys, answer_file)
-    assert receipt["errors"] == [] and len(receipt["accepted"]) == 1
+    assert receipt["rejected"] == [] and len(receipt["accepted"]) == 1
     (record,) = _transactions(pipeline)
     assert record.id == receipt["accepted"][0] and record.submitter_id == "acme"
 
@@ -125,8 +125,8 @@ def test_a_file_failing_verification_is_quarantined_with_an_encrypted_error(
     (error_file,) = list(layout.outbound.iterdir())
     assert error_file.name == "claims.json.asc.error.json.pgp"
     error = _answer(acme, keys, error_file)
-    assert error["refused"] is True and error["accepted"] == []
-    assert error["errors"][0]["item"] == "file" and expected in error["errors"][0]["reason"]
+    assert error["status"] == "rejected" and error["accepted"] == []
+    assert error["rejected"][0]["item"] == "file" and expected in error["rejected"][0]["reason"]
     assert _transactions(pipeline) == []
 
 
@@ -138,8 +138,8 @@ def test_pgp_content_without_a_key_is_refused_clearly(pipeline: Pipeline, peers:
     (plain.inbound / "two.json").write_bytes(json.dumps(ELIGIBILITY).encode())
     assert _drain(door) == 2
     error = json.loads((plain.outbound / "one.json.error.json").read_text())
-    assert "no PGP key is configured for you" in error["errors"][0]["reason"]
-    assert json.loads((plain.outbound / "two.json.receipt.json").read_text())["errors"] == []
+    assert "no PGP key is configured for you" in error["rejected"][0]["reason"]
+    assert json.loads((plain.outbound / "two.json.receipt.json").read_text())["rejected"] == []
     receipt = PipelineIntake(pipeline)(Submission("plain", "amqp", "m1", acme.seal_outbound(b"{}", keys["us"].fingerprint),
                                                   ReplyAddress("amqp", "q")))
     assert receipt.refused_whole and "PGP is not set up here" in receipt.rejected[0].reason
@@ -190,8 +190,9 @@ def test_sftp_door_quarantines_a_bad_signature_and_answers_encrypted(
     finally:
         thread.stop()
     home = tmp_path / "homes" / "acme"
-    (error_file,) = list((home / "outbound").iterdir())
-    assert error_file.name == "claims.json.asc.error.json.pgp"
+    answers = {f.name: f for f in (home / "outbound").iterdir()}
+    assert set(answers) == {"claims.json.asc.error.json.pgp", "one.json.pgp.receipt.json.pgp"}
+    error_file = answers["claims.json.asc.error.json.pgp"]
     error = _answer(acme, keys, error_file)
     assert "bad signature" in error["rejected"][0]["reason"]
     (kept,) = list((tmp_path / "homes" / ".quarantine" / "acme").iterdir())
