@@ -387,8 +387,9 @@ def assert_claim_callbacks(stack: Stack, ids: dict[str, str]) -> None:
 
 def test_claim_batch_goes_in_one_file_and_every_claim_is_answered(make_stack: Callable[..., Stack]) -> None:
     # Two `edi worker` processes compete for every stage. The 837 window is wider than with the
-    # runner here: the claims are translated by two processes that share the machine with the test.
-    stack = make_stack(worker_processes=2, window_seconds=3.0)
+    # runner here: the claims are translated by two processes that share the machine with the test
+    # (and, on a busy machine, with much else).
+    stack = make_stack(worker_processes=2, window_seconds=10.0)
     ids = stack.post_claims(BATCH)
     states = stack.wait_states(list(ids.values()), timeout=90)
     assert set(states.values()) == {"delivered"}, (states, stack.workers and stack.workers.logs())
@@ -408,7 +409,8 @@ def test_claim_batch_goes_in_one_file_and_every_claim_is_answered(make_stack: Ca
         expected = ["functional.acknowledgment", "claim.acknowledgment"]
         if pcn in ACCEPTED:
             expected.append("claim.payment")
-        assert types == expected, (pcn, types)
+        # Two workers may match the 835 before the 277CA (a late answer is recorded all the same).
+        assert sorted(types) == sorted(expected), (pcn, types)
         states_seen = [h["state"] for h in view["history"]]
         assert states_seen[:4] == ["received", "validated", "queued", "sent"]
         assert states_seen[-1] == "delivered"
