@@ -4,6 +4,14 @@ mailbox pollers, as threads of one process (``edi worker``, ``edi run``).
 Several such processes can share one database and broker (RabbitMQ, or the embedded SQLite
 broker on one machine): each stage queue is consumed competitively, the relay claims outbox
 rows with row locks, and every handler is idempotent.
+
+A consumer or the relay that raises has lost its broker connection, or holds a channel that is
+no longer usable (a RabbitMQ node stopped and started again; the embedded broker's session left
+in a failed transaction by a concurrent writer). Retrying on the same connection would fail the
+same way for ever, so the connection is dropped (``Connection.collect``: no network round trip,
+the peer may be gone) and the loop starts again a second later on a new one. Messages that were
+delivered but not acknowledged come back on their own -- RabbitMQ requeues them when the
+connection goes, the embedded broker when their lease expires -- and handlers are idempotent.
 """
 
 from __future__ import annotations
@@ -127,6 +135,7 @@ class PipelineRunner:
                 worker.run(poll=0.2)
             except Exception as error:  # the broker went away: reconnect after a pause
                 log.warning("stage %s: consumer stopped (%s); restarting", worker.stage, type(error).__name__)
+                _drop_connection(worker.connection)
                 self._stop.wait(1.0)
 
     def _run_relay(self) -> None:
@@ -136,6 +145,7 @@ class PipelineRunner:
                 self._relay.run(poll_interval=0.05)
             except Exception as error:
                 log.warning("outbox relay stopped (%s); restarting", type(error).__name__)
+                self._relay.reconnect()
                 self._stop.wait(1.0)
 
     def _every(self, interval: float, job: Callable[[], object]) -> None:
@@ -145,3 +155,11 @@ class PipelineRunner:
             except Exception as error:
                 log.warning("%s failed (%s)", threading.current_thread().name, type(error).__name__)
             self._stop.wait(interval)
+
+
+def _drop_connection(connection: Any) -> None:
+    """Forget a broken connection and its channels; the next use connects afresh."""
+    try:
+        connection.collect()
+    except Exception:  # it is being thrown away: nothing to do about a failure here
+        log.debug("dropping a broker connection failed", exc_info=True)

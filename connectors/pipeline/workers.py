@@ -166,6 +166,8 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
     if not owed:
         if record.state is State.FAILED and replay:
             record = plan.finish(pipeline, record, "delivery:replayed") or record
+        elif not record.terminal and plan.final_delivered(pipeline, record):  # killed before finishing
+            record = plan.finish(pipeline, record, "delivery:resumed") or record
         return "delivered" if record.state is State.DELIVERED else "waiting"
     try:
         submitter = pipeline.partners.submitter(record.submitter_id)

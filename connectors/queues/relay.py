@@ -133,6 +133,15 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopping.set()
 
+    def reconnect(self) -> None:
+        """After a failed batch: forget the producer and the connection under it (the broker may
+        have restarted, its channel is gone), so the next batch connects and declares afresh."""
+        self._producer = None
+        try:
+            self.connection.collect()
+        except Exception:  # it is being thrown away: nothing to do about a failure here
+            log.debug("dropping the relay's broker connection failed", exc_info=True)
+
     def close(self) -> None:
         if self._owns_connection:
             self.connection.release()

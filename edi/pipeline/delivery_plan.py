@@ -17,7 +17,7 @@ from edi.pipeline.notices import read_notice, webhook_id_of
 from edi.store import ALL_SUBMITTERS, DeliveryAttempt, PayloadRecord, State, TransactionRecord
 from edi.store.models import DeliveryOutcome, PayloadKind
 
-__all__ = ["Pending", "dead_lettered", "finish", "pending", "record_attempt"]
+__all__ = ["Pending", "dead_lettered", "final_delivered", "finish", "pending", "record_attempt"]
 
 ACTOR = "delivery"
 
@@ -57,6 +57,17 @@ def pending(pipeline: Pipeline, transaction: TransactionRecord, *, include_dead:
         raw, data = read_notice(pipeline, document)
         out.append(Pending(document, webhook_id, raw, data, len(mine), dead))
     return out
+
+
+def final_delivered(pipeline: Pipeline, transaction: TransactionRecord) -> bool:
+    """True when the final response document got through. Its attempt and the move to
+    ``delivered`` are two commits: a worker killed between them leaves a transaction that owes
+    nothing yet is not done, and the redelivered message must finish it."""
+    succeeded = {a.webhook_id for a in pipeline.repository.deliveries(transaction.id, submitter_id=ALL_SUBMITTERS)
+                 if a.outcome is DeliveryOutcome.SUCCEEDED}
+    delivered = [d for d in pipeline.repository.payloads(transaction.id, submitter_id=ALL_SUBMITTERS)
+                 if d.kind is PayloadKind.RESPONSE_JSON and webhook_id_of(d) in succeeded]
+    return any(read_notice(pipeline, d)[1].get("data", {}).get("final") for d in delivered)
 
 
 def record_attempt(

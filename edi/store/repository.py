@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Engine, Select, func, select, update
+from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -873,14 +873,20 @@ class Repository:
             raise ValueError("a claim response is matched by CLM01, the payer claim control number, or both")
         claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         if payer_claim_control_number is not None:
-            found = self._match(claims.where(Transaction.payer_claim_control_number == payer_claim_control_number))
-            if found or patient_control_number is None:
-                return found
-            # The payer's number is new to us: claims with this CLM01 that have none yet.
-            statement = claims.where(
+            by_number = Transaction.payer_claim_control_number == payer_claim_control_number
+            if patient_control_number is None:
+                return self._match(claims.where(by_number))
+            # Both keys in one statement, hence one snapshot: asked one after the other, a claim
+            # whose payer number another worker records in between (the 835 and the 277CA of one
+            # batch matched concurrently) is in neither answer, and its part goes unmatched.
+            found = self._match(claims.where(or_(by_number, and_(
                 Transaction.patient_control_number == patient_control_number,
-                Transaction.payer_claim_control_number.is_(None),
-            )
+                Transaction.payer_claim_control_number.is_(None),  # the payer's number is new to us
+            ))))
+            known = [r for r in found if r.correlation.payer_claim_control_number == payer_claim_control_number]
+            if known:
+                return known
+            return sorted(found, key=lambda record: record.terminal)
         else:
             statement = claims.where(Transaction.patient_control_number == patient_control_number)
         found = self._match(statement)
