@@ -166,3 +166,6 @@ def migrate(url: str | URL | Engine, revision: str = "head") -> None:
 # The audit trail's table lives in the same database and migrations: register it on the store's
 # metadata wherever the store is used (at the end: edi.audit.models imports edi.store.models).
 import edi.audit.models  # noqa: E402, F401, I001
+from edi.audit.events import install as _install_audit_events  # noqa: E402, I001
+
+_install_audit_events()  # every committed state change also goes on the audit trail
