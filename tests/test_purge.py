@@ -95,11 +95,12 @@ def test_purge_payloads_and_audit(engine: Engine, store: LocalPayloadStore) -> N
     shared_own = [u for u in payload_uris(engine, old_shared) if u != batch.uri]
 
     dry = purge(engine, store, POLICY, now=NOW, dry_run=True)
-    assert (dry.transactions, dry.payload_rows, dry.audit_entries) == (2, 3, 5)
-    assert payload_uris(engine, old_done) == old_uris and verify_chain(engine).sealed == 9
+    # old entries: 5 written here and 5 the store wrote itself (3 received, 2 rejected; edi.audit.events)
+    assert (dry.transactions, dry.payload_rows, dry.audit_entries) == (2, 3, 10)
+    assert payload_uris(engine, old_done) == old_uris and verify_chain(engine).sealed == 16
 
     report = purge(engine, store, POLICY, now=NOW)
-    assert (report.transactions, report.payload_rows, report.audit_entries) == (2, 3, 5)
+    assert (report.transactions, report.payload_rows, report.audit_entries) == (2, 3, 10)
     assert report.objects == 2  # the batch file stays: the young claim still refers to it
     assert payload_uris(engine, old_done) == [] and payload_uris(engine, old_shared) == []
     for uri in old_uris + shared_own:
@@ -116,13 +117,13 @@ def test_purge_payloads_and_audit(engine: Engine, store: LocalPayloadStore) -> N
         assert events == ["received", "rejected"]
         anchor = connection.execute(select(AuditAnchor.position, AuditAnchor.hash)).one()
         first = connection.execute(select(func.min(AuditEntry.position))).scalar_one()
-    assert report.anchor == (5, anchor.hash) and first == 6
+    assert report.anchor == (10, anchor.hash) and first == 11
 
     chain = verify_chain(engine)
-    assert chain.ok and chain.sealed == 4 and chain.head_position == 9
+    assert chain.ok and chain.sealed == 6 and chain.head_position == 16
     audit.record(*entries(2, 20))
     assert seal_all(engine) == 2
-    assert verify_chain(engine).ok and verify_chain(engine).head_position == 11
+    assert verify_chain(engine).ok and verify_chain(engine).head_position == 18
 
     again = purge(engine, store, POLICY, now=NOW)
     assert (again.transactions, again.payload_rows, again.objects, again.audit_entries) == (0, 0, 0, 0)
