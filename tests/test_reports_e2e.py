@@ -12,6 +12,9 @@ import io
 import math
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from connectors.pipeline.sample import PARTNER_ID
 from edi.audit.record import AuditLog, phi_read
@@ -19,12 +22,27 @@ from edi.reports import Window, generate
 from edi.reports.render import to_csv, to_html
 from edi.store import ALL_SUBMITTERS
 from edi.store.models import utcnow
-from tests.test_pipeline_e2e import ACCEPTED, BATCH, REJECTED, Stack, eligibility, make_stack  # noqa: F401
+from tests.test_pipeline_e2e import (  # noqa: F401
+    ACCEPTED,
+    BATCH,
+    EMBEDDED,
+    REJECTED,
+    Backend,
+    Stack,
+    eligibility,
+    make_stack,
+)
 
 
 def _nearest_rank(values: list[float], p: int) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Backend:
+    """The embedded default only: the reports read the same store either way."""
+    return Backend(EMBEDDED, f"sqla+sqlite:///{tmp_path / 'data' / 'broker.db'}")
 
 
 def test_every_report_kind_over_a_pipeline_run(make_stack: Callable[..., Stack]) -> None:  # noqa: F811
