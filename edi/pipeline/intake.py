@@ -8,6 +8,7 @@ transaction, so an accepted request can never be dropped between intake and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from edi.checks import Problem
@@ -26,7 +27,7 @@ from edi.store import (
 )
 from edi.store.models import PayloadKind
 
-__all__ = ["DOCUMENT_TYPES", "RequestKind", "accept", "correlation_of", "reject"]
+__all__ = ["DOCUMENT_TYPES", "Request", "RequestKind", "accept", "accept_many", "correlation_of", "reject"]
 
 RequestKind = Literal["eligibility", "professional", "institutional"]
 DOCUMENT_TYPES: dict[str, str] = {"eligibility": "270", "professional": "837P", "institutional": "837I"}
@@ -95,6 +96,28 @@ def accept(
         except UnexpectedStateError:
             transaction = pipeline.repository.require(transaction.id, submitter_id=submitter_id)
     return transaction, result.created
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One checked request of a bulk ``accept_many``."""
+
+    kind: RequestKind
+    data: dict[str, Any]
+    idempotency_key: str | None = None
+    request_sha256: str | None = None
+    callback_url: str | None = None
+
+
+def accept_many(pipeline: Pipeline, *, submitter_id: str, items: Sequence[Request], actor: str = "intake",
+                ) -> list[tuple[TransactionRecord, bool]]:
+    """Record many checked requests; [(transaction, created)] in the order given."""
+    return [
+        accept(pipeline, submitter_id=submitter_id, request_kind=item.kind, data=item.data,
+               idempotency_key=item.idempotency_key, request_sha256=item.request_sha256,
+               callback_url=item.callback_url, actor=actor)
+        for item in items
+    ]
 
 
 def reject(
