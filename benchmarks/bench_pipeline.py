@@ -194,7 +194,7 @@ def _check_callbacks(receiver_url: str, claims: int) -> tuple[int, Counter[str],
         kinds[body["type"]] += 1
         by_claim.setdefault(body["data"].get("patientControlNumber", "?"), set()).add(body["type"])
         ids_by_body.setdefault(json.dumps(body, sort_keys=True), set()).add(item["webhookId"])
-    complete = sum(1 for types in by_claim.values() if CALLBACK_TYPES <= types)
+    complete = sum(1 for types in by_claim.values() if types >= CALLBACK_TYPES)
     mismatched = sum(1 for ids in ids_by_body.values() if len(ids) > 1)
     return complete, kinds, mismatched
 

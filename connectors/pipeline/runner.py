@@ -63,8 +63,9 @@ class PipelineRunner:
 
     def start(self) -> PipelineRunner:
         for stage in self.stages:
-            options: dict[str, Any] = {"url": self.broker_url, "prefetch": self.prefetch}
             cls = WORKERS[stage]
+            # a worker that handles groups needs a group's worth of deliveries in hand
+            options: dict[str, Any] = {"url": self.broker_url, "prefetch": max(self.prefetch, cls.group_size)}
             if cls is TransportWorker:
                 options.update(core=self.core, sftp=self.sftp)
             worker = cls(self.pipeline, **options)

@@ -110,14 +110,45 @@ class Request:
 
 
 def accept_many(pipeline: Pipeline, *, submitter_id: str, items: Sequence[Request], actor: str = "intake",
-                ) -> list[tuple[TransactionRecord, bool]]:
-    """Record many checked requests; [(transaction, created)] in the order given."""
-    return [
-        accept(pipeline, submitter_id=submitter_id, request_kind=item.kind, data=item.data,
-               idempotency_key=item.idempotency_key, request_sha256=item.request_sha256,
-               callback_url=item.callback_url, actor=actor)
-        for item in items
-    ]
+                route: bool = True) -> list[tuple[TransactionRecord, bool]]:
+    """Record many checked requests; [(transaction, created)] in the order given.
+
+    Requests without an idempotency key are stored together: their payloads made durable with
+    one flush, then one commit records them all as ``validated`` (each with its ``received`` and
+    ``validated`` events and its translate message). Keyed ones go through ``accept``.
+    """
+    results: list[tuple[TransactionRecord, bool] | None] = [None] * len(items)
+    plain = [index for index, item in enumerate(items) if item.idempotency_key is None]
+    for index, item in enumerate(items):
+        if item.idempotency_key is not None:
+            results[index] = accept(pipeline, submitter_id=submitter_id, request_kind=item.kind, data=item.data,
+                                    idempotency_key=item.idempotency_key, request_sha256=item.request_sha256,
+                                    callback_url=item.callback_url, actor=actor, route=route)
+    if plain:
+        stored = []
+        try:
+            with pipeline.payloads.deferred_sync():
+                for index in plain:
+                    stored.append(pipeline.payloads.put(canonical_json(items[index].data)))
+            entries = []
+            for index, payload in zip(plain, stored, strict=True):
+                item = items[index]
+                new = NewTransaction(
+                    submitter_id=submitter_id, kind=KINDS[item.kind], callback_url=item.callback_url,
+                    correlation=correlation_of(item.data), document_type=DOCUMENT_TYPES[item.kind],
+                )
+                entries.append((new, [PayloadAttachment(PayloadKind.REQUEST_JSON, payload, DOCUMENT_TYPES[item.kind])]))
+            records = pipeline.repository.create_many(
+                entries, actor=actor, to=State.VALIDATED,
+                outbox=(lambda transaction_id: [message(Stage.TRANSLATE, transaction_id)]) if route else None,
+            )
+        except BaseException:
+            for payload in stored:
+                pipeline.payloads.delete(payload.uri)
+            raise
+        for index, record in zip(plain, records, strict=True):
+            results[index] = (record, True)
+    return [result for result in results if result is not None]
 
 
 def reject(
