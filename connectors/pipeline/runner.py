@@ -64,8 +64,11 @@ class PipelineRunner:
     def start(self) -> PipelineRunner:
         for stage in self.stages:
             cls = WORKERS[stage]
-            # a worker that handles groups needs a group's worth of deliveries in hand
-            options: dict[str, Any] = {"url": self.broker_url, "prefetch": max(self.prefetch, cls.group_size)}
+            # A worker that handles groups needs a group's worth of deliveries in hand -- on RabbitMQ.
+            # The embedded broker leases each fetched message for a visibility timeout: a prefetched
+            # group outliving its lease would be handed to the other worker too, so it stays at one.
+            prefetch = max(self.prefetch, cls.group_size) if _is_amqp(self.broker_url) else self.prefetch
+            options: dict[str, Any] = {"url": self.broker_url, "prefetch": prefetch}
             if cls is TransportWorker:
                 options.update(core=self.core, sftp=self.sftp)
             worker = cls(self.pipeline, **options)
@@ -146,3 +149,7 @@ class PipelineRunner:
             except Exception as error:
                 log.warning("%s failed (%s)", threading.current_thread().name, type(error).__name__)
             self._stop.wait(interval)
+
+
+def _is_amqp(broker_url: str | None) -> bool:
+    return bool(broker_url) and broker_url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
