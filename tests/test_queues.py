@@ -428,3 +428,56 @@ def test_rabbitmq_broker_url_from_the_environment(rabbitmq_env: dict[str, str],
         assert isinstance(conn, Connection) and conn.transport.driver_type == "amqp"
         conn.ensure_connection(max_retries=1)
         assert set(declare(conn)) == set(STAGES)
+
+
+# -- handling in groups ---------------------------------------------------------------------------
+
+
+class Grouped(StageWorker):
+    """Handles what it has fetched in groups; the group with ``poison_id`` in it fails as a whole."""
+
+    stage = "translate"
+    group_size = 50
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups: list[int] = []
+        self.alone: list[str] = []
+        self.poison_id: str | None = None
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        self.groups.append(len(messages))
+        if any(m.transaction_id == self.poison_id for m in messages):
+            raise ConnectionError("one of them is bad")
+        moves = [m.transaction_id for m in messages
+                 if self.repository.require(m.transaction_id, submitter_id=ALL_SUBMITTERS).state is State.RECEIVED]
+        self.repository.transition_many(moves, State.VALIDATED, actor="translate")
+
+    def handle(self, message: StageMessage) -> None:
+        self.alone.append(message.transaction_id)
+        if message.transaction_id == self.poison_id:
+            raise ConnectionError("still bad")
+        self.repository.transition(message.transaction_id, State.VALIDATED, actor="translate")
+
+
+def test_group_handling_acks_every_message_once_and_isolates_a_failing_one(env: dict[str, str]) -> None:
+    repo = repository(env["store"])
+    ids = create(repo, 30)
+    finish(start(run_relay, env["store"], env["broker"]))
+    with Grouped(repo, url=env["broker"], transport_options=options_for(env["broker"]), prefetch=50,
+                 max_retries=1) as worker:
+        worker.poison_id = ids[7]
+        worker.run(limit=31, idle_timeout=10.0, poll=0.1)  # 30 first deliveries + the poison one's retry
+    assert max(worker.groups) > 1  # handled together, not one by one
+    assert worker.dead_lettered == 1 and worker.handled == 29
+    # the group that held the bad one was handled again one by one; only the bad one was retried
+    assert worker.alone.count(ids[7]) == 2
+    assert all(worker.alone.count(i) <= 1 for i in ids if i != ids[7])
+    states = {i: repo.require(i, submitter_id=ALL_SUBMITTERS).state for i in ids}
+    assert states.pop(ids[7]) is State.RECEIVED
+    assert set(states.values()) == {State.VALIDATED}
+    if env["kind"] == EMBEDDED:
+        time.sleep(LEASE + 0.5)
+    assert drain(env["broker"], "translate") == []
+    ((_, headers),) = drain(env["broker"], "translate.dlq")
+    assert headers[REASON_HEADER] == "retries exhausted: ConnectionError"

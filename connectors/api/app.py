@@ -431,6 +431,11 @@ def create_app(
     def accept(
         submitter: str, kind: Kind, items: list[tuple[str, dict[str, Any]]], key: str | None, body_sha: str
     ) -> list[TransactionRecord]:
+        if pipeline is not None and kind is Kind.CLAIM and key is None:  # one commit for the whole array
+            accepted = intake.accept_many(pipeline, submitter_id=submitter, actor=ACTOR, items=[
+                intake.Request(request_kind, data) for request_kind, data in items  # type: ignore[arg-type]
+            ])
+            return [transaction for transaction, _created in accepted]
         return [
             record(submitter, kind, request_kind, data, None if key is None else key if i == 0 else f"{key}#{i}", body_sha)
             for i, (request_kind, data) in enumerate(items)

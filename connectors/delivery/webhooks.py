@@ -85,6 +85,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+# Connections per callback host, all kept alive: the delivery stage sends a group's callbacks
+# concurrently, up to this many in flight (reconnecting for each would cost more than the POST).
+MAX_CONNECTIONS = 16
 
 USER_AGENT = "edi-engine-webhooks/1"
 
@@ -430,7 +433,7 @@ class WebhookSender:
                     connect=self.limits.connect_timeout, read=self.limits.read_timeout,
                     write=self.limits.read_timeout, pool=self.limits.connect_timeout,
                 ),
-                limits=httpx.Limits(max_connections=16, max_keepalive_connections=4),
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
             )
         self._clients[key] = client
         while len(self._clients) > self._max_clients:

@@ -4,30 +4,37 @@ Each worker decodes a stage message, calls one function that commits its outcome
 (with the next stage's message in the same commit), and only then acks (see
 ``connectors.queues.consumer``). Network I/O -- the CORE call, the SFTP upload, the callback
 POST -- happens here, between the store's "before" and "after".
+
+The translate, outbox, transport and delivery workers handle the deliveries they have fetched
+in groups (``GROUP_SIZE``): a few queries and commits for the whole group instead of a dozen
+per message, the outbox building each partner's batches once for all of its messages, and the
+delivery worker POSTing a group's callbacks concurrently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from kombu import Message
 
-from connectors.delivery.webhooks import WebhookSender
+from connectors.delivery.webhooks import MAX_CONNECTIONS, WebhookSender
 from connectors.pipeline.realtime import ClientPool
 from connectors.pipeline.sftp_transport import SftpTransports
 from connectors.queues.consumer import StageMessage, StageWorker
-from edi.delivery import AttemptOutcome, DeliveryRefused, RefusalReason
+from edi.delivery import Attempt, AttemptOutcome, Delivery, DeliveryRefused, RefusalReason
 from edi.pipeline import Pipeline
 from edi.pipeline import delivery_plan as plan
 from edi.pipeline.batching import build_batches
 from edi.pipeline.checking import check_received
 from edi.pipeline.matching import process_inbound
-from edi.pipeline.translate import translate
+from edi.pipeline.translate import translate, translate_many
 from edi.pipeline.transmission import batch_not_sent, batch_sent, batch_to_send, begin_realtime
-from edi.store import Kind, State
+from edi.store import ALL_SUBMITTERS, DeliveryAttempt, Kind, Move, State
 from edi.store.models import DeliveryOutcome
+from edi.store.states import NON_TERMINAL
 
 __all__ = [
     "DeliveryWorker",
@@ -40,6 +47,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+GROUP_SIZE = 200  # deliveries handled together (the runner's prefetch should let this many in)
 
 
 class _PipelineWorker(StageWorker):
@@ -57,21 +65,33 @@ class IntakeWorker(_PipelineWorker):
 
 class TranslateWorker(_PipelineWorker):
     stage = "translate"
+    group_size = GROUP_SIZE
 
     def handle(self, message: StageMessage) -> None:
         translate(self.pipeline, message.transaction_id)
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        translate_many(self.pipeline, [m.transaction_id for m in messages])
 
 
 class OutboxWorker(_PipelineWorker):
     """Builds the batches that are due for the message's partner and claim type."""
 
     stage = "outbox"
+    group_size = GROUP_SIZE
 
     def handle(self, message: StageMessage) -> None:
         record = message.transaction
         if record is None or record.partner_id is None or record.document_type is None:
             return
         build_batches(self.pipeline, record.partner_id, record.document_type)
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        """Every message of a partner and claim type asks for the same thing: build once."""
+        wanted = {(m.transaction.partner_id, m.transaction.document_type) for m in messages
+                  if m.transaction is not None and m.transaction.partner_id and m.transaction.document_type}
+        for partner_id, document_type in sorted(wanted):  # type: ignore[type-var]
+            build_batches(self.pipeline, partner_id, document_type)  # type: ignore[arg-type]
 
 
 class TransportWorker(_PipelineWorker):
@@ -82,6 +102,20 @@ class TransportWorker(_PipelineWorker):
         super().__init__(pipeline, **options)
         self.core = core or ClientPool()
         self.sftp = sftp or SftpTransports()
+
+    group_size = GROUP_SIZE
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        """One send per batch file however many messages name it (each claim's own, the sweeper's)."""
+        seen: set[tuple[str | None, int | None]] = set()
+        for message in messages:
+            record = message.transaction
+            if record is not None and record.kind is Kind.CLAIM:
+                key = (record.partner_id, record.correlation.isa13)
+                if key in seen:
+                    continue
+                seen.add(key)
+            self.handle(message)
 
     def handle(self, message: StageMessage) -> None:
         record = message.transaction
@@ -112,12 +146,13 @@ class ResponsesWorker(_PipelineWorker):
 
     stage = "responses"
 
-    def _parse(self, body: Any, headers: dict[str, Any], message: Message) -> StageMessage | str:
+    def _parse(self, body: Any, headers: dict[str, Any], message: Message,
+               known: Any = None) -> StageMessage | str:
         if isinstance(body, dict) and isinstance(body.get("inbound_id"), str) and body.get("stage") == self.stage:
             if self.repository.inbound(body["inbound_id"]) is None:
                 return "unknown inbound document"
             return StageMessage(transaction_id=body["inbound_id"], stage=self.stage, fields=body)
-        return super()._parse(body, headers, message)
+        return super()._parse(body, headers, message, known)
 
     def handle(self, message: StageMessage) -> None:
         inbound_id = message.fields.get("inbound_id")
@@ -129,6 +164,7 @@ class DeliveryWorker(_PipelineWorker):
     """POSTs stored response documents, one attempt per message; retries go through the store."""
 
     stage = "delivery"
+    group_size = GROUP_SIZE
 
     def __init__(self, pipeline: Pipeline, *, sender_factory: Callable[[], WebhookSender] | None = None,
                  **options: Any) -> None:
@@ -145,6 +181,9 @@ class DeliveryWorker(_PipelineWorker):
             return
         deliver_pending(self.pipeline, record.id, self._loop, self._sender)
 
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        deliver_many(self.pipeline, [m.transaction_id for m in messages], self._loop, self._sender)
+
     def close(self) -> None:
         self._loop.run(self._sender.aclose())
         self._loop.stop()
@@ -158,9 +197,6 @@ async def _make(factory: Callable[[], WebhookSender]) -> WebhookSender:
 def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: WebhookSender,
                     *, replay: bool = False) -> str:
     """Send what is owed for one transaction; returns "delivered", "waiting", "retrying" or "failed"."""
-    from edi.delivery import Delivery
-    from edi.store import ALL_SUBMITTERS
-
     record = pipeline.repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
     owed = plan.pending(pipeline, record, include_dead=replay)
     if not owed:
@@ -185,39 +221,130 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
         delivery = Delivery(item.webhook_id, record.submitter_id, item.body, callback_url=record.callback_url)
         number = item.attempts_so_far + 1
         try:
-            attempt = loop.run(sender.send_once(delivery, config, number))
+            attempt: Attempt | DeliveryRefused = loop.run(sender.send_once(delivery, config, number))
         except DeliveryRefused as refused:
-            plan.record_attempt(pipeline, item, "refused", number, DeliveryOutcome.DEAD_LETTERED,
-                                error=refused.reason.value)
-            if item.final:
-                plan.dead_lettered(pipeline, record)
-                return "failed"
-            continue
-        target = attempt.host or "callback"
-        if attempt.outcome is AttemptOutcome.DELIVERED:
-            plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.SUCCEEDED, status=attempt.status)
-            if item.final:
-                plan.finish(pipeline, record, f"http:{attempt.status}" if attempt.status else "delivered")
-            continue
-        retryable = attempt.outcome is AttemptOutcome.RETRY and number < pipeline.timings.delivery_max_attempts
-        if not retryable:
-            plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.DEAD_LETTERED, status=attempt.status,
-                                error=(attempt.error.value if attempt.error else None))
-            log.warning("transaction %s: callback dead-lettered after %d attempt(s)", record.id, number)
-            if item.final:  # an intermediate answer (999, accepted 277CA) dead-letters alone
-                plan.dead_lettered(pipeline, record)
-                return "failed"
-            continue
-        delay = pipeline.backoff(number, pipeline.timings.delivery_retry_base, pipeline.timings.delivery_retry_cap)
-        if attempt.retry_after is not None:
-            delay = max(delay, min(attempt.retry_after, pipeline.timings.delivery_retry_cap))
-        next_at = pipeline.later(delay)
-        plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.FAILED, status=attempt.status,
-                            error=(attempt.error.value if attempt.error else None), next_at=next_at)
-        pipeline.repository.schedule(record.id, next_at)
-        return "retrying"
+            attempt = refused
+        outcome = _settle(pipeline, record, item, attempt)
+        if outcome is not None:
+            return outcome
     final = pipeline.repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
     return "delivered" if final.state is State.DELIVERED else "waiting"
+
+
+def _settle(pipeline: Pipeline, record: Any, item: plan.Pending, attempt: Attempt | DeliveryRefused) -> str | None:
+    """Record how one attempt at ``item`` ended; "failed" or "retrying" when the transaction's
+    delivery stops here, None to go on with its next document."""
+    number = item.attempts_so_far + 1
+    if isinstance(attempt, DeliveryRefused):
+        plan.record_attempt(pipeline, item, "refused", number, DeliveryOutcome.DEAD_LETTERED,
+                            error=attempt.reason.value)
+        if item.final:
+            plan.dead_lettered(pipeline, record)
+            return "failed"
+        return None
+    target = attempt.host or "callback"
+    if attempt.outcome is AttemptOutcome.DELIVERED:
+        plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.SUCCEEDED, status=attempt.status)
+        if item.final:
+            plan.finish(pipeline, record, f"http:{attempt.status}" if attempt.status else "delivered")
+        return None
+    retryable = attempt.outcome is AttemptOutcome.RETRY and number < pipeline.timings.delivery_max_attempts
+    if not retryable:
+        plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.DEAD_LETTERED, status=attempt.status,
+                            error=(attempt.error.value if attempt.error else None))
+        log.warning("transaction %s: callback dead-lettered after %d attempt(s)", record.id, number)
+        if item.final:  # an intermediate answer (999, accepted 277CA) dead-letters alone
+            plan.dead_lettered(pipeline, record)
+            return "failed"
+        return None
+    delay = pipeline.backoff(number, pipeline.timings.delivery_retry_base, pipeline.timings.delivery_retry_cap)
+    if attempt.retry_after is not None:
+        delay = max(delay, min(attempt.retry_after, pipeline.timings.delivery_retry_cap))
+    next_at = pipeline.later(delay)
+    plan.record_attempt(pipeline, item, target, number, DeliveryOutcome.FAILED, status=attempt.status,
+                        error=(attempt.error.value if attempt.error else None), next_at=next_at)
+    pipeline.repository.schedule(record.id, next_at)
+    return "retrying"
+
+
+def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, sender: WebhookSender) -> None:
+    """``deliver_pending`` for a group: what is owed is read in a few queries, the callbacks are
+    POSTed concurrently (each transaction's own in order, up to ``MAX_CONNECTIONS`` in flight),
+    the successful attempts recorded in one commit and the transactions whose final answer went
+    through moved to ``delivered`` in another. Anything but a success (a retry to schedule, a
+    refusal, a dead letter) is recorded on its own as ``deliver_pending`` records it, and a
+    transaction with nobody to call, or with documents left after one dead-lettered alone, goes
+    through ``deliver_pending``, which sends only what is still owed."""
+    ids = list(dict.fromkeys(transaction_ids))
+    records = pipeline.repository.get_many(ids)
+    owed = plan.pending_many(pipeline, [i for i in ids if i in records])
+    jobs: list[tuple[Any, list[Delivery], Any]] = []
+    alone: list[str] = []
+    for transaction_id, items in owed.items():
+        if not items:
+            if not records[transaction_id].terminal:  # owes nothing yet not done: deliver_pending finishes it
+                alone.append(transaction_id)
+            continue
+        record = records[transaction_id]
+        try:
+            config = pipeline.partners.submitter(record.submitter_id).callback_config()
+        except KeyError:
+            config = None
+        if config is None or (config.url is None and record.callback_url is None):
+            alone.append(transaction_id)
+            continue
+        deliveries = [Delivery(i.webhook_id, record.submitter_id, i.body, callback_url=record.callback_url)
+                      for i in items]
+        jobs.append((items, deliveries, config))
+    results = loop.run(_send_all(sender, jobs)) if jobs else []
+    succeeded: list[DeliveryAttempt] = []
+    finished: list[Move] = []
+    unsettled: list[tuple[plan.Pending, Any]] = []
+    for (items, _deliveries, _config), attempts in zip(jobs, results, strict=True):
+        for item, attempt in zip(items, attempts, strict=False):
+            if not isinstance(attempt, Attempt) or attempt.outcome is not AttemptOutcome.DELIVERED:
+                unsettled.append((item, attempt))  # recorded alone, after the successes
+                break
+            succeeded.append(DeliveryAttempt(
+                transaction_id=item.record.transaction_id, webhook_id=item.webhook_id,
+                target=(attempt.host or "callback")[:2048], attempt=item.attempts_so_far + 1,
+                outcome=DeliveryOutcome.SUCCEEDED, status_code=attempt.status, payload_id=item.record.id,
+            ))
+            if item.final:
+                detail = f"http:{attempt.status}" if attempt.status else "delivered"
+                finished.append(Move(item.record.transaction_id, State.DELIVERED, detail, NON_TERMINAL,
+                                     skip_refused=True))
+    pipeline.repository.record_deliveries(succeeded)
+    pipeline.repository.apply(finished, actor=plan.ACTOR)
+    for item, attempt in unsettled:
+        transaction_id = item.record.transaction_id
+        if _settle(pipeline, records[transaction_id], item, attempt) is None:
+            alone.append(transaction_id)  # a document dead-lettered alone: the next ones go on
+    for transaction_id in dict.fromkeys(alone):
+        deliver_pending(pipeline, transaction_id, loop, sender)
+
+
+async def _send_all(sender: WebhookSender, jobs: list[tuple[Any, list[Delivery], Any]]) -> list[list[Any]]:
+    """Each job's deliveries in order, stopping at the first that is not delivered; jobs side by side."""
+    gate = asyncio.Semaphore(MAX_CONNECTIONS)
+
+    async def one(deliveries: list[Delivery], config: Any, first: list[int]) -> list[Any]:
+        out: list[Any] = []
+        for delivery, number in zip(deliveries, first, strict=True):
+            try:
+                async with gate:
+                    attempt = await sender.send_once(delivery, config, number)
+            except DeliveryRefused as refused:
+                out.append(refused)
+                break
+            out.append(attempt)
+            if attempt.outcome is not AttemptOutcome.DELIVERED:
+                break
+        return out
+
+    return await asyncio.gather(*(
+        one(deliveries, config, [item.attempts_so_far + 1 for item in items]) for items, deliveries, config in jobs
+    ))
 
 
 WORKERS: dict[str, type[_PipelineWorker]] = {

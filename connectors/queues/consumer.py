@@ -18,8 +18,16 @@ Delivery is at least once (the relay and the redelivery above can both repeat a 
 ``handle`` must be idempotent: check the transaction's state first and treat "already done" as
 success; the store's state machine refuses repeated moves (``IllegalTransitionError``).
 
-``stop()`` (also on SIGTERM/SIGINT with ``install_signal_handlers``) lets the message in hand
-finish and be acked, then returns from ``run``.
+A subclass that sets ``group_size`` above one also implements ``handle_many(messages)``: the
+deliveries already fetched (up to ``group_size``, as many as ``prefetch`` lets in) are parsed
+together (one store query for their transactions) and handled in one call that commits their
+work -- typically in one store transaction -- and are then all acked. Delivery stays at least
+once: a crash before the acks redelivers the whole group, and handlers stay idempotent. If
+``handle_many`` raises, its messages are handled again one by one through ``handle``, so a
+retry or a dead letter concerns the one message that fails, never its neighbours.
+
+``stop()`` (also on SIGTERM/SIGINT with ``install_signal_handlers``) lets the message (or group)
+in hand finish and be acked, then returns from ``run``.
 """
 
 from __future__ import annotations
@@ -60,6 +68,7 @@ class StageWorker:
     """Consumes ``stage``'s queue; subclasses implement ``handle``."""
 
     stage: ClassVar[str] = ""
+    group_size: ClassVar[int] = 1  # above 1: handle_many gets up to this many deliveries at once
 
     def __init__(
         self,
@@ -88,6 +97,11 @@ class StageWorker:
     def handle(self, message: StageMessage) -> None:
         """Do the stage's work and commit it to the store; return only once it is committed."""
         raise NotImplementedError
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        """Handle a group of messages (``group_size`` > 1); return only once all is committed."""
+        for message in messages:
+            self.handle(message)
 
     # running -----------------------------------------------------------------------------------
 
@@ -122,7 +136,15 @@ class StageWorker:
                       prefetch_count=self.prefetch, no_ack=False):
             while not done():
                 if self._pending:
-                    self._on_message(self._pending.popleft())
+                    room = self.group_size if limit is None else min(
+                        self.group_size, limit - (self.settled - settled_at_start))
+                    if room > 1:
+                        self._fill(room)
+                    if room > 1 and len(self._pending) > 1:
+                        group = [self._pending.popleft() for _ in range(min(room, len(self._pending)))]
+                        self._on_messages(group)
+                    else:
+                        self._on_message(self._pending.popleft())
                     idle = 0.0
                     continue
                 try:
@@ -135,6 +157,18 @@ class StageWorker:
         while self._pending:  # fetched, not handled: give them back (consumer already cancelled)
             self._pending.popleft().requeue()
         return self.settled - settled_at_start
+
+    def _fill(self, room: int) -> None:
+        """Take in what the broker has already sent (up to ``room``) without waiting for more:
+        a drain hands over about one delivery, so a group is gathered by draining until dry."""
+        while len(self._pending) < room:
+            before = len(self._pending)
+            try:
+                self.connection.drain_events(timeout=0.001)
+            except TimeoutError:
+                return
+            if len(self._pending) == before:
+                return
 
     @property
     def settled(self) -> int:
@@ -174,8 +208,40 @@ class StageWorker:
         message.ack()  # the handler's store transaction has committed
         self.handled += 1
 
-    def _parse(self, body: Any, headers: dict[str, Any], message: Message) -> StageMessage | str:
-        """The stage message, or the reason it is poison."""
+    def _on_messages(self, group: list[Message]) -> None:
+        """A group of deliveries: poison ones dead-lettered alone, the rest handled together."""
+        bodies: list[tuple[Message, Any]] = []
+        for message in group:
+            try:
+                bodies.append((message, message.decode()))
+            except Exception as exc:
+                self._dead_letter(message, f"undecodable body ({type(exc).__name__})")
+        ids = [body.get("transaction_id") for _m, body in bodies if isinstance(body, dict)]
+        known = self.repository.get_many([i for i in ids if isinstance(i, str) and i])
+        parsed: list[tuple[Message, StageMessage]] = []
+        for message, body in bodies:
+            result = self._parse(body, dict(message.headers or {}), message, known=known)
+            if isinstance(result, str):
+                self._dead_letter(message, result)
+            else:
+                parsed.append((message, result))
+        if not parsed:
+            return
+        try:
+            self.handle_many([stage_message for _m, stage_message in parsed])
+        except Exception as exc:
+            log.warning("stage %s: a group of %d failed (%s); handling them one by one", self.stage, len(parsed),
+                        type(exc).__name__)
+            for message, _stage_message in parsed:
+                self._on_message(message)
+            return
+        for message, _stage_message in parsed:
+            message.ack()  # the group's store work has committed
+            self.handled += 1
+
+    def _parse(self, body: Any, headers: dict[str, Any], message: Message,
+               known: Mapping[str, TransactionRecord] | None = None) -> StageMessage | str:
+        """The stage message, or the reason it is poison (``known``: transactions looked up already)."""
         if not isinstance(body, dict):
             return "malformed message (not a JSON object)"
         transaction_id = body.get("transaction_id")
@@ -183,7 +249,10 @@ class StageWorker:
             return "malformed message (no transaction_id)"
         if body.get("stage") != self.stage:
             return f"wrong stage (expected {self.stage})"
-        record = self.repository.get(transaction_id, submitter_id=ALL_SUBMITTERS)
+        if known is not None:
+            record = known.get(transaction_id)
+        else:
+            record = self.repository.get(transaction_id, submitter_id=ALL_SUBMITTERS)
         if record is None:
             return "unknown transaction"
         try:

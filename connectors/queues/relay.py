@@ -9,6 +9,11 @@ the message (RabbitMQ: publisher confirms, ``confirm_publish=True``; embedded SQ
 the message row is committed). If a publish fails or the relay dies, nothing in the batch is
 marked and the whole batch is published again later.
 
+On RabbitMQ a batch is published in one go on a channel in confirm mode and the relay then waits
+for the broker's confirms of all of it (one round trip per batch instead of one per message, which
+made the relay the pipeline's bottleneck); a nack, a missing confirm or a dropped connection
+fails the batch as above.
+
 Delivery is therefore **at least once**: a relay killed between the broker's accept and the
 store's commit publishes those messages again. Every message carries ``message_id``
 (``outbox-<row id>``, also the AMQP ``message_id`` property) and consumers must be idempotent:
@@ -22,6 +27,7 @@ relay refuses bodies that are not flat JSON scalars or are larger than ``MAX_BOD
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -38,6 +44,7 @@ __all__ = ["MAX_BODY_BYTES", "OutboxRelay", "UnroutableMessageError", "message_f
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 2048
+CONFIRM_TIMEOUT = 30.0  # seconds to wait for the broker's confirms of one batch
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -81,7 +88,7 @@ class OutboxRelay:
         connection: Connection | None = None,
         *,
         url: str | None = None,
-        batch_size: int = 100,
+        batch_size: int = 500,
         transport_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.repository = repository
@@ -90,6 +97,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self._stopping = threading.Event()
         self._producer: Producer | None = None
+        self._confirm_channel: Any = None
 
     def _ready_producer(self) -> Producer:
         if self._producer is None:
@@ -102,6 +110,9 @@ class OutboxRelay:
         producer = self._ready_producer()
         with self.repository.claim_outbox(self.batch_size) as batch:
             messages = [(record, message_for(record)) for record in batch]  # refuse before publishing any
+            if messages and self.connection.transport.driver_type == "amqp":
+                self._publish_with_retries([body for _record, body in messages])
+                return len(messages)
             for record, body in messages:
                 stage = body["stage"]
                 producer.publish(
@@ -117,6 +128,63 @@ class OutboxRelay:
                 )
                 log.debug("published outbox row %s to %s", record.id, stage)
         return len(messages)
+
+    def _publish_with_retries(self, bodies: list[dict[str, Any]]) -> None:
+        """The batch, confirmed; on a lost connection reconnect and publish it all again (at least
+        once, as ``retry=True`` publishing does on the other brokers)."""
+        errors = (*self.connection.recoverable_connection_errors, *self.connection.connection_errors)
+        for attempt in range(4):
+            try:
+                self._publish_confirmed(bodies)
+                return
+            except errors as error:
+                if attempt == 3:
+                    raise
+                log.warning("outbox relay: publishing failed (%s); reconnecting", type(error).__name__)
+                self._stopping.wait(0.2 * 2**attempt)
+                self.connection.collect()
+                self._producer = None
+                self._ready_producer()
+
+    def _publish_confirmed(self, bodies: list[dict[str, Any]]) -> None:
+        """Publish every message, then wait until the broker has confirmed them all (AMQP 0-9-1
+        publisher confirms: delivery tags count the channel's publishes from 1; an ack may cover
+        every tag up to its own). Raises if any is nacked or the confirms do not come."""
+        import amqp
+        from amqp import spec
+
+        channel = self._confirm_channel
+        if channel is None or not channel.is_open:
+            channel = self.connection.channel()
+            channel.confirm_select()
+            channel._confirm_selected = True  # noqa: SLF001 - py-amqp's own flag for this mode
+            channel.relay_published = 0
+            channel.relay_outstanding = set()
+            channel.relay_nacked = []
+            channel.events["basic_ack"].add(lambda tag, multiple: _settle(channel, tag, multiple))
+            channel.events["basic_nack"].add(lambda tag, multiple: (channel.relay_nacked.append(tag),
+                                                                      _settle(channel, tag, multiple)))
+            self._confirm_channel = channel
+        try:
+            for body in bodies:
+                stage = body["stage"]
+                message = amqp.Message(
+                    json.dumps(body).encode("utf-8"), content_type="application/json", content_encoding="utf-8",
+                    delivery_mode=2, message_id=body["message_id"], application_headers={"x-edi-stage": stage},
+                )
+                channel._basic_publish(message, exchange=EXCHANGE.name, routing_key=stage)  # noqa: SLF001 - no wait
+                channel.relay_published += 1
+                channel.relay_outstanding.add(channel.relay_published)
+            while channel.relay_outstanding:
+                channel.wait([spec.Basic.Ack, spec.Basic.Nack], timeout=CONFIRM_TIMEOUT)
+            if channel.relay_nacked:
+                channel.relay_nacked.clear()
+                raise RuntimeError("the broker refused (nacked) messages of an outbox batch")
+        except BaseException:
+            self._confirm_channel = None  # a fresh channel next time: no confirms of this batch linger
+            with contextlib.suppress(Exception):
+                channel.close()
+            raise
 
     def run(self, *, poll_interval: float = 0.2, until_empty: bool = False) -> int:
         """Relay until stopped; returns the number of messages published."""
@@ -143,6 +211,10 @@ class OutboxRelay:
             log.debug("dropping the relay's broker connection failed", exc_info=True)
 
     def close(self) -> None:
+        if self._confirm_channel is not None:
+            with contextlib.suppress(Exception):
+                self._confirm_channel.close()
+            self._confirm_channel = None
         if self._owns_connection:
             self.connection.release()
 
@@ -151,3 +223,11 @@ class OutboxRelay:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _settle(channel: Any, tag: int, multiple: bool) -> None:
+    """Mark confirmed publishes: ``tag`` alone, or every tag up to it with ``multiple``."""
+    if multiple:
+        channel.relay_outstanding.difference_update([t for t in channel.relay_outstanding if t <= tag])
+    else:
+        channel.relay_outstanding.discard(tag)

@@ -6,6 +6,9 @@ only ever skips numbers), write and validate the 837, store it encrypted, then, 
 transaction, stamp every claim with its ISA13/GS06/ST02 and queue the transport message. If
 another worker took any of the claims meanwhile nothing is written and the batch is rebuilt.
 
+A claim the 837 cannot carry (the writer's ``ClaimMappingError``) is rejected alone, with the
+writer's problems in its notice, and the batch is built again without it.
+
 A batch never holds two claims with the same patient control number (CLM01): the 277CA and
 835 are matched back by it, and a rejected claim comes back without the payer's number.
 """
@@ -13,17 +16,18 @@ A batch never holds two claims with the same patient control number (CLM01): the
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edi.mappers._claim_common import transaction_set_indexes
+from edi.mappers._claim_common import ClaimMappingError, transaction_set_indexes
 from edi.mappers.institutional import claims_to_837i
 from edi.mappers.professional import claims_to_837p
 from edi.partners import ControlNumbers
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import EventType, notice
 from edi.pipeline.topics import Stage, message
-from edi.pipeline.translate import load_request
+from edi.pipeline.translate import load_requests
 from edi.store import Correlation, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
 from edi.x12.validator import validate
@@ -33,6 +37,11 @@ __all__ = ["BuiltBatch", "batch_file_name", "build_due_batches", "build_batches"
 log = logging.getLogger(__name__)
 ACTOR = "outbox"
 _MAX_CONFLICTS = 5
+_INDEXED = re.compile(r"\[(\d+)\]\.?(.*)")
+
+
+class _Rejected(Exception):
+    """Claims of the batch being built were rejected: build it again without them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,10 @@ def build_batches(
         if not (force or full or now - oldest >= timedelta(seconds=settings.window_seconds)):
             break
         chosen = _pick(candidates, settings.max_claims_per_file)
-        batch = _build_one(pipeline, partner_id, document_type, chosen)
+        try:
+            batch = _build_one(pipeline, partner_id, document_type, chosen)
+        except _Rejected:
+            continue
         if batch is None:
             conflicts += 1
             continue
@@ -103,14 +115,19 @@ def _build_one(
     pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord]
 ) -> BuiltBatch | None:
     partner = pipeline.partners.partner(partner_id)
-    requests = [load_request(pipeline, record)[1] for record in chosen]
+    loaded = load_requests(pipeline, chosen)
+    requests = [loaded[record.id][1] for record in chosen]
     per_set = partner.batch.max_claims_per_transaction_set
     set_of = transaction_set_indexes(requests, per_set)
     numbers = pipeline.sequences.allocate_envelope(partner_id, set_of[-1] + 1)
     envelope = partner.envelope(ControlNumbers(numbers.isa13, numbers.gs06, numbers.st02[0]))
     writer = claims_to_837p if document_type == "837P" else claims_to_837i
     batch_id = f"{numbers.isa13:09d}"
-    text = writer(requests, envelope, batch_id, max_per_set=per_set)
+    try:
+        text = writer(requests, envelope, batch_id, max_per_set=per_set)
+    except ClaimMappingError as error:
+        _reject_unwritable(pipeline, partner_id, document_type, chosen, requests, error)
+        raise _Rejected from None
     report = validate(text.encode("utf-8"))
     if not report.accepted:
         return _fail_invalid(pipeline, chosen, set_of, report, document_type)
@@ -132,11 +149,42 @@ def _build_one(
     return BuiltBatch(partner_id, document_type, numbers.isa13, len(chosen), set_of[-1] + 1)
 
 
+def _reject_unwritable(pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord],
+                       requests: list[object], error: ClaimMappingError) -> None:
+    """Reject, each alone with its own problems, the claims the 837 writer could not carry."""
+    writer = claims_to_837p if document_type == "837P" else claims_to_837i
+    problems: dict[int, list[dict[str, str]]] = {}
+    for problem in error.problems:
+        found = _INDEXED.fullmatch(problem.path) if len(chosen) > 1 else None
+        if found is None:
+            problems.clear()
+            break
+        problems.setdefault(int(found.group(1)), []).append({"field": found.group(2), "description": problem.message})
+    if not problems:  # not told which: write each claim alone
+        trial = pipeline.partners.partner(partner_id).envelope(ControlNumbers(1, 1, 1))
+        for index, request in enumerate(requests):
+            try:
+                writer([request], trial)
+            except ClaimMappingError as alone:
+                problems[index] = [{"field": p.path, "description": p.message} for p in alone.problems]
+    if not problems:
+        raise error  # a defect of ours, not of one claim: the message is retried, then dead-lettered
+    moves = []
+    for index, errors in sorted(problems.items()):
+        record = chosen[index]
+        note = notice(pipeline, record, EventType.REJECTED, document_type=document_type, final=True,
+                      status="rejected", errors=errors)
+        moves.append(Move(record.id, State.REJECTED, "translate:not-representable", frozenset({State.QUEUED}),
+                          attach=[note.attachment], outbox=[note.delivery], skip_refused=True))
+    log.warning("%d claim(s) for partner %s cannot be written as an 837; rejected", len(moves), partner_id)
+    pipeline.repository.apply(moves, actor=ACTOR)
+
+
 def _fail_invalid(pipeline: Pipeline, chosen: list[TransactionRecord], set_of: list[int], report: object,
                   document_type: str) -> None:
     """Claims whose transaction set the validator refuses fail on their own; the rest wait for
-    the next batch. This is a defect of ours (each claim passed a trial translation), so it is
-    logged loudly with the finding codes only."""
+    the next batch. This is a defect of ours (the writer accepted each claim), so it is logged
+    loudly with the finding codes only."""
     bad_sets = {
         index for index, result in enumerate(report.iter_transactions())  # type: ignore[attr-defined]
         if result.ack_code not in ("A", "E")

@@ -8,6 +8,7 @@ transaction, so an accepted request can never be dropped between intake and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from edi.checks import Problem
@@ -26,7 +27,7 @@ from edi.store import (
 )
 from edi.store.models import PayloadKind
 
-__all__ = ["DOCUMENT_TYPES", "RequestKind", "accept", "correlation_of", "reject"]
+__all__ = ["DOCUMENT_TYPES", "Request", "RequestKind", "accept", "accept_many", "correlation_of", "reject"]
 
 RequestKind = Literal["eligibility", "professional", "institutional"]
 DOCUMENT_TYPES: dict[str, str] = {"eligibility": "270", "professional": "837P", "institutional": "837I"}
@@ -97,6 +98,59 @@ def accept(
         except UnexpectedStateError:
             transaction = pipeline.repository.require(transaction.id, submitter_id=submitter_id)
     return transaction, result.created
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One checked request of a bulk ``accept_many``."""
+
+    kind: RequestKind
+    data: dict[str, Any]
+    idempotency_key: str | None = None
+    request_sha256: str | None = None
+    callback_url: str | None = None
+
+
+def accept_many(pipeline: Pipeline, *, submitter_id: str, items: Sequence[Request], actor: str = "intake",
+                route: bool = True) -> list[tuple[TransactionRecord, bool]]:
+    """Record many checked requests; [(transaction, created)] in the order given.
+
+    Requests without an idempotency key are stored together: their payloads made durable with
+    one flush, then one commit records them all as ``validated`` (each with its ``received`` and
+    ``validated`` events and its translate message). Keyed ones go through ``accept``.
+    """
+    results: list[tuple[TransactionRecord, bool] | None] = [None] * len(items)
+    plain = [index for index, item in enumerate(items) if item.idempotency_key is None]
+    for index, item in enumerate(items):
+        if item.idempotency_key is not None:
+            results[index] = accept(pipeline, submitter_id=submitter_id, request_kind=item.kind, data=item.data,
+                                    idempotency_key=item.idempotency_key, request_sha256=item.request_sha256,
+                                    callback_url=item.callback_url, actor=actor, route=route)
+    if plain:
+        stored = []
+        try:
+            with pipeline.payloads.deferred_sync():
+                for index in plain:
+                    stored.append(pipeline.payloads.put(canonical_json(items[index].data)))
+            entries = []
+            for index, payload in zip(plain, stored, strict=True):
+                item = items[index]
+                new = NewTransaction(
+                    submitter_id=submitter_id, kind=KINDS[item.kind], callback_url=item.callback_url,
+                    correlation=correlation_of(item.data), document_type=DOCUMENT_TYPES[item.kind],
+                )
+                entries.append((new, [PayloadAttachment(PayloadKind.REQUEST_JSON, payload, DOCUMENT_TYPES[item.kind])]))
+            records = pipeline.repository.create_many(
+                entries, actor=actor, to=State.VALIDATED,
+                outbox=(lambda transaction_id: [message(Stage.TRANSLATE, transaction_id)]) if route else None,
+            )
+        except BaseException:
+            for payload in stored:
+                pipeline.payloads.delete(payload.uri)
+            raise
+        for index, record in zip(plain, records, strict=True):
+            results[index] = (record, True)
+    return [result for result in results if result is not None]
 
 
 def reject(

@@ -53,11 +53,45 @@ def detect_document_type(raw: bytes) -> str | None:
     return None
 
 
+class _ClaimIndex:
+    """The claims a whole 277CA or 835 may answer, read in a few queries up front; ``find`` picks
+    from them exactly as ``Repository.find_for_claim_response`` would (one query per claim made
+    the responses stage the slowest). Nothing in a plan is committed before it is complete, so
+    the snapshot is what those per-claim queries would have seen."""
+
+    def __init__(self, pipeline: Pipeline, partner: str, parts: list[ClaimPart]) -> None:
+        records = pipeline.repository.claims_answered_by(
+            partner, [p.patient_control_number for p in parts if p.patient_control_number],
+            [p.payer_claim_control_number for p in parts if p.payer_claim_control_number],
+        )
+        records.sort(key=lambda record: record.id, reverse=True)  # newest first, as the queries order
+        self.by_pcn: dict[str, list[TransactionRecord]] = {}
+        self.by_number: dict[str, list[TransactionRecord]] = {}
+        for record in records:
+            if record.correlation.patient_control_number:
+                self.by_pcn.setdefault(record.correlation.patient_control_number, []).append(record)
+            if record.correlation.payer_claim_control_number:
+                self.by_number.setdefault(record.correlation.payer_claim_control_number, []).append(record)
+
+    def find(self, patient_control_number: str | None, payer_claim_control_number: str | None,
+             ) -> list[TransactionRecord]:
+        if payer_claim_control_number is not None:
+            found = list(self.by_number.get(payer_claim_control_number, ()))
+            if found or patient_control_number is None:
+                return found
+            found = [r for r in self.by_pcn.get(patient_control_number, ())
+                     if r.correlation.payer_claim_control_number is None]
+        else:
+            found = list(self.by_pcn.get(patient_control_number or "", ()))
+        return sorted(found, key=lambda record: record.terminal)
+
+
 @dataclass(slots=True)
 class _Plan:
     moves: list[Move]
     matched: int = 0
     unmatched: int = 0
+    claims: _ClaimIndex | None = None
 
 
 def _one(candidates: Iterable[TransactionRecord], states: frozenset[State]) -> TransactionRecord | None:
@@ -87,17 +121,22 @@ def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
     plan = _Plan([])
     partner = document.partner_id
     try:
-        for ta1 in x12_to_ta1(raw):
-            _ta1(pipeline, partner, ta1, inbound, plan)
-        if kind == "999":
-            for ack in x12_999_to_acks(raw):
-                _999(pipeline, partner, ack, inbound, plan)
-        elif kind == "277CA":
-            for part_report in x12_277ca_to_reports(raw):
-                _277ca(pipeline, partner, part_report, inbound, plan)
-        elif kind == "835":
-            for part_report in x12_835_to_reports(raw):
-                _835(pipeline, partner, part_report, inbound, plan)
+        # The response documents of the whole file are written first and made durable together
+        # (one flush, not one per claim), before the commit that references them.
+        with pipeline.payloads.deferred_sync():
+            for ta1 in x12_to_ta1(raw):
+                _ta1(pipeline, partner, ta1, inbound, plan)
+            if kind == "999":
+                for ack in x12_999_to_acks(raw):
+                    _999(pipeline, partner, ack, inbound, plan)
+            elif kind == "277CA":
+                parts = [part for report in x12_277ca_to_reports(raw) for part in split_277ca(report)]
+                plan.claims = _ClaimIndex(pipeline, partner, parts)
+                _277ca(pipeline, partner, parts, inbound, plan)
+            elif kind == "835":
+                parts = [part for report in x12_835_to_reports(raw) for part in split_835(report)]
+                plan.claims = _ClaimIndex(pipeline, partner, parts)
+                _835(pipeline, partner, parts, inbound, plan)
     except Exception as error:  # a document we cannot read is recorded as such, not retried forever
         log.error("inbound %s document %s could not be read (%s)", kind, inbound_id, type(error).__name__)
         repository.apply([], actor=ACTOR, inbound=InboundOutcome(inbound_id, "unreadable", 0, kind))
@@ -178,10 +217,13 @@ def _claim_member(
     if part.patient_control_number is None:
         plan.unmatched += 1
         return None
-    candidates = pipeline.repository.find_for_claim_response(
-        partner, patient_control_number=part.patient_control_number,
-        payer_claim_control_number=part.payer_claim_control_number,
-    )
+    if plan.claims is not None:
+        candidates = plan.claims.find(part.patient_control_number, part.payer_claim_control_number)
+    else:
+        candidates = pipeline.repository.find_for_claim_response(
+            partner, patient_control_number=part.patient_control_number,
+            payer_claim_control_number=part.payer_claim_control_number,
+        )
     member = _one(candidates, waiting) or _late(candidates)
     if member is None:
         plan.unmatched += 1
@@ -200,8 +242,8 @@ def _status(codes: tuple[str, ...]) -> str:
     return codes[0].split(":", 1)[0] if codes else "none"
 
 
-def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
-    for part in split_277ca(report):
+def _277ca(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: PayloadAttachment, plan: _Plan) -> None:
+    for part in parts:
         member = _claim_member(pipeline, partner, part, _WAITING, plan)
         if member is None:
             continue
@@ -216,8 +258,8 @@ def _277ca(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment,
                                keep_if_refused=True))
 
 
-def _835(pipeline: Pipeline, partner: str, report, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
-    for part in split_835(report):
+def _835(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: PayloadAttachment, plan: _Plan) -> None:
+    for part in parts:
         member = _claim_member(pipeline, partner, part, _ANSWERED, plan)
         if member is None:
             continue

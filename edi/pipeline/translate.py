@@ -4,8 +4,9 @@ The partner is the one serving the request's payer id (``tradingPartnerServiceId
 written here, with envelope numbers from the partner's persistent sequences, checked with the
 validator and stored before the transaction moves to ``queued`` with a message for the
 transport: what reaches the transport is always a valid, numbered interchange. Claims only
-move to ``queued`` (after a trial translation, so that a claim the 837 cannot carry is
-rejected alone instead of spoiling a batch); the partner outbox gathers them into 837s.
+move to ``queued``; the partner outbox gathers them into 837s, and a claim the 837 cannot
+carry is rejected there, alone, without spoiling its batch (``edi.pipeline.batching``).
+``translate_many`` routes a group of claims with a few queries and one commit per partner.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edi.checks import REQUEST_MODELS
-from edi.mappers._claim_common import ClaimMappingError
 from edi.mappers.eligibility import NotRepresentable, request_to_270
-from edi.mappers.envelope import Envelope
-from edi.mappers.institutional import claims_to_837i
-from edi.mappers.professional import claims_to_837p
 from edi.partners import ControlNumbers, TradingPartner
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import EventType, notice
@@ -30,7 +27,7 @@ from edi.store.models import PayloadKind
 from edi.store.repository import PayloadAttachment
 from edi.x12.validator import validate
 
-__all__ = ["TranslateOutcome", "load_request", "prepare_270", "translate"]
+__all__ = ["TranslateOutcome", "load_request", "load_requests", "prepare_270", "translate", "translate_many"]
 
 log = logging.getLogger(__name__)
 ACTOR = "translate"
@@ -53,6 +50,21 @@ def load_request(pipeline: Pipeline, transaction: TransactionRecord) -> tuple[st
     return record.document_type, model
 
 
+def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, Any]]:
+    """(document type, request model) of many recorded requests, by transaction id (one query)."""
+    found = pipeline.repository.payloads_of([t.id for t in transactions], PayloadKind.REQUEST_JSON)
+    out = {}
+    for transaction in transactions:
+        records = found.get(transaction.id) or []
+        record = records[-1] if records else None
+        if record is None or record.document_type not in _REQUEST_KINDS:
+            raise LookupError(f"transaction {transaction.id} has no stored request")
+        data = json.loads(pipeline.read(record))
+        kind = _REQUEST_KINDS[record.document_type]
+        out[transaction.id] = (record.document_type, REQUEST_MODELS[kind].model_validate(data))  # type: ignore[index]
+    return out
+
+
 def _reject(pipeline: Pipeline, transaction: TransactionRecord, document_type: str, code: str,
             errors: list[dict[str, str]]) -> TransactionRecord:
     note = notice(pipeline, transaction, EventType.REJECTED, document_type=document_type, final=True,
@@ -61,10 +73,6 @@ def _reject(pipeline: Pipeline, transaction: TransactionRecord, document_type: s
         transaction.id, State.REJECTED, actor=ACTOR, detail_code=code, expected=State.VALIDATED,
         attach=[note.attachment], outbox=[note.delivery],
     )
-
-
-def _trial_envelope(partner: TradingPartner) -> Envelope:
-    return partner.envelope(ControlNumbers(1, 1, 1))
 
 
 def prepare_270(
@@ -114,16 +122,44 @@ def translate(pipeline: Pipeline, transaction_id: str) -> TranslateOutcome:
             outbox=[message(Stage.TRANSPORT, transaction.id)],
         )
         return TranslateOutcome(moved, True)
-    writer = claims_to_837p if document_type == "837P" else claims_to_837i
-    try:
-        writer([request], _trial_envelope(partner))
-    except ClaimMappingError as error:
-        return TranslateOutcome(_reject(pipeline, transaction, document_type, "translate:not-representable", [
-            {"field": p.path, "description": p.message} for p in error.problems
-        ]), True)
     moved = repository.transition(
         transaction.id, State.QUEUED, actor=ACTOR, expected=State.VALIDATED, partner_id=partner.id,
         outbox=[message(Stage.OUTBOX, transaction.id, partner_id=partner.id)],
         due_at=pipeline.later(partner.batch.window_seconds),
     )
     return TranslateOutcome(moved, True)
+
+
+def translate_many(pipeline: Pipeline, transaction_ids: list[str]) -> None:
+    """Route a group of transactions: claims in one commit per partner and claim type, with one
+    outbox message for the group (the partner outbox builds whatever is due); eligibility
+    requests, and claims that are refused, one by one as in ``translate``. Raises
+    ``UnexpectedStateError`` if another worker moved one of them meanwhile (the caller then
+    translates them one by one)."""
+    records = pipeline.repository.get_many(transaction_ids)
+    waiting = [r for r in records.values() if r.state is State.VALIDATED]
+    claims = [r for r in waiting if r.kind is Kind.CLAIM]
+    for record in waiting:
+        if record.kind is not Kind.CLAIM:
+            translate(pipeline, record.id)
+    if not claims:
+        return
+    requests = load_requests(pipeline, claims)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for record in claims:
+        document_type, request = requests[record.id]
+        try:
+            partner = pipeline.partners.for_payer(request.trading_partner_service_id)
+        except KeyError:
+            partner = None
+        if partner is None or not partner.accepts(document_type):
+            translate(pipeline, record.id)  # refused with its reason, alone
+            continue
+        groups.setdefault((partner.id, document_type), []).append(record.id)
+    for (partner_id, _document_type), ids in groups.items():
+        partner = pipeline.partners.partner(partner_id)
+        pipeline.repository.transition_many(
+            ids, State.QUEUED, actor=ACTOR, expected=State.VALIDATED, partner_id=partner_id,
+            outbox=[message(Stage.OUTBOX, ids[0], partner_id=partner_id)],
+            due_at=pipeline.later(partner.batch.window_seconds),
+        )

@@ -505,6 +505,53 @@ class Repository:
             return self._replayed(existing, new)
         return CreateResult(record, True)
 
+    def create_many(
+        self,
+        items: Sequence[tuple[NewTransaction, Sequence[PayloadAttachment]]],
+        *,
+        actor: str | None = None,
+        to: State | None = None,
+        outbox: Callable[[str], Sequence[OutboxMessage]] | None = None,
+    ) -> list[TransactionRecord]:
+        """Record many received requests in one commit (a bulk door), each with its payloads and
+        the outbox messages ``outbox(new id)`` gives; with ``to`` each also moves there, with its
+        own event. Requests with an idempotency key go through ``create`` (their replay needs a
+        look-up first)."""
+        _code(actor, "actor")
+        now = self._clock()
+        rows, events, records = [], [], []
+        for new, _attach in items:
+            _check_new(new)
+            if new.idempotency_key is not None:
+                raise ValueError("create_many takes requests without idempotency keys; use create")
+            kind = Kind(new.kind)
+            if to is not None:
+                check_transition(kind.value, State.RECEIVED.value, to, "(new)")
+            row = Transaction(
+                id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
+                state=(to or State.RECEIVED).value, idempotency_key=None, request_sha256=None,
+                callback_url=new.callback_url, document_type=new.document_type, attempts=0,
+                created_at=now, updated_at=now, **new.correlation.columns(),
+            )
+            rows.append(row)
+            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
+                                           to_state=State.RECEIVED.value, actor=actor))
+            if to is not None:
+                events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
+                                               to_state=to.value, actor=actor))
+        if not rows:
+            return []
+        with self._transaction() as session:
+            session.add_all(rows)
+            session.flush()
+            session.add_all(events)
+            for row, (_new, attach) in zip(rows, items, strict=True):
+                self._add_payloads(session, [row.id], attach, now)
+                if outbox is not None:
+                    self._add_outbox(session, [row.id], outbox(row.id), now)
+            records = [_record(row) for row in rows]
+        return records
+
     def _by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
         with self._reading() as session:
             row = session.scalar(
@@ -763,6 +810,42 @@ class Repository:
         with self._reading() as session:
             return _record(self._visible(session, transaction_id, submitter_id))
 
+    def get_many(self, transaction_ids: Iterable[str]) -> dict[str, TransactionRecord]:
+        """The transactions that exist among ``transaction_ids`` (pipeline internals: no scope)."""
+        ids = list(dict.fromkeys(transaction_ids))
+        found: dict[str, TransactionRecord] = {}
+        with self._reading() as session:
+            for chunk in _chunks(ids):
+                found.update((row.id, _record(row))
+                             for row in session.scalars(select(Transaction).where(Transaction.id.in_(chunk))))
+        return found
+
+    def payloads_of(
+        self, transaction_ids: Iterable[str], kind: PayloadKind | None = None
+    ) -> dict[str, list[PayloadRecord]]:
+        """The payloads (of one kind, if given) of many transactions, oldest first for each."""
+        ids = list(dict.fromkeys(transaction_ids))
+        found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
+        with self._reading() as session:
+            for chunk in _chunks(ids):
+                statement = select(Payload).where(Payload.transaction_id.in_(chunk))
+                if kind is not None:
+                    statement = statement.where(Payload.kind == PayloadKind(kind).value)
+                for row in session.scalars(statement.order_by(Payload.transaction_id, Payload.id)):
+                    found[row.transaction_id].append(_payload(row))
+        return found
+
+    def deliveries_of(self, transaction_ids: Iterable[str]) -> dict[str, list[DeliveryRecord]]:
+        """Every callback attempt of many transactions, oldest first for each."""
+        ids = list(dict.fromkeys(transaction_ids))
+        found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
+        with self._reading() as session:
+            for chunk in _chunks(ids):
+                rows = session.scalars(select(Delivery).where(Delivery.transaction_id.in_(chunk)).order_by(Delivery.id))
+                for row in rows:
+                    found[row.transaction_id].append(_delivery(row))
+        return found
+
     def history(self, transaction_id: str, *, submitter_id: Scope) -> list[EventRecord]:
         """The transaction's state changes, oldest first."""
         with self._reading() as session:
@@ -891,6 +974,21 @@ class Repository:
             statement = claims.where(Transaction.patient_control_number == patient_control_number)
         found = self._match(statement)
         return sorted(found, key=lambda record: record.terminal)  # stable: newest first within each
+
+    def claims_answered_by(
+        self, partner_id: str, patient_control_numbers: Iterable[str], payer_claim_control_numbers: Iterable[str]
+    ) -> list[TransactionRecord]:
+        """Every claim of ``partner_id`` with one of these CLM01s or payer claim numbers: the
+        candidates of a whole 277CA or 835 in a few queries (``ClaimIndex`` picks from them as
+        ``find_for_claim_response`` would)."""
+        found: dict[str, TransactionRecord] = {}
+        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        with self._reading() as session:
+            for column, values in ((Transaction.patient_control_number, patient_control_numbers),
+                                   (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
+                for chunk in _chunks(list(dict.fromkeys(values))):
+                    found.update((row.id, _record(row)) for row in session.scalars(claims.where(column.in_(chunk))))
+        return list(found.values())
 
     # scheduling --------------------------------------------------------------------------------
 
@@ -1171,6 +1269,26 @@ class Repository:
             session.add(row)
             session.flush()
             return _delivery(row)
+
+    def record_deliveries(self, attempts: Sequence[DeliveryAttempt]) -> None:
+        """Record many callback attempts in one commit (a delivery stage sending in groups)."""
+        if not attempts:
+            return
+        for attempt in attempts:
+            _code(attempt.error_code, "error code")
+            _code(attempt.webhook_id, "webhook id")
+        attempts = sorted(attempts, key=lambda attempt: attempt.transaction_id)  # the lock order of ``_locked``
+        with self._transaction() as session:
+            now = self._clock()
+            session.add_all([
+                Delivery(
+                    transaction_id=attempt.transaction_id, payload_id=attempt.payload_id,
+                    webhook_id=attempt.webhook_id, target=attempt.target, attempt=attempt.attempt,
+                    outcome=DeliveryOutcome(attempt.outcome).value, status_code=attempt.status_code,
+                    error_code=attempt.error_code, attempted_at=now, next_attempt_at=attempt.next_attempt_at,
+                )
+                for attempt in attempts
+            ])
 
     def deliveries(self, transaction_id: str, *, submitter_id: Scope) -> list[DeliveryRecord]:
         """Every callback attempt for the transaction, oldest first."""

@@ -101,6 +101,8 @@ def allowed_targets(kind: Kind | str, current: State | str) -> frozenset[State]:
     targets = _FORWARD[current] | {State.FAILED}
     if current is State.RESPONDED and kind is not Kind.CLAIM:
         targets -= {State.RESPONDED}
+    if current is State.QUEUED and kind is Kind.CLAIM:
+        targets |= {State.REJECTED}  # the 837 cannot carry it (found when its batch is built)
     return targets
 
 
