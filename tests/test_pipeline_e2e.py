@@ -304,14 +304,8 @@ def eligibility(stack: Stack, member_id: str, last: str, dob: str) -> httpx.Resp
     return stack.api.post("/eligibility", json=eligibility_request(member_id, last, dob).to_json())
 
 
-def test_eligibility_through_the_api_answers_with_the_271(make_stack: Callable[..., Stack],
-                                                         request: pytest.FixtureRequest) -> None:
+def test_eligibility_through_the_api_answers_with_the_271(make_stack: Callable[..., Stack]) -> None:
     stack = make_stack()
-    if stack.backend is not None and stack.backend.name == RABBITMQ:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "known race, about one run in two on RabbitMQ: the API's own translate queues a transport "
-            "message; the transport worker (pushed the message at once) moves the 270 queued -> sent "
-            "first and the API's begin_realtime raises UnexpectedStateError -> HTTP 500")))
     answer = eligibility(stack, "SIM00001", "DOE", "19800115")
     assert answer.status_code == 200, answer.text
     body = answer.json()

@@ -605,7 +605,7 @@ def _prepare_send(pipeline: Pipeline, transaction: TransactionRecord) -> Realtim
     if transaction.state is State.DELIVERED:  # an idempotent replay of an answered request
         return None
     if transaction.state is State.VALIDATED:
-        outcome = translate(pipeline, transaction.id)
+        outcome = translate(pipeline, transaction.id, hold=True)
         if outcome.transaction.state is not State.QUEUED:
             return None
     return begin_realtime(pipeline, transaction.id)

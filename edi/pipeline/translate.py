@@ -92,7 +92,11 @@ def prepare_270(
     return text, correlation
 
 
-def translate(pipeline: Pipeline, transaction_id: str) -> TranslateOutcome:
+def translate(pipeline: Pipeline, transaction_id: str, *, hold: bool = False) -> TranslateOutcome:
+    """Route and, for eligibility, write the 270. ``hold``: the caller sends the 270 itself at
+    once (the API's real-time path), so no transport message competes with it; the transaction
+    is due after the CORE budget instead, when the sweeper hands it to the transport if the
+    caller died before sending."""
     repository = pipeline.repository
     transaction = repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
     if transaction.state is not State.VALIDATED:
@@ -119,7 +123,8 @@ def translate(pipeline: Pipeline, transaction_id: str) -> TranslateOutcome:
         moved = repository.transition(
             transaction.id, State.QUEUED, actor=ACTOR, expected=State.VALIDATED, partner_id=partner.id,
             correlation=correlation, attach=[PayloadAttachment(PayloadKind.OUTBOUND_X12, stored, "270")],
-            outbox=[message(Stage.TRANSPORT, transaction.id)],
+            outbox=[] if hold else [message(Stage.TRANSPORT, transaction.id)],
+            due_at=pipeline.later(pipeline.timings.realtime_budget) if hold else None,
         )
         return TranslateOutcome(moved, True)
     moved = repository.transition(

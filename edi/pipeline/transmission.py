@@ -30,6 +30,7 @@ from edi.reports.reasons import detail_271
 from edi.responses import eligibility_keys_271
 from edi.store import ALL_SUBMITTERS, Kind, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
+from edi.store.repository import UnexpectedStateError
 from edi.x12.validator import validate
 
 __all__ = [
@@ -111,10 +112,15 @@ def begin_realtime(pipeline: Pipeline, transaction_id: str) -> RealtimeSend | No
     if outbound is None:
         raise LookupError(f"transaction {record.id} is queued without its 270")
     text = pipeline.read(outbound).decode("utf-8", "surrogateescape")
-    sent = pipeline.repository.transition(
-        record.id, State.SENT, actor=ACTOR, detail_code="core:sending", expected=State.QUEUED,
-        attempts=record.attempts,
-    )
+    try:
+        sent = pipeline.repository.transition(
+            record.id, State.SENT, actor=ACTOR, detail_code="core:sending", expected=State.QUEUED,
+            attempts=record.attempts,
+        )
+    except UnexpectedStateError:
+        # Another process (the API's real-time path, a transport worker) took the 270 between our
+        # read and this move: it sends it, so there is nothing to send here.
+        return None
     return RealtimeSend(sent, pipeline.partners.partner(record.partner_id), text)
 
 

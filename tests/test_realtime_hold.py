@@ -1,0 +1,84 @@
+"""The API's real-time path and the transport worker never both send one 270.
+
+The API translates with ``hold=True`` (no transport message; due after the CORE budget, for the
+sweeper, should the API die before sending) and then marks the 270 sent itself. Whoever loses
+the queued -> sent move gets "nothing to send" instead of an error (it was an HTTP 500).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from sqlalchemy import select
+
+from connectors.pipeline.runtime import open_pipeline
+from edi.partners import load_partners
+from edi.pipeline import Pipeline
+from edi.pipeline.intake import accept
+from edi.pipeline.sweeper import sweep
+from edi.pipeline.translate import translate
+from edi.pipeline.transmission import begin_realtime
+from edi.settings import Settings
+from edi.store import State
+from edi.store.models import OutboxEntry
+from tests.test_payer_sim_rules import eligibility_request
+
+HERE = Path(__file__).parent
+
+
+def _pipeline(tmp_path: Path) -> Pipeline:
+    settings = Settings.from_env({"EDI_DATA_DIR": str(tmp_path / "data")})
+    return open_pipeline(settings, partners=load_partners(HERE / "fixtures" / "partners.yaml"), create_key=True)
+
+
+def _queued(pipeline: Pipeline) -> str:
+    request = eligibility_request("SIM00001", "DOE", "19800115").to_json()
+    request["tradingPartnerServiceId"] = "BPM77"  # bluepeak in tests/fixtures/partners.yaml
+    record, _ = accept(pipeline, submitter_id="clinic-a", request_kind="eligibility", data=request, route=False)
+    outcome = translate(pipeline, record.id, hold=True)
+    assert outcome.transaction.state is State.QUEUED
+    return record.id
+
+
+def _transport_messages(pipeline: Pipeline, transaction_id: str) -> int:
+    with pipeline.repository.engine.connect() as connection:
+        return len(connection.execute(
+            select(OutboxEntry.id).where(OutboxEntry.transaction_id == transaction_id,
+                                        OutboxEntry.topic.like("transport%"))
+        ).all())
+
+
+def test_held_270_has_no_transport_message_and_is_due_after_the_budget(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    transaction_id = _queued(pipeline)
+    assert _transport_messages(pipeline, transaction_id) == 0
+    record = pipeline.repository.require(transaction_id, submitter_id="clinic-a")
+    assert record.due_at is not None
+    assert (record.due_at - record.updated_at).total_seconds() >= pipeline.timings.realtime_budget - 1
+    sweep(pipeline)
+    assert _transport_messages(pipeline, transaction_id) == 0, "not due yet: the API is sending it"
+
+
+def test_the_loser_of_the_sent_move_has_nothing_to_send(tmp_path: Path) -> None:
+    """Another process marks the 270 sent between our read of it and our move: we send nothing."""
+    pipeline = _pipeline(tmp_path)
+    transaction_id = _queued(pipeline)
+    taken: list[object] = []
+
+    class TakenMeanwhile:
+        """The payload store, where another process's move happens right after our read."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(pipeline.payloads, name)
+
+        def get(self, uri: str, **options: object) -> bytes:
+            data = pipeline.payloads.get(uri, **options)
+            if not taken:
+                taken.append(begin_realtime(pipeline, transaction_id))
+            return data
+
+    ours = dataclasses.replace(pipeline, payloads=TakenMeanwhile())
+    assert begin_realtime(ours, transaction_id) is None
+    (winner,) = taken
+    assert winner is not None and winner.transaction.state is State.SENT
