@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from connectors.pipeline.sample import PARTNER_ID
+from edi.audit import AuditEntry, verify_chain
 from edi.audit.record import AuditLog, phi_read
 from edi.reports import Window, generate
 from edi.reports.render import to_csv, to_html
@@ -115,3 +119,21 @@ def test_every_report_kind_over_a_pipeline_run(make_stack: Callable[..., Stack])
         assert report.tables[0].name in to_csv(report).decode()
         assert b"<svg" in to_html(report) or report.daily is None
     assert list(csv.reader(io.StringIO(to_csv(acceptance).decode())))[0][0] == "table"
+
+    # The runner seals the trail as the pipeline goes: every move of this run is chained and verifies.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _unsealed(engine):
+        time.sleep(0.2)
+    assert _unsealed(engine) == 0
+    chain = verify_chain(engine)
+    assert chain.ok and chain.sealed >= 3 * len(BATCH), chain
+    with engine.connect() as connection:
+        moves = connection.execute(select(AuditEntry.action).where(AuditEntry.transaction_id == claims["ACCEPT-1"])
+                                   .order_by(AuditEntry.position)).scalars().all()
+    assert moves[:2] == ["received", "validated"] and "sent" in moves and moves[-1] in ("delivered", "read")
+
+
+def _unsealed(engine: Any) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(AuditEntry)
+                                  .where(AuditEntry.position.is_(None))).scalar_one()

@@ -26,12 +26,15 @@ from connectors.pipeline.realtime import ClientPool
 from connectors.pipeline.sftp_transport import SftpTransports, poll_partner
 from connectors.pipeline.workers import WORKERS, TransportWorker
 from connectors.queues.relay import OutboxRelay
+from edi.audit.sealer import seal_all
 from edi.pipeline import STAGES, Pipeline
 from edi.pipeline.sweeper import sweep
 
 __all__ = ["PipelineRunner"]
 
 log = logging.getLogger(__name__)
+
+SEAL_INTERVAL = 2.0  # seconds between audit sealing rounds
 
 
 class PipelineRunner:
@@ -87,6 +90,11 @@ class PipelineRunner:
             self._spawn("relay", self._run_relay)
         if self._sweeper_on:
             self._spawn("sweeper", self._every, self.sweep_interval, lambda: sweep(self.pipeline))
+            # The audit trail is chained off the stages' hot path: entries committed with each
+            # state change are sealed here, every few seconds (edi.audit.sealer takes a lock, so
+            # several worker processes never fork the chain).
+            self._spawn("audit-sealer", self._every, SEAL_INTERVAL,
+                        lambda: seal_all(self.pipeline.repository.engine))
         if self._pollers_on:
             for partner in self.pipeline.partners.partners.values():
                 sftp = partner.transport.sftp
