@@ -22,13 +22,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from connectors.ingest.replies import DoorReplies
 from connectors.pipeline.realtime import ClientPool
 from connectors.pipeline.sftp_transport import SftpTransports, poll_partner
-from connectors.pipeline.workers import WORKERS, TransportWorker
+from connectors.pipeline.workers import WORKERS, DeliveryWorker, TransportWorker
 from connectors.queues.relay import OutboxRelay
 from edi.audit.sealer import seal_all
 from edi.pipeline import STAGES, Pipeline
 from edi.pipeline.sweeper import sweep
+from edi.settings import DoorSettings
 
 __all__ = ["PipelineRunner"]
 
@@ -52,6 +54,7 @@ class PipelineRunner:
         sftp_options: dict[str, Any] | None = None,
         core_options: dict[str, Any] | None = None,
         prefetch: int = 1,
+        replies: DoorReplies | None = None,  # None: the doors configured in the partners file and env
     ) -> None:
         self.pipeline = pipeline
         self.broker_url = broker_url
@@ -64,6 +67,7 @@ class PipelineRunner:
         self.sftp = SftpTransports(**(sftp_options or {}))
         self.core = ClientPool(**(core_options or {}))
         self.prefetch = prefetch
+        self.replies = replies or DoorReplies.from_config(pipeline.partners.submitters, DoorSettings.from_env())
         self._relay_on, self._sweeper_on, self._pollers_on = relay, sweeper, pollers
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -82,6 +86,8 @@ class PipelineRunner:
             options: dict[str, Any] = {"url": self.broker_url, "prefetch": prefetch}
             if cls is TransportWorker:
                 options.update(core=self.core, sftp=self.sftp)
+            if cls is DeliveryWorker:
+                options.update(replies=self.replies)
             worker = cls(self.pipeline, **options)
             self._workers.append(worker)
             self._spawn(f"stage-{stage}", self._run_worker, worker)

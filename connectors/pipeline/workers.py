@@ -21,6 +21,7 @@ from typing import Any
 from kombu import Message
 
 from connectors.delivery.webhooks import MAX_CONNECTIONS, WebhookSender
+from connectors.ingest.replies import DoorReplies, answer_file_name
 from connectors.pipeline.realtime import ClientPool
 from connectors.pipeline.sftp_transport import SftpTransports
 from connectors.queues.consumer import StageMessage, StageWorker
@@ -167,9 +168,10 @@ class DeliveryWorker(_PipelineWorker):
     group_size = GROUP_SIZE
 
     def __init__(self, pipeline: Pipeline, *, sender_factory: Callable[[], WebhookSender] | None = None,
-                 **options: Any) -> None:
+                 replies: DoorReplies | None = None, **options: Any) -> None:
         super().__init__(pipeline, **options)
         self._sender_factory = sender_factory or WebhookSender
+        self.replies = replies
         from connectors.loop import LoopThread
 
         self._loop = LoopThread("delivery")
@@ -179,10 +181,11 @@ class DeliveryWorker(_PipelineWorker):
         record = message.transaction
         if record is None:
             return
-        deliver_pending(self.pipeline, record.id, self._loop, self._sender)
+        deliver_pending(self.pipeline, record.id, self._loop, self._sender, replies=self.replies)
 
     def handle_many(self, messages: list[StageMessage]) -> None:
-        deliver_many(self.pipeline, [m.transaction_id for m in messages], self._loop, self._sender)
+        deliver_many(self.pipeline, [m.transaction_id for m in messages], self._loop, self._sender,
+                     replies=self.replies)
 
     def close(self) -> None:
         self._loop.run(self._sender.aclose())
@@ -195,7 +198,7 @@ async def _make(factory: Callable[[], WebhookSender]) -> WebhookSender:
 
 
 def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: WebhookSender,
-                    *, replay: bool = False) -> str:
+                    *, replay: bool = False, replies: DoorReplies | None = None) -> str:
     """Send what is owed for one transaction; returns "delivered", "waiting", "retrying" or "failed"."""
     record = pipeline.repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
     owed = plan.pending(pipeline, record, include_dead=replay)
@@ -205,6 +208,8 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
         elif not record.terminal and plan.final_delivered(pipeline, record):  # killed before finishing
             record = plan.finish(pipeline, record, "delivery:resumed") or record
         return "delivered" if record.state is State.DELIVERED else "waiting"
+    if record.reply_to is not None:  # came in by a door: the answers go back out through it
+        return _reply_through_door(pipeline, record, owed, replies)
     try:
         submitter = pipeline.partners.submitter(record.submitter_id)
         config = submitter.callback_config()
@@ -228,6 +233,37 @@ def deliver_pending(pipeline: Pipeline, transaction_id: str, loop: Any, sender: 
         if outcome is not None:
             return outcome
     final = pipeline.repository.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+    return "delivered" if final.state is State.DELIVERED else "waiting"
+
+
+def _reply_through_door(pipeline: Pipeline, record: Any, owed: list[plan.Pending],
+                        replies: DoorReplies | None) -> str:
+    """Each owed answer as a file or message through the door the request came in by, with the
+    same attempts, backoff and dead letter as a webhook."""
+    for item in owed:
+        number = item.attempts_so_far + 1
+        try:
+            if replies is None:
+                raise LookupError("this process has no door reply sinks")
+            channel = replies.send(record.reply_to, answer_file_name(record.id, item.data), item.body)
+        except Exception as error:  # the door's server or folder is unavailable: retry later
+            reason = type(error).__name__
+            if number >= pipeline.timings.delivery_max_attempts:
+                plan.record_attempt(pipeline, item, "door", number, DeliveryOutcome.DEAD_LETTERED, error=reason)
+                log.warning("transaction %s: door answer dead-lettered after %d attempt(s)", record.id, number)
+                if item.final:
+                    plan.dead_lettered(pipeline, record)
+                    return "failed"
+                continue
+            next_at = pipeline.later(pipeline.backoff(number, pipeline.timings.delivery_retry_base,
+                                                      pipeline.timings.delivery_retry_cap))
+            plan.record_attempt(pipeline, item, "door", number, DeliveryOutcome.FAILED, error=reason, next_at=next_at)
+            pipeline.repository.schedule(record.id, next_at)
+            return "retrying"
+        plan.record_attempt(pipeline, item, f"door:{channel}", number, DeliveryOutcome.SUCCEEDED)
+        if item.final:
+            plan.finish(pipeline, record, f"door:{channel}")
+    final = pipeline.repository.require(record.id, submitter_id=ALL_SUBMITTERS)
     return "delivered" if final.state is State.DELIVERED else "waiting"
 
 
@@ -267,7 +303,8 @@ def _settle(pipeline: Pipeline, record: Any, item: plan.Pending, attempt: Attemp
     return "retrying"
 
 
-def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, sender: WebhookSender) -> None:
+def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, sender: WebhookSender,
+                 *, replies: DoorReplies | None = None) -> None:
     """``deliver_pending`` for a group: what is owed is read in a few queries, the callbacks are
     POSTed concurrently (each transaction's own in order, up to ``MAX_CONNECTIONS`` in flight),
     the successful attempts recorded in one commit and the transactions whose final answer went
@@ -286,6 +323,9 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
                 alone.append(transaction_id)
             continue
         record = records[transaction_id]
+        if record.reply_to is not None:  # a door's answer: written through its sink, one by one
+            alone.append(transaction_id)
+            continue
         try:
             config = pipeline.partners.submitter(record.submitter_id).callback_config()
         except KeyError:
@@ -321,7 +361,7 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
         if _settle(pipeline, records[transaction_id], item, attempt) is None:
             alone.append(transaction_id)  # a document dead-lettered alone: the next ones go on
     for transaction_id in dict.fromkeys(alone):
-        deliver_pending(pipeline, transaction_id, loop, sender)
+        deliver_pending(pipeline, transaction_id, loop, sender, replies=replies)
 
 
 async def _send_all(sender: WebhookSender, jobs: list[tuple[Any, list[Delivery], Any]]) -> list[list[Any]]:
