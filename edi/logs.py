@@ -143,7 +143,9 @@ def redact_phi(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
 
 
 _HANDLER_NAME = "edi-json"
-QUIET_LOGGERS = ("httpx", "httpcore")
+# Libraries that log request URLs or bodies below WARNING (botocore logs whole request bodies at
+# DEBUG): held at WARNING whatever the level asked for.
+QUIET_LOGGERS = ("httpx", "httpcore", "botocore", "boto3", "s3transfer", "urllib3", "asyncssh", "stomp.py", "amqp")
 
 
 def configure_logging(level: int | str = "INFO", *, stream: TextIO | None = None, service: str | None = None) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from kombu import Message
 
 from connectors.delivery.webhooks import MAX_CONNECTIONS, WebhookSender
+from connectors.ingest.door import ReplyAddress
 from connectors.ingest.replies import DoorReplies, answer_file_name
 from connectors.pipeline.realtime import ClientPool
 from connectors.pipeline.sftp_transport import SftpTransports
@@ -240,6 +241,14 @@ def _reply_through_door(pipeline: Pipeline, record: Any, owed: list[plan.Pending
                         replies: DoorReplies | None) -> str:
     """Each owed answer as a file or message through the door the request came in by, with the
     same attempts, backoff and dead letter as a webhook."""
+    if not ReplyAddress.from_json(record.reply_to).target:  # a message that named no reply queue
+        for item in owed:
+            plan.record_attempt(pipeline, item, "none", item.attempts_so_far + 1, DeliveryOutcome.SUCCEEDED,
+                                error=RefusalReason.NOT_CONFIGURED.value)
+            if item.final:  # the answer waits in the store for GET /transactions/{id}
+                plan.finish(pipeline, record, "delivery:no-reply-address")
+        final = pipeline.repository.require(record.id, submitter_id=ALL_SUBMITTERS)
+        return "delivered" if final.state is State.DELIVERED else "waiting"
     for item in owed:
         number = item.attempts_so_far + 1
         try:
