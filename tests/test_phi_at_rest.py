@@ -1,4 +1,8 @@
-"""Seeded PHI through every door, then a scan of everything the pipeline keeps: zero plaintext.
+"""Every door end to end, and seeded PHI nowhere at rest.
+
+A request goes in through the REST API and through each ingest door; each door's receipt and
+then the 271 (as JSON) come back through that same door: files in the folder's and the SFTP
+home's outbound/, objects under the S3 outbound/ prefix, messages on the AMQP and JMS reply queues.
 
 A unique name, member id and date of birth go in through the REST API and each ingest door
 (watched folder, SFTP, S3, AMQP, JMS) while the whole pipeline runs with the payer simulator and
@@ -69,7 +73,7 @@ def _hits(blob: bytes) -> list[str]:
     return [s for s in SEEDED if s.encode() in blob or s.encode("utf-16-le") in blob]
 
 
-def test_seeded_phi_is_nowhere_in_logs_database_or_payload_store(
+def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
         tmp_path: Path, rabbitmq_url: str, activemq_server: Any, moto_server: Any, s3_client: Any,
         s3_bucket: str) -> None:
     log_output = io.StringIO()
@@ -128,12 +132,13 @@ def test_seeded_phi_is_nowhere_in_logs_database_or_payload_store(
             Producer(channel).publish(request(5), exchange="", routing_key=f"clinic.requests.{tag}",
                                       reply_to=f"clinic.replies.{tag}", message_id=f"m-{tag}",
                                       content_type="application/json")
+        jms_frames: list[Any] = []
         peer = stomp.Connection12([activemq_server.stomp_address], auto_decode=False)
+        peer.set_listener("replies", type("L", (stomp.ConnectionListener,),
+                                          {"on_message": lambda _self, frame: jms_frames.append(frame)})())
         peer.connect(wait=True)
-        try:
-            peer.send(f"/queue/clinic.requests.{tag}", request(6), headers={"persistent": "true"})
-        finally:
-            peer.disconnect()
+        peer.subscribe(f"/queue/clinic.replies.{tag}", id="r", ack="auto")
+        peer.send(f"/queue/clinic.requests.{tag}", request(6), headers={"persistent": "true"})
 
         def finished() -> bool:
             items = list(pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS),
@@ -145,12 +150,36 @@ def test_seeded_phi_is_nowhere_in_logs_database_or_payload_store(
         except AssertionError:
             items = pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=100).items
             raise AssertionError(f"not finished: {[(t.state.value, t.reply_to) for t in items]}") from None
+        # Each door's answer came back through it: its receipt, then the 271 JSON.
+        answers = {"api": [answer.json()]}
+        answers["folder"] = [json.loads(p.read_text()) for p in (tmp_path / "drop" / "outbound").glob("*.json")]
+        answers["sftp"] = [json.loads(p.read_text())
+                           for p in (data_dir / "doors" / "sftp").glob("*/outbound/*.json")]
+        listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="submitters/clinic/outbound/")
+        answers["s3"] = [json.loads(s3_client.get_object(Bucket=s3_bucket, Key=o["Key"])["Body"].read())
+                         for o in listed.get("Contents", [])]
+        with Connection(rabbitmq_url) as connection:
+            replies_queue = Queue(f"clinic.replies.{tag}", durable=True)(connection.channel())
+            answers["amqp"] = []
+            while (message := replies_queue.get(no_ack=True)) is not None:
+                answers["amqp"].append(json.loads(message.body))
+        wait_for(lambda: len(jms_frames) >= 2, "the JMS receipt and answer", 30)
+        answers["jms"] = [json.loads(frame.body) for frame in jms_frames]
+        peer.disconnect()
     finally:
         doors.stop()
         runner.stop()
         sim.stop()
         pipeline.repository.engine.dispose()
         logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if h.get_name() != "edi-json"]
+
+    for door, documents in answers.items():
+        types = sorted(d.get("type", "") for d in documents)
+        expected = ["eligibility.response"] if door == "api" else ["eligibility.response", "receipt"]
+        assert types == expected, (door, types)
+        (response,) = [d for d in documents if d.get("type") == "eligibility.response"]
+        body = response["data"]["response"] if "data" in response else response["response"]  # the API: inline
+        assert body["subscriber"]["memberId"] == MEMBER, door  # the 271 for this request, via this door
 
     logs = log_output.getvalue()
     assert logs, "the pipeline logged nothing at DEBUG: the scan would prove nothing"
