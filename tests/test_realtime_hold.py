@@ -82,3 +82,28 @@ def test_the_loser_of_the_sent_move_has_nothing_to_send(tmp_path: Path) -> None:
     assert begin_realtime(ours, transaction_id) is None
     (winner,) = taken
     assert winner is not None and winner.transaction.state is State.SENT
+
+
+def test_finishing_a_transaction_another_worker_just_finished_is_not_an_error(tmp_path: Path) -> None:
+    """Two workers delivering one transaction's answers both try to move it to delivered."""
+    from edi.pipeline.delivery_plan import finish
+
+    pipeline = _pipeline(tmp_path)
+    repository = pipeline.repository
+    tid = _queued(pipeline)
+    repository.transition(tid, State.SENT, actor="transport")
+    repository.transition(tid, State.RESPONDED, actor="responses")
+
+    class OtherWorkerFirst(type(repository)):  # type: ignore[misc]
+        """Reads the transaction, then the other worker's move lands before ours."""
+
+        def require(self, transaction_id: str, **options: object):  # noqa: ANN201
+            record = super().require(transaction_id, **options)
+            if record.state is State.RESPONDED:
+                repository.transition(transaction_id, State.DELIVERED, actor="other-worker")
+            return record
+
+    racing = dataclasses.replace(pipeline, repository=OtherWorkerFirst(repository.engine))
+    done = finish(racing, repository.require(tid, submitter_id="clinic-a"), "http:200")
+    assert done is not None and done.state is State.DELIVERED
+    assert [e.actor for e in repository.history(tid, submitter_id="clinic-a")][-1] == "other-worker"

@@ -14,7 +14,14 @@ from typing import Any
 
 from edi.pipeline.context import Pipeline
 from edi.pipeline.notices import read_notice, webhook_id_of
-from edi.store import ALL_SUBMITTERS, DeliveryAttempt, PayloadRecord, State, TransactionRecord
+from edi.store import (
+    ALL_SUBMITTERS,
+    DeliveryAttempt,
+    IllegalTransitionError,
+    PayloadRecord,
+    State,
+    TransactionRecord,
+)
 from edi.store.models import DeliveryOutcome, PayloadKind
 
 __all__ = ["Pending", "dead_lettered", "final_delivered", "finish", "pending", "pending_many", "record_attempt"]
@@ -103,7 +110,15 @@ def finish(pipeline: Pipeline, transaction: TransactionRecord, detail: str) -> T
         last = pipeline.repository.history(current.id, submitter_id=ALL_SUBMITTERS)[-1]
         if last.detail_code != "delivery:dead-lettered":
             return current  # failed for another reason: the failure notice went out, that is all
-    return pipeline.repository.transition(current.id, State.DELIVERED, actor=ACTOR, detail_code=detail)
+    try:
+        return pipeline.repository.transition(current.id, State.DELIVERED, actor=ACTOR, detail_code=detail)
+    except IllegalTransitionError:
+        # Another worker delivering the same transaction's answers finished it between our read
+        # and our move (both hold the same webhook-ids): done either way.
+        latest = pipeline.repository.require(transaction.id, submitter_id=ALL_SUBMITTERS)
+        if latest.state is State.DELIVERED:
+            return latest
+        raise
 
 
 def dead_lettered(pipeline: Pipeline, transaction: TransactionRecord) -> None:
