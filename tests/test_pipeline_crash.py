@@ -163,7 +163,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 
 def _states(pipeline, ids: list[str]) -> Counter[str]:  # noqa: ANN001
-    return Counter(pipeline.repository.require(i, submitter_id=ALL_SUBMITTERS).state.value for i in ids)
+    """States of the run's claims in one query: cheap enough to poll while the workers race."""
+    from sqlalchemy import func, select
+
+    from edi.store.models import Transaction
+
+    with pipeline.repository.engine.connect() as connection:
+        rows = connection.execute(select(Transaction.state, func.count()).where(Transaction.id.in_(ids))
+                                  .group_by(Transaction.state)).all()
+    return Counter({state: count for state, count in rows})
 
 
 def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_path: Path, backend: Backend) -> None:
@@ -206,7 +214,7 @@ def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_path: Path, 
             done = sum(states[s] for s in ("sent", "acknowledged", "responded", "delivered"))
             if 0 < done < CLAIMS * 0.8 and states["delivered"] < CLAIMS * 0.5:
                 break
-            time.sleep(0.2)
+            time.sleep(0.02)
         for process in processes:
             process.send_signal(signal.SIGKILL)
         for process in processes:
