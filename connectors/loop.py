@@ -7,13 +7,16 @@ interrupted while waiting (KeyboardInterrupt, a timeout) cancels the coroutine i
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread"]
+__all__ = ["LoopThread", "ServingThread"]
+
+log = logging.getLogger(__name__)
 
 
 class LoopThread:
@@ -43,3 +46,41 @@ class LoopThread:
         self._thread.join(10)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+class ServingThread:
+    """An asyncio server (anything with ``close()`` and ``wait_closed()``) on a ``LoopThread``
+    of its own, for synchronous callers: ``start()`` binds it and returns it, ``stop()`` closes it
+    and the loop. Shared by the SFTP servers of the payer simulator and of the ingest door."""
+
+    def __init__(self, name: str, start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self.name = name
+        self._start = start
+        self._loop: LoopThread | None = None
+        self.server: Any = None
+
+    def start(self) -> Any:
+        self._loop = LoopThread(self.name)
+        try:
+            self.server = self._loop.run(self._start(), timeout=30)
+        except BaseException:
+            self._loop.stop()
+            raise
+        return self.server
+
+    def stop(self) -> None:
+        loop, server = self._loop, self.server
+        if loop is None:
+            return
+        self._loop = None
+        if server is not None:
+
+            async def close() -> None:
+                server.close()
+                await server.wait_closed()
+
+            try:
+                loop.run(close(), timeout=10)
+            except Exception as error:
+                log.warning("%s: unclean stop (%s)", self.name, type(error).__name__)
+        loop.stop()

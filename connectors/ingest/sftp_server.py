@@ -32,9 +32,7 @@ import hmac
 import logging
 import os
 import secrets
-import threading
 from collections.abc import AsyncIterator, Iterable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +44,7 @@ import yaml
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
 from connectors.ingest.folder import link_unique
 from connectors.ingest.receipts import answer_document, answer_name
+from connectors.loop import ServingThread
 from connectors.pgp import PgpPeers
 
 __all__ = [
@@ -591,49 +590,14 @@ async def start_ingest_server(
     return server
 
 
-class SftpIngestThread:
+class SftpIngestThread(ServingThread):
     """`start_ingest_server` on an event loop of its own, for synchronous callers and tests."""
 
+    server: SftpIngestServer | None
+
     def __init__(self, root: str | os.PathLike[str], accounts: Iterable[SftpAccount], intake: Intake, **options: Any):
-        self._args = (root, list(accounts), intake)
-        self._options = options
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-ingest", daemon=True)
-        self.server: SftpIngestServer | None = None
-
-    def start(self) -> SftpIngestServer:
-        self._thread.start()
-        future: Future[SftpIngestServer] = asyncio.run_coroutine_threadsafe(
-            start_ingest_server(*self._args, **self._options), self._loop
-        )
-        try:
-            self.server = future.result(30)
-        except BaseException:
-            self._stop_loop()
-            raise
-        return self.server
-
-    def stop(self) -> None:
-        if not self._thread.is_alive():
-            return
-        server = self.server
-        if server is not None:
-
-            async def close() -> None:
-                server.close()
-                await server.wait_closed()
-
-            try:
-                asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-            except Exception as error:
-                log.warning("sftp ingest: unclean stop (%s)", type(error).__name__)
-        self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        if not self._thread.is_alive():
-            self._loop.close()
+        args = (root, list(accounts), intake)
+        super().__init__("sftp-ingest", lambda: start_ingest_server(*args, **options))
 
     def __enter__(self) -> SftpIngestServer:
         return self.start()

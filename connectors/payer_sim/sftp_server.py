@@ -18,18 +18,16 @@ own for synchronous callers (the ``payer-sim`` command, tests).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import os
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
 
 from connectors.ingest.sftp_server import ConfinedSFTPServer, ensure_host_key
+from connectors.loop import ServingThread
 
 __all__ = ["SftpServer", "SftpServerThread", "ensure_host_key", "start_sftp_server"]
 
@@ -163,15 +161,13 @@ async def start_sftp_server(
     return server
 
 
-class SftpServerThread:
+class SftpServerThread(ServingThread):
     """`start_sftp_server` on an event loop in a daemon thread, for synchronous callers."""
 
+    server: SftpServer | None
+
     def __init__(self, root: str | os.PathLike[str], **options: object) -> None:
-        self._root = root
-        self._options = options
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="payer-sim-sftp", daemon=True)
-        self.server: SftpServer | None = None
+        super().__init__("payer-sim-sftp", lambda: start_sftp_server(root, **options))  # type: ignore[arg-type]
 
     @property
     def port(self) -> int:
@@ -179,41 +175,9 @@ class SftpServerThread:
             raise RuntimeError("the SFTP server is not started")
         return self.server.port
 
-    def start(self) -> int:
+    def start(self) -> int:  # type: ignore[override]
         """Bind and return the port (the chosen one when `port` was 0)."""
-        self._thread.start()
-        future: Future[SftpServer] = asyncio.run_coroutine_threadsafe(
-            start_sftp_server(self._root, **self._options),  # type: ignore[arg-type]
-            self._loop,
-        )
-        try:
-            self.server = future.result(30)
-        except BaseException:
-            self._stop_loop()
-            raise
-        return self.server.port
-
-    def stop(self) -> None:
-        if not self._thread.is_alive():
-            return
-        server = self.server
-        if server is not None:
-
-            async def close() -> None:
-                server.close()
-                await server.wait_closed()
-
-            try:
-                asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-            except Exception as error:
-                log.warning("payer-sim sftp: unclean stop (%s)", type(error).__name__)
-        self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        if not self._thread.is_alive():
-            self._loop.close()
+        return super().start().port
 
     def __enter__(self) -> SftpServerThread:
         self.start()
