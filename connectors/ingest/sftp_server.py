@@ -437,10 +437,11 @@ def _remove(path: bytes) -> None:
         os.remove(path)
 
 
-class _Login(asyncssh.SSHServer):
-    """Login rules of one connection: the account's keys or its password hash."""
+class TrackedSSHServer(asyncssh.SSHServer):
+    """One connection's server object, kept in its server's ``connections`` while it is open (so
+    closing the server can close them); the login rules are the subclass's."""
 
-    def __init__(self, server: SftpIngestServer) -> None:
+    def __init__(self, server: Any) -> None:
         self._server = server
         self._conn: asyncssh.SSHServerConnection | None = None
 
@@ -451,6 +452,12 @@ class _Login(asyncssh.SSHServer):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
             self._server.connections.discard(self._conn)
+
+
+class _Login(TrackedSSHServer):
+    """Login rules of one connection: the account's keys or its password hash."""
+
+    _server: SftpIngestServer
 
     def begin_auth(self, username: str) -> bool:
         account = self._server.accounts.get(username)

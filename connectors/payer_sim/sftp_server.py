@@ -26,7 +26,7 @@ from pathlib import Path
 
 import asyncssh
 
-from connectors.ingest.sftp_server import ConfinedSFTPServer, ensure_host_key
+from connectors.ingest.sftp_server import ConfinedSFTPServer, TrackedSSHServer, ensure_host_key
 from connectors.loop import ServingThread
 
 __all__ = ["SftpServer", "SftpServerThread", "ensure_host_key", "start_sftp_server"]
@@ -42,20 +42,10 @@ def _mailbox_sftp(chan: asyncssh.SSHServerChannel, root: str) -> ConfinedSFTPSer
     return ConfinedSFTPServer(chan, root, SERVED_FOLDERS)
 
 
-class _Auth(asyncssh.SSHServer):
+class _Auth(TrackedSSHServer):
     """Login rules of one connection: public key from the authorized_keys file, or the password."""
 
-    def __init__(self, server: SftpServer) -> None:
-        self._server = server
-        self._conn: asyncssh.SSHServerConnection | None = None
-
-    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
-        self._conn = conn
-        self._server.connections.add(conn)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._conn is not None:
-            self._server.connections.discard(self._conn)
+    _server: SftpServer
 
     def _user_ok(self, username: str) -> bool:
         expected = self._server.username
