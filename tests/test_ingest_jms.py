@@ -16,18 +16,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import stomp
 
-from connectors.ingest.door import IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.door import IntakeReceipt, ItemError, ReplyAddress
 from connectors.ingest.jms import JmsDoor, JmsReplySink, JmsRequestQueue, StompEndpoint
+from tests.ingest_doubles import WAIT, RecordingIntake, wait_for
 
 if TYPE_CHECKING:
     from tests.servers.activemq import ActiveMQServer
@@ -37,34 +36,6 @@ pytest_plugins = ("tests.servers.activemq",)
 JAVA_SOURCE = Path(__file__).parent / "java" / "JmsRequestReply.java"
 X12 = (b"ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *240101*1200*^*00501*"
        b"000000001*0*T*:~GS*HC*SUB*REC*20240101*1200*1*X*005010X222A1~ST*837*0001*005010X222A1~")
-WAIT = 60.0
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-@dataclass
-class RecordingIntake:
-    """Test double for the pipeline's Intake: records each submission, answers with ``receipt``
-    (a function of the submission), and raises ``failures`` times first."""
-
-    receipt: Callable[[Submission], IntakeReceipt] = lambda s: IntakeReceipt(accepted=[f"txn-{s.name}"])
-    failures: int = 0
-    calls: list[Submission] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, submission: Submission) -> IntakeReceipt:
-        with self.lock:
-            self.calls.append(submission)
-            if self.failures > 0:
-                self.failures -= 1
-                raise ConnectionError("store unavailable (test)")
-        return self.receipt(submission)
 
 
 class StompPeer(stomp.ConnectionListener):
