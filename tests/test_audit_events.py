@@ -62,3 +62,5 @@ def test_rejections_and_replays_speak_the_trails_vocabulary() -> None:
     assert action_of("delivered", "delivery:replayed") == ("replayed", "delivery:replayed")
     assert action_of("queued", None) is None
     assert action_of("failed", "Has Spaces") == ("failed", "ok")
+    assert action_of("delivered", "277CA:A1", "delivered") == ("responded", "277ca:a1")  # a late answer
+    assert action_of("responded", "delivery:replayed", "responded") == ("replayed", "delivery:replayed")

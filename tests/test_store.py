@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from edi.audit import AuditEntry
 from edi.payloads import RotatedPayload, StoredPayload
 from edi.store import (
     ALL_SUBMITTERS,
@@ -28,6 +29,7 @@ from edi.store import (
     IdempotencyConflictError,
     IllegalTransitionError,
     Kind,
+    Move,
     NewTransaction,
     OutboxMessage,
     PayloadAttachment,
@@ -289,6 +291,31 @@ def test_claim_receives_several_acknowledgments_and_responses(repo: Repository) 
     repo.transition(record.id, State.DELIVERED)
     codes = [e.detail_code for e in repo.history(record.id, submitter_id="clinic-a")]
     assert codes[-5:] == ["TA1:A", "999:A", "277CA:A1", "835", None]
+
+
+def test_a_late_answer_stays_in_the_history_and_on_the_audit_trail(repo: Repository, engine: Engine) -> None:
+    """Answers are processed concurrently, so a claim's 277CA can be matched after its 835 moved it
+    on (even to delivered): the state stays, but the answer is a same-state event of its own."""
+    record = repo.create(new_claim()).transaction
+    walk(repo, record.id, State.VALIDATED, State.QUEUED, State.SENT)
+    repo.transition(record.id, State.RESPONDED, detail_code="835:1")
+    repo.transition(record.id, State.DELIVERED)
+    waiting = frozenset({State.SENT, State.ACKNOWLEDGED})
+    moved = repo.apply([
+        Move(record.id, State.ACKNOWLEDGED, "999:A", waiting, keep_if_refused=True),  # refused: kept
+        Move(record.id, None, "277CA:A1", correlation=Correlation(payer_claim_control_number="PCC1")),
+    ], actor="test")
+    assert moved == []
+    history = repo.history(record.id, submitter_id="clinic-a")
+    assert [(e.from_state, e.to_state, e.detail_code) for e in history[-2:]] == [
+        (State.DELIVERED, State.DELIVERED, "999:A"), (State.DELIVERED, State.DELIVERED, "277CA:A1")]
+    assert repo.get(record.id, submitter_id="clinic-a").state is State.DELIVERED
+    assert repo.get(record.id, submitter_id="clinic-a").correlation.payer_claim_control_number == "PCC1"
+    with engine.connect() as connection:
+        trail = connection.execute(select(AuditEntry.action, AuditEntry.outcome)
+                                   .where(AuditEntry.transaction_id == record.id)
+                                   .order_by(AuditEntry.id)).all()
+    assert [tuple(row) for row in trail[-2:]] == [("acknowledged", "999:a"), ("responded", "277ca:a1")]
 
 
 def test_illegal_transitions_are_refused_and_leave_no_trace(repo: Repository) -> None:

@@ -38,11 +38,15 @@ _ACTIONS: dict[str, tuple[str, str | None]] = {
     State.DELIVERED.value: ("delivered", None),
     State.FAILED.value: ("failed", None),
 }
+# An answer that lands after a later one leaves the state as it is (a same-state event): its action
+# is what the answer is, not the state the transaction happens to be in.
+_ANSWER_ACTIONS = {"ta1": "acknowledged", "999": "acknowledged", "271": "responded", "277ca": "responded",
+                   "835": "responded"}
 _CODE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}")
 
 
-def action_of(to_state: str, detail_code: str | None) -> tuple[str, str] | None:
+def action_of(to_state: str, detail_code: str | None, from_state: str | None = None) -> tuple[str, str] | None:
     """(action, outcome) of a move (``edi.audit.models.AuditAction`` values), or None for a move
     the trail leaves out."""
     found = _ACTIONS.get(to_state)
@@ -50,6 +54,10 @@ def action_of(to_state: str, detail_code: str | None) -> tuple[str, str] | None:
         return None
     action, outcome = found
     detail = (detail_code or "").lower()
+    if from_state == to_state:
+        answer = _ANSWER_ACTIONS.get(detail.split(":", 1)[0])
+        if answer is not None:
+            action, outcome = answer, None
     if "replay" in detail:
         action = "replayed"
     if outcome is None:
@@ -60,7 +68,7 @@ def action_of(to_state: str, detail_code: str | None) -> tuple[str, str] | None:
 
 
 def _entry(session: Session, row: TransactionEvent) -> Any:
-    found = action_of(row.to_state, row.detail_code)
+    found = action_of(row.to_state, row.detail_code, row.from_state)
     if found is None:
         return None
     action, outcome = found

@@ -679,8 +679,7 @@ class Repository:
                 if row is None:
                     raise TransactionNotFoundError(move.transaction_id)
                 if move.to is None:
-                    self._add_payloads(session, [row.id], move.attach, now)
-                    self._add_outbox(session, [row.id], move.outbox, now)
+                    self._record_late(session, row, move, now, actor)
                     continue
                 target = State(move.to)
                 wanted = frozenset(move.expected)
@@ -692,10 +691,7 @@ class Repository:
                     if not (move.skip_refused or move.keep_if_refused):
                         raise
                     if move.keep_if_refused:
-                        # The transaction moved on meanwhile (answers are processed concurrently):
-                        # what the move carried is still recorded and sent; only the state stays.
-                        self._add_payloads(session, [row.id], move.attach, now)
-                        self._add_outbox(session, [row.id], move.outbox, now)
+                        self._record_late(session, row, move, now, actor)
                     continue
                 session.add(TransactionEvent(
                     transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
@@ -709,6 +705,22 @@ class Repository:
                 self._add_outbox(session, [row.id], move.outbox, now)
                 moved.append(_record(row))
         return moved
+
+    def _record_late(self, session: Session, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
+        """An answer for a transaction that moved on meanwhile (answers are processed concurrently,
+        so a 277CA can land after its 835): the state stays, but the answer is still an event in
+        the history and on the audit trail (a same-state event with its detail code), its keys
+        fill what is still unknown, and what it carried is recorded and sent."""
+        if move.detail_code is not None:
+            session.add(TransactionEvent(transaction_id=row.id, at=now, from_state=row.state, to_state=row.state,
+                                         detail_code=move.detail_code, actor=actor))
+            row.updated_at = now
+        if move.correlation is not None:
+            for column, value in move.correlation.columns().items():
+                if getattr(row, column) is None:
+                    setattr(row, column, value)
+        self._add_payloads(session, [row.id], move.attach, now)
+        self._add_outbox(session, [row.id], move.outbox, now)
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
