@@ -342,6 +342,7 @@ def api(
         Path | None, typer.Option("--ssl-certfile", help="Serve HTTPS with this PEM certificate (chain).")
     ] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="The certificate's PEM private key.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes serving the API (one per core).")] = 1,
 ) -> None:
     """Serve the REST API (configured by EDI_* environment variables); HTTPS with --ssl-certfile."""
     from connectors.pipeline.commands import run_api
@@ -350,7 +351,7 @@ def api(
         typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
         raise typer.Exit(2)
     run_api(host, port, ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None, workers=workers)
 
 
 @app.command()

@@ -357,6 +357,16 @@ class LocalPayloadStore(EncryptedPayloadStore):
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._uri_prefix = self.directory.as_uri().rstrip("/") + "/"
         self._deferred = threading.local()  # per thread: the files written in a deferred_sync block
+        self._group = _SyncGroup()
+
+    def _syncfs(self) -> None:
+        assert _syncfs is not None
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            if _syncfs(fd) != 0:
+                raise OSError(ctypes.get_errno(), "syncfs failed")
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def deferred_sync(self) -> Iterator[None]:
@@ -381,12 +391,12 @@ class LocalPayloadStore(EncryptedPayloadStore):
             self._flush(paths)
 
     def _flush(self, paths: list[Path]) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            if _syncfs is not None and _syncfs(fd) == 0:
+        if _syncfs is not None:
+            try:
+                self._group.sync(self._syncfs)
                 return
-        finally:
-            os.close(fd)
+            except OSError:
+                pass  # flush this block's objects one by one instead
         for path in paths:
             _fsync_path(path)
         for directory in {path.parent for path in paths}:
@@ -462,6 +472,44 @@ class LocalPayloadStore(EncryptedPayloadStore):
                 for entry in sorted(shard.iterdir()):
                     if PAYLOAD_ID.fullmatch(entry.name) and entry.name[:2] == shard.name:
                         yield entry.name
+
+
+class _SyncGroup:
+    """Group commit for ``syncfs``: callers that need a flush while one is running share the next.
+
+    One ``syncfs`` makes durable everything written before it started, so under concurrency (the
+    API's real-time requests, several per core) one flush can stand for many callers instead of
+    each paying its own. A caller takes a ticket once its objects are written; a flush that
+    started after the ticket was taken covers it. A failed flush covers nobody: each waiter then
+    flushes (or falls back) itself.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._asked = 0  # tickets handed out
+        self._done = 0  # every ticket up to this one is durable
+        self._running = False
+
+    def sync(self, flush: Callable[[], None]) -> None:
+        with self._cond:
+            self._asked += 1
+            ticket = self._asked
+            while self._done < ticket:
+                if self._running:
+                    self._cond.wait()
+                    continue
+                self._running, target = True, self._asked
+                self._cond.release()
+                flushed = False
+                try:
+                    flush()
+                    flushed = True
+                finally:
+                    self._cond.acquire()
+                    self._running = False
+                    if flushed:
+                        self._done = max(self._done, target)
+                    self._cond.notify_all()
 
 
 def _fsync_path(path: Path) -> None:

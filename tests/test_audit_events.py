@@ -9,8 +9,19 @@ from sqlalchemy import select
 
 from edi.audit import AuditEntry, seal_all, verify_chain
 from edi.audit.events import action_of
-from edi.store import Kind, NewTransaction, Repository, State, make_engine, migrate
+from edi.store import (
+    ALL_SUBMITTERS,
+    Kind,
+    NewTransaction,
+    Repository,
+    State,
+    Step,
+    TransactionFilter,
+    make_engine,
+    migrate,
+)
 from edi.store.repository import UnexpectedStateError
+from edi.store.states import IllegalTransitionError
 
 
 @pytest.fixture
@@ -48,6 +59,40 @@ def test_every_move_of_a_transaction_is_on_the_trail_and_chains(repository: Repo
     ]
     assert seal_all(repository.engine) >= 6
     assert verify_chain(repository.engine).ok
+
+
+def test_a_transaction_created_several_states_on_records_each_state_and_chains(repository: Repository) -> None:
+    """The API's real-time path records received -> validated -> queued -> sent in one commit:
+    each state still gets its own event (with its actor and time) and its own trail entry."""
+    new = NewTransaction(submitter_id="clinic-a", kind=Kind.ELIGIBILITY, partner_id="simplan", document_type="270")
+    created = repository.create(new, actor="api", then=[
+        Step(State.VALIDATED), Step(State.QUEUED, actor="translate"), Step(State.SENT, "core:sending", "transport"),
+    ]).transaction
+    assert created.state is State.SENT and created.partner_id == "simplan"
+    history = repository.history(created.id, submitter_id=ALL_SUBMITTERS)
+    assert [(e.from_state, e.to_state, e.actor, e.detail_code) for e in history] == [
+        (None, State.RECEIVED, "api", None),
+        (State.RECEIVED, State.VALIDATED, "api", None),
+        (State.VALIDATED, State.QUEUED, "translate", None),
+        (State.QUEUED, State.SENT, "transport", "core:sending"),
+    ]
+    assert all(e.at == created.created_at for e in history)
+    assert _trail(repository, created.id) == [
+        ("received", "ok", "clinic-a", "simplan"),
+        ("validated", "ok", "clinic-a", "simplan"),
+        ("sent", "core:sending", "clinic-a", "simplan"),
+    ]
+    assert seal_all(repository.engine) >= 3
+    assert verify_chain(repository.engine).ok
+
+
+def test_a_creation_with_an_illegal_move_records_nothing(repository: Repository) -> None:
+    new = NewTransaction(submitter_id="clinic-a", kind=Kind.ELIGIBILITY)
+    with pytest.raises(IllegalTransitionError):
+        repository.create(new, actor="api", then=[Step(State.VALIDATED), Step(State.DELIVERED)])
+    assert repository.list_transactions(TransactionFilter(submitter_id="clinic-a")).items == []
+    with repository.engine.connect() as connection:
+        assert connection.execute(select(AuditEntry.id)).all() == []
 
 
 def test_a_refused_move_leaves_nothing_on_the_trail(repository: Repository) -> None:

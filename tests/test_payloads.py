@@ -386,3 +386,51 @@ def test_key_ring_repr_hides_keys() -> None:
     shown = repr(keyring) + str(keyring)
     assert "k1" in shown and K1 not in shown and K2 not in shown
     assert repr(base64.b64decode(K1)) not in shown
+
+
+def test_concurrent_flushes_share_one_and_each_caller_is_covered() -> None:
+    """Group commit: a caller returns only after a flush that started after it asked, and callers
+    that ask while a flush runs share the next one instead of each running their own."""
+    import threading
+    import time
+
+    from edi.payloads import _SyncGroup
+
+    group = _SyncGroup()
+    flushes: list[tuple[float, float]] = []  # (started, ended)
+
+    def flush() -> None:
+        started = time.monotonic()
+        time.sleep(0.05)
+        flushes.append((started, time.monotonic()))
+
+    covered: list[bool] = []
+
+    def caller() -> None:
+        asked = time.monotonic()
+        group.sync(flush)
+        covered.append(any(started >= asked for started, _ in flushes))
+
+    threads = [threading.Thread(target=caller) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert covered == [True] * 16
+    assert len(flushes) < 16  # shared: at most one running and one queued behind it at a time
+
+
+def test_a_failed_group_flush_covers_nobody() -> None:
+    from edi.payloads import _SyncGroup
+
+    group = _SyncGroup()
+    calls: list[str] = []
+
+    def failing() -> None:
+        calls.append("failed")
+        raise OSError(5, "I/O error")
+
+    with pytest.raises(OSError):
+        group.sync(failing)
+    group.sync(lambda: calls.append("flushed"))
+    assert calls == ["failed", "flushed"]

@@ -624,6 +624,31 @@ def test_envelopes_ranges_and_wrapping(engine: Engine) -> None:
         allocator.allocate("payer-1", "BHT03")
 
 
+def test_reserved_envelope_blocks_never_overlap_across_allocators(engine: Engine) -> None:
+    """Two processes (two allocators) reserving blocks, with threads in each and a plain caller
+    in between: every number is handed out once, and the store has committed each before use."""
+    first, second = SequenceAllocator(engine), SequenceAllocator(engine)
+
+    def take(allocator: SequenceAllocator) -> list[tuple[int, int, int]]:
+        out = []
+        for _ in range(30):
+            numbers = allocator.allocate_envelope("payer-1", reserve=7)
+            out.append((numbers.isa13, numbers.gs06, numbers.st02[0]))
+        return out
+
+    with ThreadPoolExecutor(4) as pool:
+        chunks = list(pool.map(take, [first, second, first, second]))
+    plain = first.allocate_envelope("payer-1")  # no reserve: straight from the store
+    taken = [t for chunk in chunks for t in chunk] + [(plain.isa13, plain.gs06, plain.st02[0])]
+    for position in range(3):
+        values = [t[position] for t in taken]
+        assert len(set(values)) == len(values) == 121
+    committed = first.last("payer-1", ControlKind.ISA13)
+    assert max(t[0] for t in taken) <= committed
+    assert first.allocate_envelope("payer-1", transaction_sets=2, reserve=7).st02 == range(
+        first.last("payer-1", ControlKind.ST02) - 1, first.last("payer-1", ControlKind.ST02) + 1)
+
+
 CRASH_BEFORE_COMMIT = """
 import sys, time
 from edi.store import make_engine

@@ -51,7 +51,7 @@ from edi.auth.scopes import Scope
 from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem, validate_request
 from edi.models import EligibilityRequest, InstitutionalClaimRequest, ProfessionalClaimRequest
 from edi.payloads import PayloadStore
-from edi.pipeline import Pipeline, intake
+from edi.pipeline import Pipeline, express, intake
 from edi.pipeline.translate import translate
 from edi.pipeline.transmission import RealtimeSend, begin_realtime
 from edi.store import (
@@ -465,7 +465,7 @@ def create_app(
     async def post_eligibility(request: Request, submitter: EligibilityWriter, key: IdempotencyKey = None) -> JSONResponse:
         check_key(key)
         data = await _read_json(request, max_body_bytes)
-        _model, problems = validate_request("eligibility", data)
+        model, problems = validate_request("eligibility", data)
         if problems:
             raise invalid(problems)
         body_sha = hashlib.sha256(b"eligibility\n" + _canonical(data)).hexdigest()
@@ -473,6 +473,15 @@ def create_app(
         def accept_and_prepare() -> tuple[TransactionRecord, RealtimeSend | None]:
             # One trip to a store thread for everything before the CORE call: each trip costs a
             # thread hand-off and a wake-up of the event loop, per request, under load.
+            if pipeline is not None and core is not None:
+                try:  # one commit from received to sent (edi.pipeline.express)
+                    send = express.prepare(pipeline, submitter_id=submitter, request=model, data=data, actor=ACTOR,
+                                           idempotency_key=key, request_sha256=body_sha)
+                except IdempotencyConflictError:
+                    raise ProblemError(409, "idempotency-conflict",
+                                       "the Idempotency-Key was already used with a different request body") from None
+                if send is not None:
+                    return send.transaction, send
             [accepted] = accept(submitter, Kind.ELIGIBILITY, [("eligibility", data)], key, body_sha)
             if pipeline is None or core is None:
                 return accepted, None

@@ -135,6 +135,16 @@ class ErrorCode(StrEnum):
     NOT yet confirmed from a source; nothing found contradicts them. Check them against the rule's
     table before relying on exact spellings with a partner (the client reads any other code as
     plain text, so a partner's spelling never breaks a call).
+
+    Searched again (December 2026, the project's reference search over public docs, pages and
+    code): the rule's text is hosted at docslib.org/doc/4139640 and
+    vdocuments.site/caqh-core-connectivity-rule-vc22.html, but the stored excerpts end at its
+    revision history, before the error table; no public source code holds ``PayloadIDIllegal``,
+    ``PayloadIDRequired`` or ``SenderIDIllegal`` in a CORE context; the webMethods Module for HIPAA
+    9.6 documentation (documentation.softwareag.com, "to-hippa_pckg_srvcs_6") confirms again the
+    envelope names and PayloadType spellings, TA1's ``00501X231A1`` included, but lists no
+    ErrorCode values. So no mismatch was found and nothing was changed; the codes above remain
+    unconfirmed.
     """
 
     SUCCESS = "Success"

@@ -10,7 +10,7 @@ from connectors.http_server import ServerThread
 from connectors.payer_sim.mailbox import Mailbox
 from connectors.payer_sim.roster import load_roster
 from connectors.payer_sim.rules import load_rules
-from connectors.payer_sim.server import sim_app
+from connectors.payer_sim.server import delayed, sim_app
 from connectors.payer_sim.sftp_server import SftpServerThread
 
 __all__ = ["EmbeddedPayerSim"]
@@ -38,7 +38,7 @@ class EmbeddedPayerSim:
         self.payer_id = payer_id
         self.app = sim_app(roster, rules, receiver_id=payer_id, sender_id=payer_id)
         if answer_delay:
-            self.app = _delayed(self.app, answer_delay)
+            self.app = delayed(self.app, answer_delay)
         self.http = ServerThread(self.app, host, core_port)
         self.mailbox = Mailbox(mailbox, rules, roster, sender_id=payer_id, payment_delay_seconds=payment_delay)
         self.sftp = SftpServerThread(mailbox, host=host, port=sftp_port, username=sftp_user, password=sftp_password,
@@ -77,15 +77,3 @@ class EmbeddedPayerSim:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def _delayed(app: object, seconds: float) -> object:
-    """Wrap the CORE app so each answer takes ``seconds`` (a payer's own processing time)."""
-    import asyncio
-
-    async def wrapped(scope, receive, send):  # noqa: ANN001, ANN202 - ASGI
-        if scope.get("type") == "http":
-            await asyncio.sleep(seconds)
-        await app(scope, receive, send)  # type: ignore[operator]
-
-    return wrapped

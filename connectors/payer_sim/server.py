@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--control-start", type=int, default=1, help="first ISA13/GS06 of the answers")
     parser.add_argument("--mailbox", type=Path, help="mailbox directory (inbound/, outbound/, archive/)")
     parser.add_argument("--payment-delay", type=float, default=5.0, help="seconds before an 835 pays a batch")
+    parser.add_argument("--answer-delay", type=float, default=0.0,
+                        help="seconds each CORE answer waits first (a payer's own answer time; benchmarks)")
     parser.add_argument("--sftp-port", type=int, help="serve the mailbox over SFTP on this port (0: free)")
     parser.add_argument("--sftp-user", help="the only SFTP account accepted (default: any name)")
     parser.add_argument("--sftp-password-env", help="environment variable holding the SFTP password")
@@ -117,6 +119,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sftp-host-key", type=Path,
                         help="SSH host key file (OpenSSH format); default: generated in the mailbox on first start")
     return parser
+
+
+def delayed(app: object, seconds: float) -> object:
+    """Wrap the CORE app so each answer takes ``seconds`` (a payer's own processing time)."""
+    import asyncio
+
+    async def wrapped(scope, receive, send):  # noqa: ANN001, ANN202 - ASGI
+        if scope.get("type") == "http":
+            await asyncio.sleep(seconds)
+        await app(scope, receive, send)  # type: ignore[operator]
+
+    return wrapped
 
 
 def serve(
@@ -131,6 +145,7 @@ def serve(
     control_start: int = 1,
     mailbox: Path | None = None,
     payment_delay: float = 5.0,
+    answer_delay: float = 0.0,
     sftp_port: int | None = None,
     sftp_user: str | None = None,
     sftp_password: str | None = None,
@@ -162,6 +177,8 @@ def serve(
         control_start=control_start,
         path=core_path,
     )
+    if answer_delay > 0:
+        app = delayed(app, answer_delay)  # type: ignore[assignment]
     stop = threading.Event()
     mailbox_thread: threading.Thread | None = None
     sftp: SftpServerThread | None = None
@@ -234,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             control_start=args.control_start,
             mailbox=args.mailbox,
             payment_delay=args.payment_delay,
+            answer_delay=args.answer_delay,
             sftp_port=args.sftp_port,
             sftp_user=args.sftp_user,
             sftp_password=password,

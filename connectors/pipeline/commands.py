@@ -86,9 +86,13 @@ def run_doors() -> None:
         doors.stop()
 
 
-def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
+            workers: int = 1) -> None:
     _configure_logs("api")
     settings = Settings.from_env()
+    if workers > 1:
+        _run_api_processes(settings, host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        return
     pipeline = open_pipeline(settings)
     app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                      **_auth(pipeline))
@@ -98,6 +102,49 @@ def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfil
         _until_signalled()
     finally:
         server.stop()
+
+
+def api_app() -> Any:
+    """The API of one worker process of ``edi api --workers N`` (uvicorn imports and calls it)."""
+    _configure_logs("api")
+    pipeline = open_pipeline(Settings.from_env(), upgrade=False)  # the supervisor migrated the store
+    return create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
+                      **_auth(pipeline))
+
+
+def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *,
+                       ssl_certfile: str | None, ssl_keyfile: str | None) -> None:
+    """Serve the API from ``workers`` processes sharing one listening socket.
+
+    A Python process runs its request handling (validation, encryption, X12, the ORM) on one core
+    at a time; a real-time eligibility request is CPU work around a network wait, so one process
+    per core is what lets the API use the machine. Every worker opens its own pipeline (database
+    pool, payload store, CORE clients); the store is the only state they share, as with several
+    ``edi worker`` processes. uvicorn's supervisor restarts a worker that dies.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    migrate(settings.database_url)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)  # connections made right after the URL is printed wait for a worker
+    sock.set_inheritable(True)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    scheme = "https" if ssl_certfile else "http"
+    url = f"{scheme}://{shown}:{sock.getsockname()[1]}"
+    config = uvicorn.Config("connectors.pipeline.commands:api_app", factory=True, workers=workers,
+                            log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=2,
+                            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    print(f"api: {url}  (OpenAPI: {url}/docs; {workers} processes)", flush=True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,

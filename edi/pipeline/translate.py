@@ -27,7 +27,9 @@ from edi.store.models import PayloadKind
 from edi.store.repository import PayloadAttachment
 from edi.x12.validator import validate
 
-__all__ = ["TranslateOutcome", "load_request", "load_requests", "prepare_270", "translate", "translate_many"]
+__all__ = [
+    "TranslateOutcome", "load_request", "load_requests", "prepare_270", "translate", "translate_many", "write_270",
+]
 
 log = logging.getLogger(__name__)
 ACTOR = "translate"
@@ -79,15 +81,23 @@ def prepare_270(
     pipeline: Pipeline, transaction: TransactionRecord, partner: TradingPartner, request: Any
 ) -> tuple[str, Correlation]:
     """Write the numbered 270 for a request; raises ``NotRepresentable`` / ``ValueError``."""
-    numbers = pipeline.sequences.allocate_envelope(partner.id, 1)
+    return write_270(pipeline, transaction.id, partner, request)
+
+
+def write_270(pipeline: Pipeline, transaction_id: str, partner: TradingPartner, request: Any, *,
+              reserve: int = 1) -> tuple[str, Correlation]:
+    """``prepare_270`` for a transaction id not recorded yet (the API's real-time path records the
+    request and its 270 in one commit, so the 270 is written before the transaction exists);
+    ``reserve``: envelope numbers taken from blocks of that many (``SequenceAllocator``)."""
+    numbers = pipeline.sequences.allocate_envelope(partner.id, 1, reserve=reserve)
     envelope = partner.envelope(ControlNumbers(numbers.isa13, numbers.gs06, numbers.st02[0]))
-    text = request_to_270(request, envelope, clearinghouse_trace=transaction.id)
+    text = request_to_270(request, envelope, clearinghouse_trace=transaction_id)
     report = validate(text.encode("utf-8"))
     if not report.accepted:
         codes = sorted({f.code for t in report.iter_transactions() for f in t.findings})
         raise ValueError(f"the written 270 does not validate (codes {', '.join(codes) or 'envelope'})")
     bht03 = request.submitter_transaction_identifier or request.control_number
-    correlation = Correlation(trn_trace=transaction.id, bht03=bht03, isa13=numbers.isa13, gs06=numbers.gs06,
+    correlation = Correlation(trn_trace=transaction_id, bht03=bht03, isa13=numbers.isa13, gs06=numbers.gs06,
                               st02=numbers.st02[0])
     return text, correlation
 

@@ -163,9 +163,10 @@ def realtime_answered(
     )
     body = chosen.model_dump(mode="json", by_alias=True, exclude_none=True)
     status = "complete" if report.accepted and not body.get("errors") else "errors"
-    inbound = pipeline.payloads.put(raw)
-    note = notice(pipeline, record, EventType.ELIGIBILITY, document_type="271", final=True, status=status,
-                  response=body)
+    with pipeline.payloads.deferred_sync():  # both files durable with one flush, before the commit
+        inbound = pipeline.payloads.put(raw)
+        note = notice(pipeline, record, EventType.ELIGIBILITY, document_type="271", final=True, status=status,
+                      response=body)
     attach = [PayloadAttachment(PayloadKind.INBOUND_X12, inbound, "271"), note.attachment]
     moves = [Move(record.id, State.RESPONDED, detail_271(body.get("errors", ())), frozenset({State.SENT}), attach=attach,
                   outbox=[] if delivered_inline else [note.delivery])]

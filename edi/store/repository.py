@@ -256,6 +256,15 @@ class OutboxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A move a new transaction makes in the same commit that records it (``Repository.create``)."""
+
+    to: State
+    detail_code: str | None = None
+    actor: str | None = None  # None: the creating actor
+
+
+@dataclass(frozen=True, slots=True)
 class Move:
     """One transaction's move in ``Repository.apply``."""
 
@@ -465,15 +474,26 @@ class Repository:
         actor: str | None = None,
         attach: Sequence[PayloadAttachment] = (),
         outbox: Sequence[OutboxMessage] = (),
+        then: Sequence[Step] = (),
+        transaction_id: str | None = None,
     ) -> CreateResult:
         """Record a received request, or return the earlier one with the same idempotency key.
 
         With ``created=False`` nothing was written: a caller that stored payloads for this
-        request beforehand should delete them.
+        request beforehand should delete them. ``then``: moves the new transaction makes in the
+        same commit, each checked by the state machine and recorded as its own event (the API's
+        real-time path goes from received to sent in one commit instead of four).
+        ``transaction_id``: an id from ``new_id()`` the caller needed beforehand (the 270 carries it).
         """
         _code(actor, "actor")
         kind = Kind(new.kind)
         _check_new(new)
+        state = State.RECEIVED
+        for step in then:
+            _code(step.detail_code, "detail code")
+            _code(step.actor, "actor")
+            check_transition(kind.value, state.value, step.to, "(new)")
+            state = State(step.to)
         if new.idempotency_key is not None:
             existing = self._by_idempotency_key(new.submitter_id, new.idempotency_key)
             if existing is not None:
@@ -482,17 +502,25 @@ class Repository:
         try:
             with self._transaction() as session:
                 row = Transaction(
-                    id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
-                    state=State.RECEIVED.value, idempotency_key=new.idempotency_key,
+                    id=transaction_id or new_id(), submitter_id=new.submitter_id, kind=kind.value,
+                    partner_id=new.partner_id, state=state.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
                     document_type=new.document_type, attempts=0, reply_to=new.reply_to,
                     created_at=now, updated_at=now, **new.correlation.columns(),
                 )
                 session.add(row)
                 session.flush()  # a duplicate idempotency key fails here
-                session.add(TransactionEvent(
+                events = [TransactionEvent(
                     transaction_id=row.id, at=now, from_state=None, to_state=State.RECEIVED.value, actor=actor,
-                ))
+                )]
+                before = State.RECEIVED
+                for step in then:
+                    events.append(TransactionEvent(
+                        transaction_id=row.id, at=now, from_state=before.value, to_state=State(step.to).value,
+                        detail_code=step.detail_code, actor=step.actor or actor,
+                    ))
+                    before = State(step.to)
+                session.add_all(events)
                 self._add_payloads(session, [row.id], attach, now)
                 self._add_outbox(session, [row.id], outbox, now)
                 record = _record(row)
@@ -551,6 +579,10 @@ class Repository:
                     self._add_outbox(session, [row.id], outbox(row.id), now)
             records = [_record(row) for row in rows]
         return records
+
+    def get_by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
+        """The submitter's transaction recorded under that idempotency key, if any."""
+        return self._by_idempotency_key(submitter_id, key)
 
     def _by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
         with self._reading() as session:
