@@ -388,22 +388,59 @@ def run(
     run_all(host, port, window_seconds=window, payment_delay=payment_delay)
 
 
+_ACTOR_HELP = "Who is asking, for the audit trail (default: cli: and the OS user)."
+
+
+def _check_actor(actor: str | None) -> None:
+    from connectors.pipeline.inspect import cli_actor
+
+    try:
+        cli_actor(actor)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def replay(
     transaction_id: Annotated[list[str] | None, typer.Argument(help="Transactions to deliver again.")] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Every failed transaction.")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help=_ACTOR_HELP)] = None,
 ) -> None:
-    """Deliver dead-lettered callbacks again (same webhook-id and body, current configuration)."""
+    """Deliver dead-lettered callbacks again (same webhook-id and body, current configuration).
+
+    Each replay goes on the audit trail as ``replayed`` by the operator.
+    """
     from connectors.pipeline.commands import run_replay
 
     if not transaction_id and not failed:
         typer.echo("give transaction ids or --failed", err=True)
         raise typer.Exit(2)
-    results = run_replay(transaction_id or [], failed=failed)
+    _check_actor(actor)
+    results = run_replay(transaction_id or [], failed=failed, actor=actor)
     for tid, outcome in results.items():
         typer.echo(f"{tid} {outcome}")
     if any(outcome not in ("delivered", "waiting") for outcome in results.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    transaction_id: Annotated[str, typer.Argument(help="The transaction to show.")],
+    actor: Annotated[str | None, typer.Option("--actor", help=_ACTOR_HELP)] = None,
+) -> None:
+    """One transaction as JSON: state, history, request and responses (decrypted: it holds PHI).
+
+    The read goes on the audit trail (who, which transaction) before anything is printed.
+    """
+    from connectors.pipeline.commands import run_show
+
+    _check_actor(actor)
+    view = run_show(transaction_id, actor=actor)
+    if view is None:
+        typer.echo(f"error: no transaction {transaction_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(view, indent=1, ensure_ascii=False))
 
 
 @app.command()
