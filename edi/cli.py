@@ -27,6 +27,10 @@ audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (EDI_DATABAS
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(no_args_is_help=True, help="Master keys of the payload store (EDI_MASTER_KEYS_FILE).")
 app.add_typer(keys_app, name="keys")
+clients_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the submitters (EDI_PARTNERS_FILE).")
+app.add_typer(clients_app, name="clients")
+api_keys_app = typer.Typer(no_args_is_help=True, help="API keys of the submitters (EDI_PARTNERS_FILE).")
+app.add_typer(api_keys_app, name="api-keys")
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -622,13 +626,85 @@ def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove
     typer.echo(f"retired {key_id}; the ring holds {', '.join(sorted(ring.keys))}")
 
 
+_PARTNERS_HELP = "The partners file (default: EDI_PARTNERS_FILE)."
+_WRITE_HELP = "Add the entry to the partners file (validated first; YAML comments are not kept)."
+
+
+def _partners_path(path: Path | None) -> Path:
+    import os
+
+    found = path or (Path(os.environ["EDI_PARTNERS_FILE"]) if os.environ.get("EDI_PARTNERS_FILE") else None)
+    if found is None:
+        typer.echo("error: give --partners-file or set EDI_PARTNERS_FILE", err=True)
+        raise typer.Exit(2)
+    return found
+
+
+def _show_credential(credential: object, submitter: str, what: str) -> None:
+    from edi.auth.provision import NewCredential
+
+    assert isinstance(credential, NewCredential)
+    typer.echo(f"{what}: {credential.secret}")
+    typer.echo("  (shown once: only its hash is kept; hand it to the submitter over a secure channel)", err=True)
+    if credential.written:
+        typer.echo(f"added to the partners file under submitters.{submitter}.{credential.key}; "
+                   "restart the API to use it", err=True)
+    else:
+        typer.echo("add this to the partners file (or run again with --write):", err=True)
+        typer.echo(credential.snippet(submitter), err=True)
+
+
+@clients_app.command("new")
+def clients_new(
+    submitter: Annotated[str, typer.Argument(help="The submitter the client acts for.")],
+    client_id: Annotated[str, typer.Option("--id", help="The client id.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="A scope it may be granted (repeat).")],
+    partners_file: Annotated[Path | None, typer.Option("--partners-file", help=_PARTNERS_HELP)] = None,
+    write: Annotated[bool, typer.Option("--write", help=_WRITE_HELP)] = False,
+) -> None:
+    """Create an OAuth2 client (client credentials grant): prints its generated secret once."""
+    from edi.auth.provision import ProvisionError, new_oauth_client
+    from edi.partners import PartnersConfigError
+
+    path = _partners_path(partners_file)
+    try:
+        credential = new_oauth_client(path, submitter, client_id, scope, write=write)
+    except (ProvisionError, PartnersConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"client_id: {client_id}")
+    _show_credential(credential, submitter, "client_secret")
+
+
+@api_keys_app.command("new")
+def api_keys_new(
+    submitter: Annotated[str, typer.Argument(help="The submitter the key authenticates.")],
+    partners_file: Annotated[Path | None, typer.Option("--partners-file", help=_PARTNERS_HELP)] = None,
+    write: Annotated[bool, typer.Option("--write", help=_WRITE_HELP)] = False,
+) -> None:
+    """Create an API key (Authorization: Bearer KEY): prints it once, keeps only its SHA-256."""
+    from edi.auth.provision import ProvisionError, new_api_key
+    from edi.partners import PartnersConfigError
+
+    path = _partners_path(partners_file)
+    try:
+        credential = new_api_key(path, submitter, write=write)
+    except (ProvisionError, PartnersConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    _show_credential(credential, submitter, "api_key")
+
+
 @app.command()
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what is past retention.")] = False,
 ) -> None:
-    """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS).
+    """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS),
+    and the doors' outbound answers once picked up or old (EDI_RETENTION_OUTBOUND_PICKED_UP_HOURS,
+    EDI_RETENTION_OUTBOUND_DAYS).
 
-    Transactions, their events and deliveries are kept; see edi.store.retention.
+    Transactions, their events and deliveries are kept; see edi.store.retention and
+    connectors.ingest.outbound_retention.
     """
     from connectors.pipeline.maintenance import run_purge
 
@@ -643,6 +719,7 @@ def purge(
                + ("" if report.dry_run else f", {report.objects} stored objects"))
     typer.echo(f"audit before {report.audit_cutoff.isoformat()}: {verb} {report.audit_entries} entries"
                + (f"; the chain now starts after {report.anchor[0]}:{report.anchor[1]}" if report.anchor else ""))
+    typer.echo(f"doors' outbound answers picked up or past retention: {verb} {report.outbound_files} files")
 
 
 def main() -> None:
