@@ -385,11 +385,20 @@ def run(
     port: Annotated[int, typer.Option("--port", help="API port.")] = 8000,
     window: Annotated[float, typer.Option("--batch-window", help="Seconds claims wait for a batch.")] = 5.0,
     payment_delay: Annotated[float, typer.Option("--payment-delay", help="Seconds before the simulator pays.")] = 10.0,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", help="Serve the API over HTTPS with this PEM certificate (chain).")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="The certificate's PEM private key.")] = None,
 ) -> None:
     """Everything on the embedded default: API, all stages, a payer simulator, a callback receiver."""
     from connectors.pipeline.commands import run_all
 
-    run_all(host, port, window_seconds=window, payment_delay=payment_delay)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
+        raise typer.Exit(2)
+    run_all(host, port, window_seconds=window, payment_delay=payment_delay,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
 
 
 _ACTOR_HELP = "Who is asking, for the audit trail (default: cli: and the OS user)."

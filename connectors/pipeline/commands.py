@@ -55,7 +55,7 @@ def _until_signalled() -> None:
 def run_migrate() -> str:
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database_url)
+    migrate(settings.database_url, lookup_key=settings.lookup_key())
     return settings.database_url.split("@")[-1]
 
 
@@ -102,8 +102,9 @@ def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfil
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,
-            payment_delay: float = 10.0) -> None:
-    """The whole pipeline on the embedded default, with a payer simulator and a callback receiver."""
+            payment_delay: float = 10.0, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+    """The whole pipeline on the embedded default, with a payer simulator and a callback receiver;
+    the API over HTTPS with ``ssl_certfile``/``ssl_keyfile`` (as ``edi api``)."""
     _configure_logs("run")
     settings = Settings.from_env()
     run_dir = settings.data_dir / "run"
@@ -128,7 +129,7 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
         runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                          core_options=core_options, **_auth(pipeline))
-        api = ServerThread(app, host, port).start()
+        api = ServerThread(app, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
         demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
         doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
