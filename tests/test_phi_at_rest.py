@@ -8,9 +8,11 @@ A unique name, member id and date of birth (and a claim's patient control number
 (watched folder, SFTP, S3, AMQP, JMS) while the whole pipeline runs with the payer simulator and
 logs at DEBUG through ``edi.logs``. Afterwards the log output, the database file and every file
 under the data directory (the encrypted payload store, the embedded broker's
-database, the lookup key's digests) are searched for those strings: none may appear. Not scanned:
-the submitters' own mailboxes -- the watched folder and the SFTP door's homes -- where answers are
-delivered for the submitter to fetch (encrypted there only for a submitter with a PGP key).
+database, the lookup key's digests) and the watched folder's ``archive/`` are searched for those
+strings: none may appear. Not scanned: the submitters' own mailboxes -- the watched folder's
+``outbound/`` and the SFTP door's homes -- where answers are delivered for the submitter to fetch
+(encrypted there only for a submitter with a PGP key; ``edi purge`` removes them once fetched or
+old).
 """
 
 from __future__ import annotations
@@ -201,3 +203,8 @@ def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
         assert not _hits(path.read_bytes()), f"PHI in plaintext in {path.relative_to(data_dir)}"
         scanned += 1
     assert (data_dir / "edi.db").is_file() and scanned > 10
+    # The watched folder's archive is ours, not the submitter's: taken-in files are kept encrypted
+    archived = [p for p in (tmp_path / "drop" / "archive").rglob("*") if p.is_file()]
+    assert len(archived) == 1 and archived[0].name.endswith(".enc"), archived
+    assert not _hits(archived[0].read_bytes()), "PHI in plaintext in the folder door's archive"
+    assert not [p for p in (tmp_path / "drop" / "work").rglob("*") if p.is_file()]
