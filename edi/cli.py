@@ -27,6 +27,10 @@ audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (EDI_DATABAS
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(no_args_is_help=True, help="Master keys of the payload store (EDI_MASTER_KEYS_FILE).")
 app.add_typer(keys_app, name="keys")
+clients_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the submitters (EDI_PARTNERS_FILE).")
+app.add_typer(clients_app, name="clients")
+api_keys_app = typer.Typer(no_args_is_help=True, help="API keys of the submitters (EDI_PARTNERS_FILE).")
+app.add_typer(api_keys_app, name="api-keys")
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -382,29 +386,75 @@ def run(
     port: Annotated[int, typer.Option("--port", help="API port.")] = 8000,
     window: Annotated[float, typer.Option("--batch-window", help="Seconds claims wait for a batch.")] = 5.0,
     payment_delay: Annotated[float, typer.Option("--payment-delay", help="Seconds before the simulator pays.")] = 10.0,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option("--ssl-certfile", help="Serve the API over HTTPS with this PEM certificate (chain).")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option("--ssl-keyfile", help="The certificate's PEM private key.")] = None,
 ) -> None:
     """Everything on the embedded default: API, all stages, a payer simulator, a callback receiver."""
     from connectors.pipeline.commands import run_all
 
-    run_all(host, port, window_seconds=window, payment_delay=payment_delay)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        typer.echo("error: give both --ssl-certfile and --ssl-keyfile, or neither", err=True)
+        raise typer.Exit(2)
+    run_all(host, port, window_seconds=window, payment_delay=payment_delay,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
+
+
+_ACTOR_HELP = "Who is asking, for the audit trail (default: cli: and the OS user)."
+
+
+def _check_actor(actor: str | None) -> None:
+    from connectors.pipeline.inspect import cli_actor
+
+    try:
+        cli_actor(actor)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
 def replay(
     transaction_id: Annotated[list[str] | None, typer.Argument(help="Transactions to deliver again.")] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Every failed transaction.")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help=_ACTOR_HELP)] = None,
 ) -> None:
-    """Deliver dead-lettered callbacks again (same webhook-id and body, current configuration)."""
+    """Deliver dead-lettered callbacks again (same webhook-id and body, current configuration).
+
+    Each replay goes on the audit trail as ``replayed`` by the operator.
+    """
     from connectors.pipeline.commands import run_replay
 
     if not transaction_id and not failed:
         typer.echo("give transaction ids or --failed", err=True)
         raise typer.Exit(2)
-    results = run_replay(transaction_id or [], failed=failed)
+    _check_actor(actor)
+    results = run_replay(transaction_id or [], failed=failed, actor=actor)
     for tid, outcome in results.items():
         typer.echo(f"{tid} {outcome}")
     if any(outcome not in ("delivered", "waiting") for outcome in results.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    transaction_id: Annotated[str, typer.Argument(help="The transaction to show.")],
+    actor: Annotated[str | None, typer.Option("--actor", help=_ACTOR_HELP)] = None,
+) -> None:
+    """One transaction as JSON: state, history, request and responses (decrypted: it holds PHI).
+
+    The read goes on the audit trail (who, which transaction) before anything is printed.
+    """
+    from connectors.pipeline.commands import run_show
+
+    _check_actor(actor)
+    view = run_show(transaction_id, actor=actor)
+    if view is None:
+        typer.echo(f"error: no transaction {transaction_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(view, indent=1, ensure_ascii=False))
 
 
 @app.command()
@@ -586,13 +636,85 @@ def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove
     typer.echo(f"retired {key_id}; the ring holds {', '.join(sorted(ring.keys))}")
 
 
+_PARTNERS_HELP = "The partners file (default: EDI_PARTNERS_FILE)."
+_WRITE_HELP = "Add the entry to the partners file (validated first; YAML comments are not kept)."
+
+
+def _partners_path(path: Path | None) -> Path:
+    import os
+
+    found = path or (Path(os.environ["EDI_PARTNERS_FILE"]) if os.environ.get("EDI_PARTNERS_FILE") else None)
+    if found is None:
+        typer.echo("error: give --partners-file or set EDI_PARTNERS_FILE", err=True)
+        raise typer.Exit(2)
+    return found
+
+
+def _show_credential(credential: object, submitter: str, what: str) -> None:
+    from edi.auth.provision import NewCredential
+
+    assert isinstance(credential, NewCredential)
+    typer.echo(f"{what}: {credential.secret}")
+    typer.echo("  (shown once: only its hash is kept; hand it to the submitter over a secure channel)", err=True)
+    if credential.written:
+        typer.echo(f"added to the partners file under submitters.{submitter}.{credential.key}; "
+                   "restart the API to use it", err=True)
+    else:
+        typer.echo("add this to the partners file (or run again with --write):", err=True)
+        typer.echo(credential.snippet(submitter), err=True)
+
+
+@clients_app.command("new")
+def clients_new(
+    submitter: Annotated[str, typer.Argument(help="The submitter the client acts for.")],
+    client_id: Annotated[str, typer.Option("--id", help="The client id.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="A scope it may be granted (repeat).")],
+    partners_file: Annotated[Path | None, typer.Option("--partners-file", help=_PARTNERS_HELP)] = None,
+    write: Annotated[bool, typer.Option("--write", help=_WRITE_HELP)] = False,
+) -> None:
+    """Create an OAuth2 client (client credentials grant): prints its generated secret once."""
+    from edi.auth.provision import ProvisionError, new_oauth_client
+    from edi.partners import PartnersConfigError
+
+    path = _partners_path(partners_file)
+    try:
+        credential = new_oauth_client(path, submitter, client_id, scope, write=write)
+    except (ProvisionError, PartnersConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"client_id: {client_id}")
+    _show_credential(credential, submitter, "client_secret")
+
+
+@api_keys_app.command("new")
+def api_keys_new(
+    submitter: Annotated[str, typer.Argument(help="The submitter the key authenticates.")],
+    partners_file: Annotated[Path | None, typer.Option("--partners-file", help=_PARTNERS_HELP)] = None,
+    write: Annotated[bool, typer.Option("--write", help=_WRITE_HELP)] = False,
+) -> None:
+    """Create an API key (Authorization: Bearer KEY): prints it once, keeps only its SHA-256."""
+    from edi.auth.provision import ProvisionError, new_api_key
+    from edi.partners import PartnersConfigError
+
+    path = _partners_path(partners_file)
+    try:
+        credential = new_api_key(path, submitter, write=write)
+    except (ProvisionError, PartnersConfigError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    _show_credential(credential, submitter, "api_key")
+
+
 @app.command()
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what is past retention.")] = False,
 ) -> None:
-    """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS).
+    """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS),
+    and the doors' outbound answers once picked up or old (EDI_RETENTION_OUTBOUND_PICKED_UP_HOURS,
+    EDI_RETENTION_OUTBOUND_DAYS).
 
-    Transactions, their events and deliveries are kept; see edi.store.retention.
+    Transactions, their events and deliveries are kept; see edi.store.retention and
+    connectors.ingest.outbound_retention.
     """
     from connectors.pipeline.maintenance import run_purge
 
@@ -607,6 +729,7 @@ def purge(
                + ("" if report.dry_run else f", {report.objects} stored objects"))
     typer.echo(f"audit before {report.audit_cutoff.isoformat()}: {verb} {report.audit_entries} entries"
                + (f"; the chain now starts after {report.anchor[0]}:{report.anchor[1]}" if report.anchor else ""))
+    typer.echo(f"doors' outbound answers picked up or past retention: {verb} {report.outbound_files} files")
 
 
 def main() -> None:

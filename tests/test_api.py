@@ -16,6 +16,7 @@ import pytest
 
 from connectors.api import create_app, hash_api_key
 from edi.keys import KeyRing
+from edi.lookup import LookupKey
 from edi.payloads import LocalPayloadStore
 from edi.store import ALL_SUBMITTERS, Repository, make_engine, migrate
 from tests.servers.http import serve
@@ -44,7 +45,7 @@ class Api:
 def api(tmp_path: Path) -> Iterator[Api]:
     engine = make_engine(f"sqlite:///{tmp_path / 'store' / 'edi.db'}")
     migrate(engine)
-    repository = Repository(engine)
+    repository = Repository(engine, lookup_key=LookupKey(os.urandom(32)))
     keyring = KeyRing({"test-1": base64.b64decode(base64.b64encode(os.urandom(32)))}, "test-1")
     payload_dir = tmp_path / "payloads"
     store = LocalPayloadStore(payload_dir, keyring, durable=False)

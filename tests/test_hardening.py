@@ -16,6 +16,8 @@ import select
 import ssl
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,6 +203,51 @@ def test_edi_api_serves_https(tmp_path: Path) -> None:
 
 def test_edi_api_wants_both_certificate_and_key(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "edi", "api", "--ssl-certfile", str(tmp_path / "c.pem")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "both --ssl-certfile and --ssl-keyfile" in result.stderr
+
+
+def test_edi_run_serves_its_api_over_https(tmp_path: Path) -> None:
+    """The whole embedded stack with --ssl-certfile/--ssl-keyfile: a real TLS request with the demo
+    API key is answered; plain HTTP on that port is not."""
+    cert, key = self_signed(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDI_")}
+    env.update({"EDI_DATA_DIR": str(tmp_path / "data"), "EDI_SFTP_DOOR_PORT": "0", "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edi", "run", "--port", "0", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        while not any(line.startswith("ready") for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, f"edi run did not start: {lines}"
+            time.sleep(0.2)
+        url = next(line.split()[1] for line in lines if line.startswith("api:"))
+        api_key = next(line.split()[2] for line in lines if line.startswith("api key:"))
+        assert url.startswith("https://127.0.0.1:"), lines
+        trusted = ssl.create_default_context(cafile=str(cert))
+        listed = httpx.get(url + "/transactions", headers={"Authorization": f"Bearer {api_key}"}, verify=trusted,
+                           timeout=30)
+        assert listed.status_code == 200 and listed.json()["items"] == [], listed.text
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(url + "/openapi.json", timeout=30)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(url.replace("https://", "http://") + "/openapi.json", timeout=30)
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def test_edi_run_wants_both_certificate_and_key(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "edi", "run", "--ssl-keyfile", str(tmp_path / "k.pem")],
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2 and "both --ssl-certfile and --ssl-keyfile" in result.stderr

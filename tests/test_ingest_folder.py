@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.ingest.door import ReplyAddress, Submission
-from connectors.ingest.folder import FolderDoor, FolderLayout, FolderReplySink
+from connectors.ingest.folder import FolderDoor, FolderLayout, FolderReplySink, open_archived
 from connectors.ingest.intake import PipelineIntake
 from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.pipeline.runtime import open_pipeline
@@ -56,6 +56,7 @@ def make_door(pipeline: Pipeline, tmp_path: Path, **kw) -> tuple[FolderDoor, Fol
     mappings = {"acme": [load_mapping(INGEST / name) for name in ("claim-lines.yaml", "roster-csv.yaml",
                                                                    "roster-fixed.yaml")]}
     kw.setdefault("settle_seconds", 0)
+    kw.setdefault("keyring", pipeline.payloads.keyring)  # as `edi doors` runs it: the archive encrypted
     door = FolderDoor({"acme": tmp_path / "acme"}, PipelineIntake(pipeline, mappings), **kw)
     return door, door.layouts["acme"]
 
@@ -90,8 +91,9 @@ def test_each_format_is_taken_in_archived_and_answered(pipeline: Pipeline, tmp_p
     (layout.inbound / name).write_bytes(content)
     assert drain(door) == 1
     assert names(layout.inbound) == [] and names(layout.work) == [] and names(layout.quarantine) == []
-    (archived,) = list(layout.archive.rglob("*" + name))
-    assert archived.read_bytes() == content
+    (archived,) = list(layout.archive.rglob(f"*{name}.*.enc"))
+    assert content not in archived.read_bytes()  # sealed like a stored payload ...
+    assert open_archived(pipeline.payloads.keyring, archived) == content  # ... and opens to the very bytes
     receipt = outbound_json(layout, f"{name}.receipt.json")
     assert receipt["name"] == name and receipt["rejected"] == [] and len(receipt["accepted"]) == count
     for transaction_id in receipt["accepted"]:
@@ -122,7 +124,7 @@ def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipel
     assert drain(door) == len(bad) + 3
 
     assert names(layout.inbound) == [] and names(layout.work) == []
-    assert [p.name.split("--")[1] for p in layout.archive.rglob("*")  if p.is_file()] == ["good.json"]
+    assert [p.name.split("--")[1].rsplit(".", 2)[0] for p in layout.archive.rglob("*")  if p.is_file()] == ["good.json"]
     quarantined = sorted(p.name.split("--")[1] for p in layout.quarantine.iterdir())
     assert quarantined == sorted(["truncated.json", "latin1.csv", "garbage.json", "missing-column.csv",
                                   "escape.json", "empty.json", "link.json", "folder"])
@@ -189,8 +191,9 @@ def test_the_same_file_name_again_is_a_new_file_and_collides_with_nothing(pipeli
     second = {**ELIGIBILITY, "controlNumber": "000000002"}
     (layout.inbound / "daily.json").write_bytes(json.dumps(second).encode())
     drain(door)
-    archived = sorted(p for p in layout.archive.rglob("*daily.json"))
-    assert len(archived) == 2 and {json.loads(p.read_bytes())["controlNumber"] for p in archived} == {
+    archived = sorted(p for p in layout.archive.rglob("*daily.json.*.enc"))
+    assert len(archived) == 2 and {
+        json.loads(open_archived(pipeline.payloads.keyring, p))["controlNumber"] for p in archived} == {
         "123456789", "000000002"}
     assert sorted(p.name for p in layout.outbound.iterdir()) == ["daily.json.2.receipt.json", "daily.json.receipt.json"]
     assert len(transactions(pipeline)) == 2

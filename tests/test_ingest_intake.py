@@ -105,6 +105,7 @@ def test_csv_check_problems_come_back_as_row_and_column(pipeline: Pipeline) -> N
     assert (problem.item, problem.field, problem.column) == ("line 3", "CPT", True)
     assert str(problem).startswith("line 3, column CPT: ")
     record = pipeline.repository.require(problem.transaction_id, submitter_id="acme")
-    assert record.state is State.REJECTED and record.correlation.patient_control_number == "PCN-0001"
+    assert record.state is State.REJECTED
+    assert record.correlation.patient_control_number_hmac == pipeline.repository.pcn_digest("PCN-0001")
     accepted = pipeline.payload_of(receipt.accepted[0], PayloadKind.REQUEST_JSON)
     assert pipeline.read(accepted) == canonical_json(json.loads(pipeline.read(accepted)))

@@ -4,13 +4,15 @@ A request goes in through the REST API and through each ingest door; each door's
 then the 271 (as JSON) come back through that same door: files in the folder's and the SFTP
 home's outbound/, objects under the S3 outbound/ prefix, messages on the AMQP and JMS reply queues.
 
-A unique name, member id and date of birth go in through the REST API and each ingest door
+A unique name, member id and date of birth (and a claim's patient control number, CLM01) go in through the REST API and each ingest door
 (watched folder, SFTP, S3, AMQP, JMS) while the whole pipeline runs with the payer simulator and
 logs at DEBUG through ``edi.logs``. Afterwards the log output, the database file and every file
 under the data directory (the encrypted payload store, the embedded broker's
-database) are searched for those strings: none may appear. Not scanned: the submitters' own
-mailboxes -- the watched folder and the SFTP door's homes -- where answers are delivered for the
-submitter to fetch (encrypted there only for a submitter with a PGP key).
+database, the lookup key's digests) and the watched folder's ``archive/`` are searched for those
+strings: none may appear. Not scanned: the submitters' own mailboxes -- the watched folder's
+``outbound/`` and the SFTP door's homes -- where answers are delivered for the submitter to fetch
+(encrypted there only for a submitter with a PGP key; ``edi purge`` removes them once fetched or
+old).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ pytest_plugins = ("tests.servers.rabbitmq", "tests.servers.activemq", "tests.ser
 
 SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "payer_sim" / "sample"
 LAST, FIRST, MEMBER, DOB = "QZXWVPHILAST", "QZXWVPHIFIRST", "QZX7788990011", "19710304"
-SEEDED = (LAST, FIRST, MEMBER, DOB)
+CLM01 = "QZXCLM01PCN77"  # a patient control number: stored only as a keyed digest (edi.lookup)
+SEEDED = (LAST, FIRST, MEMBER, DOB, CLM01)
 PASSWORD = "door password for the phi test"
 
 
@@ -56,6 +59,12 @@ def request(n: int) -> bytes:
     data = json.loads((SAMPLE / "eligibility.json").read_text())
     data["controlNumber"] = f"{n:09d}"
     data["subscriber"] = {"memberId": MEMBER, "firstName": FIRST, "lastName": LAST, "dateOfBirth": DOB}
+    return json.dumps(data).encode()
+
+
+def claim() -> bytes:
+    data = json.loads((SAMPLE / "claim.json").read_text())
+    data["claimInformation"]["patientControlNumber"] = CLM01
     return json.dumps(data).encode()
 
 
@@ -113,6 +122,10 @@ def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
                                 headers={"Authorization": f"Bearer {config.api_key}",
                                          "Content-Type": "application/json"})
             assert answer.status_code in (200, 202), answer.text
+            claimed = httpx.post(f"{url}/claims", content=claim(), timeout=60,
+                                 headers={"Authorization": f"Bearer {config.api_key}",
+                                          "Content-Type": "application/json"})
+            assert claimed.status_code == 202, claimed.text
         (tmp_path / "drop" / "inbound" / "two.json").write_bytes(request(2))
         server = doors.sftp_server
 
@@ -143,10 +156,10 @@ def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
         def finished() -> bool:
             items = list(pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS),
                                                                 limit=100).items)
-            return len(items) >= 6 and all(t.terminal for t in items)
+            return len(items) >= 7 and all(t.terminal for t in items)
 
         try:
-            wait_for(finished, "all six requests to finish")
+            wait_for(finished, "all seven requests to finish")
         except AssertionError:
             items = pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=100).items
             raise AssertionError(f"not finished: {[(t.state.value, t.reply_to) for t in items]}") from None
@@ -190,3 +203,8 @@ def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
         assert not _hits(path.read_bytes()), f"PHI in plaintext in {path.relative_to(data_dir)}"
         scanned += 1
     assert (data_dir / "edi.db").is_file() and scanned > 10
+    # The watched folder's archive is ours, not the submitter's: taken-in files are kept encrypted
+    archived = [p for p in (tmp_path / "drop" / "archive").rglob("*") if p.is_file()]
+    assert len(archived) == 1 and archived[0].name.endswith(".enc"), archived
+    assert not _hits(archived[0].read_bytes()), "PHI in plaintext in the folder door's archive"
+    assert not [p for p in (tmp_path / "drop" / "work").rglob("*") if p.is_file()]

@@ -37,6 +37,7 @@ from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from connectors.pipeline.workers import deliver_pending
 from edi.keys import KeyRing
+from edi.lookup import LookupKey
 from edi.partners import PartnersConfig
 from edi.pipeline import delivery_plan, intake
 from edi.pipeline.notices import EventType, notice
@@ -60,6 +61,7 @@ pytest_plugins = ("tests.servers.postgres", "tests.servers.rabbitmq")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "payer_sim"
 CLAIMS = 1000
+LOOKUP_KEY = LookupKey(b"c" * 32)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -75,7 +77,7 @@ def test_a_payer_number_recorded_while_a_claim_is_looked_up_does_not_hide_it(sto
     still find the claim (before the fix: by neither key, so the 277CA went unmatched)."""
     engine, other = make_engine(store_url), make_engine(store_url)
     try:
-        repository = Repository(engine)
+        repository = Repository(engine, lookup_key=LOOKUP_KEY)
         created = repository.create(NewTransaction(
             submitter_id="clinic-a", kind=Kind.CLAIM, partner_id="simplan", document_type="837P",
             correlation=Correlation(patient_control_number="PCN-7", isa13=7, gs06=7, st02=1),
@@ -86,7 +88,7 @@ def test_a_payer_number_recorded_while_a_claim_is_looked_up_does_not_hide_it(sto
         def concurrent_835(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
             # right after the lookup's first statement: another worker commits the payer's number
             if not recorded and statement.lstrip().upper().startswith("SELECT") and "payer_claim" in statement:
-                Repository(other).set_correlation(claim_id, Correlation(payer_claim_control_number="SIM0000007"))
+                Repository(other, lookup_key=LOOKUP_KEY).set_correlation(claim_id, Correlation(payer_claim_control_number="SIM0000007"))
                 recorded.append(statement)
 
         event.listen(engine, "after_cursor_execute", concurrent_835)

@@ -51,8 +51,8 @@ def test_accept_many_records_each_request_validated_with_its_history_and_message
     assert [created for _record, created in results] == [True] * 6
     records = [record for record, _created in results]
     assert len({r.id for r in records}) == 6 and {r.state for r in records} == {State.VALIDATED}
-    assert [r.correlation.patient_control_number for r in records] == [
-        "GROUP-0", "GROUP-1", "GROUP-2", "GROUP-0", "GROUP-3", "GROUP-4"]
+    assert [r.correlation.patient_control_number_hmac for r in records] == [pipeline.repository.pcn_digest(pcn) for pcn in (
+        "GROUP-0", "GROUP-1", "GROUP-2", "GROUP-0", "GROUP-3", "GROUP-4")]
     for record, sent in zip(records[:3] + records[4:], data, strict=True):
         history = pipeline.repository.history(record.id, submitter_id=SUBMITTER_ID)
         assert [(e.from_state, e.to_state) for e in history] == [(None, State.RECEIVED),

@@ -150,7 +150,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     settings = Settings.from_env({"EDI_DATA_DIR": str(tmp / "data")})
     base = open_pipeline(settings, partners=load_partners(HERE / "fixtures" / "partners.yaml"), create_key=True)
     clock = Clock()
-    pipeline = Pipeline(Repository(base.repository.engine, clock=clock), base.payloads, base.partners,
+    pipeline = Pipeline(Repository(base.repository.engine, clock=clock, lookup_key=base.repository.lookup_key),
+                        base.payloads, base.partners,
                         base.sequences, clock=clock)
     seed = Seeded(pipeline, clock, {}, settings)
     repo = pipeline.repository

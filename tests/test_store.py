@@ -21,6 +21,7 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from edi.audit import AuditEntry
+from edi.lookup import LookupKey
 from edi.payloads import RotatedPayload, StoredPayload
 from edi.store import (
     ALL_SUBMITTERS,
@@ -49,6 +50,7 @@ from edi.store.states import NON_TERMINAL, TERMINAL, allowed_targets, check_tran
 pytest_plugins = ("tests.servers.postgres",)
 
 ROOT = Path(__file__).resolve().parents[1]
+LOOKUP_KEY = LookupKey(b"k" * 32)
 TABLES = {"transactions", "transaction_events", "payloads", "control_sequences", "outbox", "deliveries"}
 
 
@@ -85,7 +87,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def repo(engine: Engine, clock: Clock) -> Repository:
-    return Repository(engine, clock=clock)
+    return Repository(engine, clock=clock, lookup_key=LOOKUP_KEY)
 
 
 def new_claim(submitter: str = "clinic-a", partner: str = "payer-1", **options: object) -> NewTransaction:
@@ -112,7 +114,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -131,7 +133,7 @@ def test_alembic_command_line_upgrades_and_downgrades(database_url: str) -> None
         [sys.executable, "-m", "alembic", "-c", config, "current"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
-    assert "0005 (head)" in current.stdout
+    assert "0006 (head)" in current.stdout
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
@@ -162,7 +164,9 @@ def test_create_records_the_transaction_and_its_first_event(repo: Repository) ->
     record = result.transaction
     assert len(record.id) == 26 and record.state is State.RECEIVED and record.kind is Kind.CLAIM
     assert record.created_at.tzinfo is not None and record.created_at == record.updated_at
-    assert record.correlation == correlation and record.callback_url == "https://hooks.example/edi"
+    # CLM01 comes back as its keyed digest only (edi.lookup): the store never held the number
+    stored = Correlation(control_number="123456789", patient_control_number_hmac=LOOKUP_KEY.clm01("PCN-1"))
+    assert record.correlation == stored and record.callback_url == "https://hooks.example/edi"
     assert repo.get(record.id, submitter_id="clinic-a") == record
     [event] = repo.history(record.id, submitter_id="clinic-a")
     assert (event.from_state, event.to_state, event.actor) == (None, State.RECEIVED, "api")
@@ -576,6 +580,45 @@ def test_correlation_lookups(repo: Repository) -> None:
     assert [r.id for r in found] == [again.id, batch[0]]
     with pytest.raises(ValueError):
         repo.find_for_claim_response("payer-1")
+
+
+def test_clm01_is_stored_and_matched_as_a_keyed_digest(repo: Repository, engine: Engine) -> None:
+    created = repo.create(new_claim(correlation=Correlation(patient_control_number="MRN-4711-DOE"))).transaction
+    with engine.connect() as connection:
+        (stored,) = connection.execute(
+            text("SELECT patient_control_number_hmac FROM transactions WHERE id = :id"), {"id": created.id}).one()
+        columns = {c["name"] for c in inspect(connection).get_columns("transactions")}
+    assert stored == LOOKUP_KEY.clm01("MRN-4711-DOE") and "MRN" not in stored
+    assert "patient_control_number" not in columns
+    assert [r.id for r in repo.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE")] == [
+        created.id]
+    assert [r.id for r in repo.claims_answered_by("payer-1", ["MRN-4711-DOE"], [])] == [created.id]
+    # without the key the digests say nothing: another key finds no claim
+    stranger = Repository(engine, lookup_key=LookupKey(b"x" * 32))
+    assert stranger.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE") == []
+    assert stranger.claims_answered_by("payer-1", ["MRN-4711-DOE"], []) == []
+
+
+def test_migration_0006_replaces_stored_clm01s_by_their_digests(database_url: str, tmp_path: Path) -> None:
+    migrate(database_url, "0005")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO transactions (id, submitter_id, kind, partner_id, state, patient_control_number, "
+                "attempts, created_at, updated_at) VALUES (:id, 'clinic-a', 'claim', 'payer-1', 'sent', :pcn, 0, "
+                ":at, :at)"), [{"id": new_id(), "pcn": f"OLDMRN-{n:05d}", "at": datetime.now(UTC)} for n in range(1500)])
+        migrate(database_url, lookup_key=LOOKUP_KEY)
+        repo = Repository(engine, lookup_key=LOOKUP_KEY)
+        with engine.connect() as connection:
+            digests = {row[0] for row in connection.execute(text("SELECT patient_control_number_hmac FROM transactions"))}
+        assert digests == {LOOKUP_KEY.clm01(f"OLDMRN-{n:05d}") for n in range(1500)}  # all batches converted
+        assert len(repo.find_for_claim_response("payer-1", patient_control_number="OLDMRN-01234")) == 1
+    finally:
+        engine.dispose()
+    if database_url.startswith("sqlite"):  # nothing of the old numbers is left in the files either
+        files = list(Path(database_url.removeprefix("sqlite:///")).parent.iterdir())
+        assert files and not any(b"OLDMRN" in f.read_bytes() for f in files)
 
 
 def test_correlation_keys_are_checked(repo: Repository) -> None:

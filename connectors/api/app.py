@@ -215,6 +215,8 @@ def _view(record: TransactionRecord, history: list[Any] | None = None) -> dict[s
         "createdAt": _iso(record.created_at),
         "updatedAt": _iso(record.updated_at),
         "controlNumber": record.correlation.control_number,
+        # CLM01 is PHI-ish and stored only as a digest: lists give null, GET /transactions/{id}
+        # (an audited read) fills it in from the encrypted request.
         "patientControlNumber": record.correlation.patient_control_number,
     }
     if history is not None:
@@ -550,7 +552,9 @@ def create_app(
             raise ProblemError(404, "not-found", "no such transaction")
         history = repository.history(transaction_id, submitter_id=submitter)
         view = _view(transaction, history)
-        view["responses"] = _responses(repository, payload_store, transaction_id, submitter)
+        view["responses"], pcn = _documents(repository, payload_store, transaction_id, submitter)
+        if pcn is not None:
+            view["patientControlNumber"] = pcn
         # The responses hold PHI: who read them goes on the audit trail before they leave.
         audit.record(phi_read(f"api:{submitter}", transaction_id, submitter_id=submitter,
                               partner_id=transaction.partner_id))
@@ -598,14 +602,21 @@ def create_app(
     return app
 
 
-def _responses(repository: Repository, payload_store: PayloadStore, transaction_id: str, submitter: str) -> list[Any]:
-    """The response documents of a transaction (271, 999, 277CA, 835, rejections), oldest first."""
-    out = []
+def _documents(repository: Repository, payload_store: PayloadStore, transaction_id: str,
+               submitter: str) -> tuple[list[Any], str | None]:
+    """The response documents of a transaction (271, 999, 277CA, 835, rejections), oldest first,
+    and a claim's CLM01 from its request (the store holds only a digest of it)."""
+    out, pcn = [], None
     for record in repository.payloads(transaction_id, submitter_id=submitter):
         if record.kind is PayloadKind.RESPONSE_JSON:
             body = json.loads(payload_store.get(record.uri, sha256=record.sha256))
             out.append({"type": body.get("type"), "at": body.get("timestamp"), **body.get("data", {})})
-    return out
+        elif record.kind is PayloadKind.REQUEST_JSON and record.document_type in ("837P", "837I"):
+            request = json.loads(payload_store.get(record.uri, sha256=record.sha256))
+            info = request.get("claimInformation") if isinstance(request, dict) else None
+            found = info.get("patientControlNumber") if isinstance(info, dict) else None
+            pcn = found if isinstance(found, str) and found else None
+    return out, pcn
 
 
 def _prepare_send(pipeline: Pipeline, transaction: TransactionRecord) -> RealtimeSend | None:

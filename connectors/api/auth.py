@@ -32,7 +32,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from connectors.api.problems import ProblemError
+from connectors.api.problems import ProblemError, problem_response
+from connectors.api.throttle import FailureThrottle
 from edi.auth import (
     AuthSettings,
     ClientRegistry,
@@ -44,6 +45,7 @@ from edi.auth import (
     TrustedIssuer,
     client_credentials_grant,
 )
+from edi.auth.grant import basic_credentials
 from edi.auth.tokens import KeyResolver
 
 __all__ = [
@@ -146,21 +148,45 @@ def _form(body: bytes, content_type: str) -> dict[str, str]:
     return form
 
 
-def token_router(issuer: TokenIssuer, clients: ClientRegistry) -> APIRouter:
-    """``POST /oauth/token`` and ``GET /.well-known/jwks.json`` of our own issuer."""
+def _claimed_client(form: Mapping[str, str], authorization: str | None) -> str | None:
+    """The client id a token request names (for throttling only: nothing is authenticated yet)."""
+    try:
+        basic = basic_credentials(authorization)
+    except OAuthError:
+        basic = None
+    client_id = basic[0] if basic is not None else form.get("client_id")
+    return client_id[:128] if client_id else None
+
+
+def token_router(issuer: TokenIssuer, clients: ClientRegistry, throttle: FailureThrottle | None = None) -> APIRouter:
+    """``POST /oauth/token`` and ``GET /.well-known/jwks.json`` of our own issuer; failed client
+    logins are throttled per client id and per address (``connectors.api.throttle``)."""
     router = APIRouter(tags=["oauth"])
     jwks = issuer.keys.jwks()
+    limiter = throttle or FailureThrottle()
 
     @router.post("/oauth/token", summary="Client credentials grant (RFC 6749 section 4.4)")
     async def token(request: Request) -> JSONResponse:
         body = await request.body()
+        address = f"addr:{request.client.host}" if request.client else None
+        client = None
         try:
             form = _form(body, request.headers.get("content-type", ""))
+            claimed = _claimed_client(form, request.headers.get("authorization"))
+            client = f"client:{claimed}" if claimed else None
+            wait = limiter.retry_after(client, address)
+            if wait is not None:
+                return problem_response(
+                    429, "too-many-failed-logins",
+                    f"too many failed client authentications; try again in {wait} seconds",
+                    title="Too many requests", headers={"Retry-After": str(wait), **_NO_STORE})
             # scrypt takes ~0.1 s of CPU: off the event loop
             issued = await run_in_threadpool(
                 client_credentials_grant, form, request.headers.get("authorization"), clients, issuer
             )
         except OAuthError as error:
+            if error.error == "invalid_client":
+                limiter.failed(client, address)
             return _oauth_error(error)
         document = {"access_token": issued.access_token, "token_type": issued.token_type,
                     "expires_in": issued.expires_in, "scope": issued.scope}
@@ -179,13 +205,14 @@ async def _problem(_request: Request, error: Exception) -> JSONResponse:
 
 
 def install_auth(app: FastAPI, verifier: TokenVerifier, *, issuer: TokenIssuer | None = None,
-                 clients: ClientRegistry | None = None) -> None:
-    """Make ``require_scope`` work on ``app`` and, with an issuer, serve the token endpoint and JWKS."""
+                 clients: ClientRegistry | None = None, throttle: FailureThrottle | None = None) -> None:
+    """Make ``require_scope`` work on ``app`` and, with an issuer, serve the token endpoint and JWKS
+    (``throttle``: failed logins, default ``FailureThrottle()``)."""
     setattr(app.state, STATE_VERIFIER, verifier)
     if ProblemError not in app.exception_handlers:
         app.add_exception_handler(ProblemError, _problem)
     if issuer is not None:
-        app.include_router(token_router(issuer, clients or ClientRegistry()))
+        app.include_router(token_router(issuer, clients or ClientRegistry(), throttle))
 
 
 def _challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> str:

@@ -4,6 +4,13 @@ Per submitter one root holds ``inbound/`` (they write), ``work/`` (claimed, bein
 ``archive/`` (done), ``quarantine/`` (refused whole) and ``outbound/`` (we write: receipts,
 ``NAME.error.json`` and response documents).
 
+The archive is ours, not the submitter's, and every file in it holds PHI: with a key ring (as
+``edi doors`` runs it) a taken-in file is archived encrypted like a stored payload
+(``edi.payloads.seal``, AES-256-GCM under the current master key), as ``CLAIM.PAYLOADID.enc``;
+``open_archived`` reads one back. ``outbound/`` stays readable for the submitter (encrypted only
+to a submitter with a PGP key); ``edi purge`` removes answers from it once they are picked up or
+old (``connectors.ingest.outbound_retention``).
+
 Why it works the way it does:
 
 * A file is claimed only once it has stopped changing (same size and mtime on two looks, the
@@ -42,11 +49,15 @@ from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.ingest.receipts import answer_document, answer_name
 from connectors.pgp import PgpError, PgpPeers
 from edi.ingest import DEFAULT_MAX_BYTES
+from edi.keys import KeyRing
+from edi.payloads import PayloadIntegrityError, new_payload_id, seal, unseal
 
-__all__ = ["FolderDoor", "FolderLayout", "FolderReplySink", "link_unique", "write_atomic"]
+__all__ = ["ARCHIVE_SUFFIX", "FolderDoor", "FolderLayout", "FolderReplySink", "link_unique", "open_archived",
+           "write_atomic"]
 
 log = logging.getLogger(__name__)
 
+ARCHIVE_SUFFIX = ".enc"
 _IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".filepart", ".partial", ".crdownload")
 _CLAIM_SEPARATOR = "--"
 
@@ -79,6 +90,15 @@ class FolderLayout:
         for folder in (self.inbound, self.work, self.archive, self.quarantine, self.outbound):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def open_archived(keyring: KeyRing, path: Path) -> bytes:
+    """The original bytes of an encrypted archive file (``NAME.PAYLOADID.enc``)."""
+    stem = path.name.removesuffix(ARCHIVE_SUFFIX)
+    payload_id = stem.rsplit(".", 1)[-1]
+    if stem == path.name or len(payload_id) != 32:
+        raise PayloadIntegrityError(f"{path.name} is not an encrypted archive file")
+    return unseal(keyring, payload_id, path.read_bytes())[1]
 
 
 def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) -> Path:
@@ -162,8 +182,10 @@ class FolderDoor:
         use_watchdog: bool = True,
         clock: Callable[[], float] = time.time,
         pgp: PgpPeers | None = None,
+        keyring: KeyRing | None = None,
     ) -> None:
         self.pgp = pgp  # answers to a submitter with a PGP key are encrypted to it (NAME.pgp)
+        self.keyring = keyring  # archive encrypted under it; None: archived as dropped (tests, demos)
         self.layouts = {submitter: FolderLayout(Path(root)).create() for submitter, root in roots.items()}
         self.intake = intake
         self.settle_seconds = settle_seconds
@@ -299,8 +321,24 @@ class FolderDoor:
             self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt)
             return 1
         self._answer(submitter, layout, name, claimed.name, receipt)
-        self._move(claimed, layout.archive / datetime.now(UTC).strftime("%Y-%m-%d"), claimed.name)
+        day = layout.archive / datetime.now(UTC).strftime("%Y-%m-%d")
+        if self.keyring is None:
+            self._move(claimed, day, claimed.name)
+        else:
+            self._archive_sealed(claimed, day, content)
         return 1
+
+    def _archive_sealed(self, claimed: Path, folder: Path, content: bytes) -> Path:
+        """The file's bytes sealed into the archive, then the plaintext claim removed (a crash in
+        between takes it in again, idempotently, and archives it once more)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        payload_id = new_payload_id()
+        assert self.keyring is not None
+        target = write_atomic(folder, f"{claimed.name}.{payload_id}{ARCHIVE_SUFFIX}",
+                              seal(self.keyring, payload_id, content), replace=False)
+        claimed.unlink()
+        _fsync_dir(claimed.parent)
+        return target
 
     def _refuse(self, submitter: str, layout: FolderLayout, path: Path, name: str, errors: list[ItemError],
                 receipt: IntakeReceipt | None = None) -> None:

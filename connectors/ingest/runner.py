@@ -95,6 +95,13 @@ class DoorRunner:
         thread.start()
         self._threads.append(thread)
 
+    def _keyring(self) -> Any:
+        """The payload store's master keys: the folder archive is encrypted with them."""
+        keyring = getattr(self.pipeline.payloads, "keyring", None)
+        if keyring is None:
+            raise ValueError("the folder door archives encrypted: the payload store has no key ring")
+        return keyring
+
     def _folders(self, using: Mapping[str, Submitter]) -> None:
         from connectors.ingest.folder import FolderDoor
 
@@ -104,7 +111,8 @@ class DoorRunner:
                 continue
             assert self.intake is not None
             door = FolderDoor({sid: config.root}, self.intake, settle_seconds=config.settle_seconds,
-                              poll_interval=config.poll_interval_seconds, max_bytes=self.settings.max_bytes)
+                              poll_interval=config.poll_interval_seconds, max_bytes=self.settings.max_bytes,
+                              keyring=self._keyring())
             self._spawn(f"folder-{sid}", door.run, self._stop)
             layout = door.layouts[sid]
             self.listening.append(f"folder {sid}: drop files in {layout.inbound}, answers in {layout.outbound}")

@@ -43,6 +43,7 @@ import yaml
 
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
 from connectors.ingest.folder import link_unique
+from connectors.ingest.outbound_retention import mark_picked_up
 from connectors.ingest.receipts import answer_document, answer_name
 from connectors.loop import ServingThread
 from connectors.pgp import PgpPeers
@@ -324,6 +325,7 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         self._server = server
         self._account = account
         self._uploads: dict[int, _Upload] = {}
+        self._downloads: dict[int, bytes] = {}  # answers being fetched from /outbound
 
     def _upload_target(self, path: bytes) -> str:
         parts = self.parts(path)
@@ -338,12 +340,18 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         self._uploads[id(file_obj)] = _Upload(name, self.map_path(path))
         return file_obj
 
+    def _download(self, path: bytes, file_obj: object) -> object:
+        parts = self.parts(path)
+        if len(parts) == 2 and parts[0] == OUTBOUND:
+            self._downloads[id(file_obj)] = self.map_path(path)
+        return file_obj
+
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         writes = pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC)
         if writes:
             self._upload_target(path)
         file_obj = super().open(path, pflags, attrs)
-        return self._track(path, file_obj) if writes else file_obj
+        return self._track(path, file_obj) if writes else self._download(path, file_obj)
 
     def open56(self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs) -> object:
         disposition = flags & asyncssh.FXF_ACCESS_DISPOSITION
@@ -353,7 +361,7 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         if writes:
             self._upload_target(path)
         file_obj = super().open56(path, desired_access, flags, attrs)
-        return self._track(path, file_obj) if writes else file_obj
+        return self._track(path, file_obj) if writes else self._download(path, file_obj)
 
     def write(self, file_obj: object, offset: int, data: bytes) -> int:
         upload = self._uploads.get(id(file_obj))
@@ -370,6 +378,9 @@ class _SubmitterSFTP(ConfinedSFTPServer):
         # received EOF, hence the private one, read defensively.
         ended = self.channel.is_closing() or getattr(self.channel, "_recv_state", "open") != "open"
         super().close(file_obj)
+        downloaded = self._downloads.pop(id(file_obj), None)
+        if downloaded is not None and not ended:  # fetched: `edi purge` may remove it after a grace period
+            mark_picked_up(downloaded)
         if upload is None:
             return
         if ended:

@@ -21,6 +21,7 @@ from connectors.http_server import ServerThread
 from connectors.ingest.runner import DoorRunner
 from connectors.loop import LoopThread
 from connectors.payer_sim.embedded import EmbeddedPayerSim
+from connectors.pipeline.inspect import audit_replays, cli_actor, show_transaction
 from connectors.pipeline.runner import PipelineRunner
 from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
@@ -28,9 +29,9 @@ from connectors.pipeline.workers import deliver_pending
 from edi.logs import configure_logging
 from edi.pipeline import STAGES
 from edi.settings import DoorSettings, Settings
-from edi.store import ALL_SUBMITTERS, State, TransactionFilter, migrate
+from edi.store import ALL_SUBMITTERS, State, TransactionFilter, TransactionNotFoundError, migrate
 
-__all__ = ["run_all", "run_api", "run_doors", "run_migrate", "run_replay", "run_worker"]
+__all__ = ["run_all", "run_api", "run_doors", "run_migrate", "run_replay", "run_show", "run_worker"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "payer_sim" / "sample"
 
@@ -54,7 +55,7 @@ def _until_signalled() -> None:
 def run_migrate() -> str:
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate(settings.database_url)
+    migrate(settings.database_url, lookup_key=settings.lookup_key())
     return settings.database_url.split("@")[-1]
 
 
@@ -148,8 +149,9 @@ def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,
-            payment_delay: float = 10.0) -> None:
-    """The whole pipeline on the embedded default, with a payer simulator and a callback receiver."""
+            payment_delay: float = 10.0, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+    """The whole pipeline on the embedded default, with a payer simulator and a callback receiver;
+    the API over HTTPS with ``ssl_certfile``/``ssl_keyfile`` (as ``edi api``)."""
     _configure_logs("run")
     settings = Settings.from_env()
     run_dir = settings.data_dir / "run"
@@ -174,7 +176,7 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
         runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                          core_options=core_options, **_auth(pipeline))
-        api = ServerThread(app, host, port).start()
+        api = ServerThread(app, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
         demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
         doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
@@ -221,9 +223,11 @@ def _show_delivery(request: Any) -> None:
         print(f"callback received: {kind} (webhook-id {request.webhook_id}, signature verified)", flush=True)
 
 
-def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str, str]:
-    """Deliver again the dead-lettered responses of the given (or all failed) transactions."""
+def run_replay(transaction_ids: list[str], *, failed: bool = False, actor: str | None = None) -> dict[str, str]:
+    """Deliver again the dead-lettered responses of the given (or all failed) transactions; each
+    goes on the audit trail as ``replayed`` by ``actor`` (default: the OS user)."""
     _configure_logs("replay")
+    who = cli_actor(actor)
     settings = Settings.from_env()
     pipeline = open_pipeline(settings, upgrade=False)
     ids = list(transaction_ids)
@@ -240,11 +244,28 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str,
 
     loop = LoopThread("replay")
     sender = loop.run(_sender(WebhookSender))
+    outcomes: dict[str, str] = {}
     try:
-        return {tid: deliver_pending(pipeline, tid, loop, sender, replay=True) for tid in dict.fromkeys(ids)}
+        for tid in dict.fromkeys(ids):
+            try:
+                outcomes[tid] = deliver_pending(pipeline, tid, loop, sender, replay=True)
+            except TransactionNotFoundError:
+                outcomes[tid] = "not-found"
     finally:
         loop.run(sender.aclose())
         loop.stop()
+        audit_replays(pipeline, outcomes, who)
+    return outcomes
+
+
+def run_show(transaction_id: str, *, actor: str | None = None) -> dict[str, Any] | None:
+    """A transaction with its decrypted request and responses, the read audited (``edi show``)."""
+    who = cli_actor(actor)
+    pipeline = open_pipeline(Settings.from_env(), upgrade=False)
+    try:
+        return show_transaction(pipeline, transaction_id, who)
+    finally:
+        pipeline.repository.engine.dispose()
 
 
 async def _sender(factory: Any) -> Any:

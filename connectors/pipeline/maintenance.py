@@ -154,10 +154,22 @@ def run_keys_retire(key_id: str) -> KeyRing:
 
 
 def run_purge(*, dry_run: bool = False) -> PurgeReport:
+    """The store's retention, then the doors' ``outbound/`` answers (``outbound_retention``)."""
+    from connectors.ingest.outbound_retention import OutboundRetention, outbound_folders, purge_outbound
+    from edi.partners import load_partners
+    from edi.settings import DoorSettings
+
     settings = Settings.from_env()
     policy = RetentionPolicy.from_env()
+    outbound_policy = OutboundRetention.from_env()
+    now = utcnow()
     engine = make_engine(settings.database_url)
     try:
-        return purge(engine, open_payload_store(settings), policy, now=utcnow(), dry_run=dry_run)
+        report = purge(engine, open_payload_store(settings), policy, now=now, dry_run=dry_run)
     finally:
         engine.dispose()
+    if settings.partners_file is not None:
+        submitters = load_partners(settings.partners_file).submitters
+        folders = outbound_folders(submitters, DoorSettings.from_env().sftp_root)
+        report.outbound_files = purge_outbound(folders, outbound_policy, now=now, dry_run=dry_run)
+    return report

@@ -35,14 +35,15 @@ def open_pipeline(
     """A ``Pipeline`` over the configured store; ``upgrade`` brings the schema to the current one."""
     settings = settings or Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lookup_key = settings.lookup_key()
     if upgrade:
-        migrate(settings.database_url)
+        migrate(settings.database_url, lookup_key=lookup_key)
     engine = make_engine(settings.database_url)
     if partners is None:
         source = partners_file or settings.partners_file
         partners = load_partners(source) if source is not None else PartnersConfig()
     return Pipeline(
-        repository=Repository(engine),
+        repository=Repository(engine, lookup_key=lookup_key),
         payloads=open_payload_store(settings, create_key=create_key),
         partners=partners,
         sequences=SequenceAllocator(engine),

@@ -61,7 +61,7 @@ def batch_file_name(partner_id: str, document_type: str, isa13: int) -> str:
 def _pick(candidates: list[TransactionRecord], limit: int) -> list[TransactionRecord]:
     chosen, seen = [], set()
     for record in candidates:
-        pcn = record.correlation.patient_control_number
+        pcn = record.correlation.patient_control_number_hmac  # one claim per CLM01 in a batch
         if pcn in seen:
             continue  # the next batch takes it
         seen.add(pcn)

@@ -65,11 +65,12 @@ class _ClaimIndex:
             [p.payer_claim_control_number for p in parts if p.payer_claim_control_number],
         )
         records.sort(key=lambda record: record.id, reverse=True)  # newest first, as the queries order
-        self.by_pcn: dict[str, list[TransactionRecord]] = {}
+        self._digest = pipeline.repository.pcn_digest
+        self.by_pcn: dict[str, list[TransactionRecord]] = {}  # by the CLM01's digest, as stored
         self.by_number: dict[str, list[TransactionRecord]] = {}
         for record in records:
-            if record.correlation.patient_control_number:
-                self.by_pcn.setdefault(record.correlation.patient_control_number, []).append(record)
+            if record.correlation.patient_control_number_hmac:
+                self.by_pcn.setdefault(record.correlation.patient_control_number_hmac, []).append(record)
             if record.correlation.payer_claim_control_number:
                 self.by_number.setdefault(record.correlation.payer_claim_control_number, []).append(record)
 
@@ -79,10 +80,12 @@ class _ClaimIndex:
             found = list(self.by_number.get(payer_claim_control_number, ()))
             if found or patient_control_number is None:
                 return found
-            found = [r for r in self.by_pcn.get(patient_control_number, ())
+            found = [r for r in self.by_pcn.get(self._digest(patient_control_number), ())
                      if r.correlation.payer_claim_control_number is None]
+        elif patient_control_number is None:
+            found = []
         else:
-            found = list(self.by_pcn.get(patient_control_number or "", ()))
+            found = list(self.by_pcn.get(self._digest(patient_control_number), ()))
         return sorted(found, key=lambda record: record.terminal)
 
 
@@ -252,7 +255,7 @@ def _277ca(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: Pa
         codes = tuple(code for k in keys for code in k.status_codes)
         note = notice(pipeline, member, EventType.CLAIM_ACK, document_type="277CA", final=accepted is False,
                       status="accepted" if accepted else "rejected" if accepted is False else "pending",
-                      response=part.document)
+                      response=part.document, patient_control_number=part.patient_control_number)
         plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _WAITING), f"277CA:{_status(codes)}",
                                correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],
                                keep_if_refused=True))
@@ -265,7 +268,8 @@ def _835(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: Payl
             continue
         status = next((k.status_code for k in part.keys if k.status_code), None) or "none"
         note = notice(pipeline, member, EventType.CLAIM_PAYMENT, document_type="835", final=True,
-                      status="denied" if status == "4" else "paid", response=part.document)
+                      status="denied" if status == "4" else "paid", response=part.document,
+                      patient_control_number=part.patient_control_number)
         plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _ANSWERED),
                                f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}",
                                correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],

@@ -53,6 +53,7 @@ def notice(
     status: str,
     response: Any = None,
     errors: Sequence[Mapping[str, Any]] = (),
+    patient_control_number: str | None = None,
 ) -> Notice:
     """Store one response document for ``transaction``; commit the returned attachment and
     delivery message together with the state move they belong to."""
@@ -65,8 +66,9 @@ def notice(
     }
     if transaction.correlation.control_number:
         data["controlNumber"] = transaction.correlation.control_number
-    if transaction.correlation.patient_control_number:
-        data["patientControlNumber"] = transaction.correlation.patient_control_number
+    pcn = patient_control_number or transaction.correlation.patient_control_number or _request_pcn(pipeline, transaction)
+    if pcn:
+        data["patientControlNumber"] = pcn
     if response is not None:
         data["response"] = response
     if errors:
@@ -78,6 +80,22 @@ def notice(
         message(Stage.DELIVERY, transaction.id),
         body,
     )
+
+
+def _request_pcn(pipeline: Pipeline, transaction: TransactionRecord) -> str | None:
+    """A claim's CLM01 from its (encrypted) request: the store keeps only a digest of it."""
+    if transaction.correlation.patient_control_number_hmac is None:
+        return None
+    record = pipeline.payload_of(transaction.id, PayloadKind.REQUEST_JSON)
+    if record is None:
+        return None
+    try:
+        data = json.loads(pipeline.read(record))
+    except ValueError:
+        return None
+    info = data.get("claimInformation") if isinstance(data, dict) else None
+    pcn = info.get("patientControlNumber") if isinstance(info, dict) else None
+    return pcn if isinstance(pcn, str) and pcn else None
 
 
 def read_notice(pipeline: Pipeline, record: PayloadRecord) -> tuple[bytes, dict[str, Any]]:

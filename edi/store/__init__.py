@@ -141,12 +141,14 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     return _create_engine(parsed, **options)
 
 
-def alembic_config(url: str | URL | None = None, engine: Engine | None = None) -> Any:
+def alembic_config(url: str | URL | None = None, engine: Engine | None = None, lookup_key: Any = None) -> Any:
     """An Alembic configuration for the store's migrations, without any ini file."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if lookup_key is not None:  # edi.lookup.LookupKey: for migrations that digest stored identifiers
+        config.attributes["lookup_key"] = lookup_key
     if engine is not None:
         config.attributes["engine"] = engine
     elif url is not None:
@@ -154,13 +156,17 @@ def alembic_config(url: str | URL | None = None, engine: Engine | None = None) -
     return config
 
 
-def migrate(url: str | URL | Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (the latest by default); safe to run every start."""
+def migrate(url: str | URL | Engine, revision: str = "head", *, lookup_key: Any = None) -> None:
+    """Upgrade the database to ``revision`` (the latest by default); safe to run every start.
+
+    ``lookup_key`` (``edi.lookup.LookupKey``) is the key the engine digests CLM01s with; without it
+    a migration that needs it takes the one ``Settings.from_env()`` names.
+    """
     from alembic import command
 
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        command.upgrade(alembic_config(engine=engine), revision)
+        command.upgrade(alembic_config(engine=engine, lookup_key=lookup_key), revision)
     finally:
         if engine is not url:
             engine.dispose()

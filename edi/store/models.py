@@ -189,7 +189,8 @@ class Transaction(Base):
     callback_url: Mapped[str | None] = mapped_column(String(2048))
     # correlation keys
     control_number: Mapped[str | None] = mapped_column(String(50))  # the request's controlNumber
-    patient_control_number: Mapped[str | None] = mapped_column(String(38))  # CLM01
+    # HMAC-SHA256 of CLM01 under the lookup key (edi.lookup): matched on, never the number itself
+    patient_control_number_hmac: Mapped[str | None] = mapped_column(String(64))
     trn_trace: Mapped[str | None] = mapped_column(String(50))  # TRN02 of the 270
     bht03: Mapped[str | None] = mapped_column(String(50))  # BHT03 of the outbound set
     isa13: Mapped[int | None] = mapped_column(Integer)
@@ -215,7 +216,7 @@ class Transaction(Base):
         Index(None, "state", "id"),
         Index(None, "partner_id", "isa13"),
         Index(None, "partner_id", "gs06", "st02"),
-        Index(None, "partner_id", "patient_control_number"),
+        Index(None, "partner_id", "patient_control_number_hmac"),
         Index(None, "partner_id", "payer_claim_control_number"),
         Index(None, "trn_trace"),
         Index(None, "created_at"),

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from edi.lookup import LookupKey
 from edi.payloads import RotatedPayload, StoredPayload
 from edi.store.models import (
     READ_ONLY,
@@ -130,22 +131,28 @@ class UnexpectedStateError(Exception):
 
 _STRING_LIMITS = {
     "control_number": 50, "patient_control_number": 38, "trn_trace": 50, "bht03": 50,
-    "payer_claim_control_number": 50,
+    "payer_claim_control_number": 50, "patient_control_number_hmac": 64,
 }
+_IN_MEMORY_ONLY = frozenset({"patient_control_number"})  # stored as its digest (edi.lookup)
 
 
 @dataclass(frozen=True, slots=True)
 class Correlation:
-    """The keys responses are matched by. ``None`` means "not known (yet)"."""
+    """The keys responses are matched by. ``None`` means "not known (yet)".
+
+    CLM01 is given in plaintext on the way in and stored only as its keyed digest: a record read
+    back from the store carries ``patient_control_number_hmac`` and no ``patient_control_number``.
+    """
 
     control_number: str | None = None  # the request's controlNumber
-    patient_control_number: str | None = None  # CLM01
+    patient_control_number: str | None = None  # CLM01, in memory only
     trn_trace: str | None = None  # TRN02 sent in the 270
     bht03: str | None = None  # BHT03 of the outbound transaction set
     isa13: int | None = None
     gs06: int | None = None
     st02: int | None = None
     payer_claim_control_number: str | None = None  # from the 277CA (REF*1K) or 835 (CLP07)
+    patient_control_number_hmac: str | None = None  # edi.lookup.LookupKey.clm01 of CLM01
 
     def __post_init__(self) -> None:
         for name, limit in _STRING_LIMITS.items():
@@ -158,8 +165,9 @@ class Correlation:
                 raise ValueError(f"correlation key {name} must be a control number from 1 to 999999999")
 
     def columns(self) -> dict[str, Any]:
-        """The keys that are set, by column name."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        """The keys that are set and stored as they are, by column name (see ``Repository._columns``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None and f.name not in _IN_MEMORY_ONLY}
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +368,8 @@ def _record(row: Transaction) -> TransactionRecord:
         idempotency_key=row.idempotency_key,
         request_sha256=row.request_sha256,
         callback_url=row.callback_url,
-        correlation=Correlation(**{f.name: getattr(row, f.name) for f in fields(Correlation)}),
+        correlation=Correlation(**{f.name: getattr(row, f.name) for f in fields(Correlation)
+                                   if f.name not in _IN_MEMORY_ONLY}),
         document_type=row.document_type,
         due_at=row.due_at,
         attempts=row.attempts or 0,
@@ -439,10 +448,33 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 class Repository:
     """Transactions, their history, payload references, outbox and deliveries in one database."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], datetime] = utcnow, lookup_key: LookupKey | None = None
+    ) -> None:
+        """``lookup_key`` digests CLM01s (``edi.lookup``); default: the one ``Settings.from_env()`` names."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
+        self._lookup_key = lookup_key
+
+    @property
+    def lookup_key(self) -> LookupKey:
+        if self._lookup_key is None:
+            from edi.settings import Settings
+
+            self._lookup_key = Settings.from_env().lookup_key()
+        return self._lookup_key
+
+    def pcn_digest(self, patient_control_number: str) -> str:
+        """What the store holds for a CLM01, to compare against ``Correlation.patient_control_number_hmac``."""
+        return self.lookup_key.clm01(patient_control_number)
+
+    def _columns(self, correlation: Correlation) -> dict[str, Any]:
+        """The columns a correlation sets: CLM01 as its digest."""
+        columns = correlation.columns()
+        if correlation.patient_control_number is not None:
+            columns["patient_control_number_hmac"] = self.pcn_digest(correlation.patient_control_number)
+        return columns
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -506,7 +538,7 @@ class Repository:
                     partner_id=new.partner_id, state=state.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
                     document_type=new.document_type, attempts=0, reply_to=new.reply_to,
-                    created_at=now, updated_at=now, **new.correlation.columns(),
+                    created_at=now, updated_at=now, **self._columns(new.correlation),
                 )
                 session.add(row)
                 session.flush()  # a duplicate idempotency key fails here
@@ -559,7 +591,7 @@ class Repository:
                 id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
                 state=(to or State.RECEIVED).value, idempotency_key=None, request_sha256=None,
                 callback_url=new.callback_url, document_type=new.document_type, attempts=0,
-                created_at=now, updated_at=now, **new.correlation.columns(),
+                created_at=now, updated_at=now, **self._columns(new.correlation),
             )
             rows.append(row)
             events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
@@ -650,7 +682,7 @@ class Repository:
         ids = list(dict.fromkeys(transaction_ids))
         if not ids:
             return []
-        changes = correlation.columns() if correlation is not None else {}
+        changes = self._columns(correlation) if correlation is not None else {}
         with self._transaction() as session:
             rows = self._locked(session, ids)
             for transaction_id in ids:
@@ -731,7 +763,7 @@ class Repository:
                 ))
                 row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, 0
                 if move.correlation is not None:
-                    for column, value in move.correlation.columns().items():
+                    for column, value in self._columns(move.correlation).items():
                         setattr(row, column, value)
                 self._add_payloads(session, [row.id], move.attach, now)
                 self._add_outbox(session, [row.id], move.outbox, now)
@@ -765,7 +797,7 @@ class Repository:
     def set_correlation(self, transaction_ids: str | Sequence[str], correlation: Correlation) -> None:
         """Record correlation keys learnt later (a payer claim control number, say)."""
         ids = [transaction_ids] if isinstance(transaction_ids, str) else list(dict.fromkeys(transaction_ids))
-        changes = correlation.columns()
+        changes = self._columns(correlation)
         if not changes or not ids:
             return
         with self._transaction() as session:
@@ -1007,7 +1039,7 @@ class Repository:
             # whose payer number another worker records in between (the 835 and the 277CA of one
             # batch matched concurrently) is in neither answer, and its part goes unmatched.
             found = self._match(claims.where(or_(by_number, and_(
-                Transaction.patient_control_number == patient_control_number,
+                Transaction.patient_control_number_hmac == self.pcn_digest(patient_control_number),
                 Transaction.payer_claim_control_number.is_(None),  # the payer's number is new to us
             ))))
             known = [r for r in found if r.correlation.payer_claim_control_number == payer_claim_control_number]
@@ -1015,7 +1047,7 @@ class Repository:
                 return known
             return sorted(found, key=lambda record: record.terminal)
         else:
-            statement = claims.where(Transaction.patient_control_number == patient_control_number)
+            statement = claims.where(Transaction.patient_control_number_hmac == self.pcn_digest(patient_control_number))
         found = self._match(statement)
         return sorted(found, key=lambda record: record.terminal)  # stable: newest first within each
 
@@ -1028,7 +1060,8 @@ class Repository:
         found: dict[str, TransactionRecord] = {}
         claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
-            for column, values in ((Transaction.patient_control_number, patient_control_numbers),
+            digests = [self.pcn_digest(value) for value in patient_control_numbers]
+            for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
                 for chunk in _chunks(list(dict.fromkeys(values))):
                     found.update((row.id, _record(row)) for row in session.scalars(claims.where(column.in_(chunk))))
@@ -1160,7 +1193,7 @@ class Repository:
             now = self._clock()
             for transaction_id, correlation in assignments:
                 row = rows[transaction_id]
-                for column, value in correlation.columns().items():
+                for column, value in self._columns(correlation).items():
                     setattr(row, column, value)
                 row.updated_at, row.due_at = now, None
             self._add_payloads(session, ids, attach, now)

@@ -83,6 +83,7 @@ class PurgeReport:
     objects: int = 0  # encrypted objects removed from the payload store
     audit_entries: int = 0
     anchor: tuple[int, str] | None = None  # the chain now starts after this (position, hash)
+    outbound_files: int = 0  # answers removed from the doors' outbound/ (connectors.ingest.outbound_retention)
 
 
 def _due_transactions(connection: Connection, cutoff: datetime, limit: int) -> list[str]:
