@@ -167,6 +167,7 @@ def test_s3_door_notified_through_sqs_answers_land_under_the_outbound_prefix(
         deadline = time.monotonic() + TIMEOUT
         while RECEIPTS["elig.json"] not in read() and time.monotonic() < deadline:
             time.sleep(0.2)
+        assert RECEIPTS["elig.json"] in read(), "the start-up sweep did not take the early object"
         # The sweep has listed the inbound prefix: from now on only a notification brings an object in.
         s3_client.put_object(Bucket=s3_bucket, Key=f"{PREFIX}/inbound/claims.jsonl", Body=claims_jsonl())
         _answers_through_files(stack, read)
