@@ -58,6 +58,14 @@ class DoorStack:
             TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=1000).items)
         return len(items) >= count and all(t.state.value == "delivered" for t in items)
 
+    def undelivered(self) -> list[str]:
+        """For a failure message: each transaction not delivered, with its state history."""
+        repository = self.pipeline.repository
+        return [f"{t.id} {t.correlation.patient_control_number}: " + " > ".join(
+                    f"{e.to_state.value}({e.detail_code})" for e in repository.history(t.id, submitter_id=ALL_SUBMITTERS))
+                for t in repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=1000).items
+                if t.state.value != "delivered"]
+
 
 @contextlib.contextmanager
 def door_stack(tmp_path: Path, *, doors: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

@@ -63,6 +63,7 @@ def _answers_through_files(stack: DoorStack, read: Callable[[], Mapping[str, Any
         time.sleep(0.3)
         found = dict(read())
     assert due is not None, f"no receipts; found {sorted(found)}"
+    assert stack.all_delivered(TRANSACTIONS), stack.undelivered()
     found = dict(read())  # all delivered: nothing more is coming
     check_answers(due, {name: doc for name, doc in found.items() if name not in RECEIPTS.values()})
 
@@ -225,6 +226,7 @@ def test_amqp_door_answers_arrive_on_the_reply_queue(tmp_path: Path, rabbitmq_ur
             if len(got) >= 2 + CLAIM_REPLIES and stack.all_delivered(TRANSACTIONS):
                 break
             time.sleep(0.3)
+        assert stack.all_delivered(TRANSACTIONS), stack.undelivered()
         while (message := reply_queue.get(no_ack=True)) is not None:  # all delivered: nothing more is coming
             got.append(message)
 
@@ -255,7 +257,7 @@ def test_jms_door_answers_arrive_at_the_java_clients_reply_queue(
         deadline = time.monotonic() + TIMEOUT
         while not stack.all_delivered(TRANSACTIONS) and time.monotonic() < deadline:
             time.sleep(0.3)
-        assert stack.all_delivered(TRANSACTIONS)
+        assert stack.all_delivered(TRANSACTIONS), stack.undelivered()
         peer = StompPeer(activemq_server)
         try:
             assert peer.browse(f"/queue/{replies}") == []  # nothing more than the clients read
