@@ -4,15 +4,15 @@ A request goes in through the REST API and through each ingest door; each door's
 then the 271 (as JSON) come back through that same door: files in the folder's and the SFTP
 home's outbound/, objects under the S3 outbound/ prefix, messages on the AMQP and JMS reply queues.
 
-A unique name, member id and date of birth (and a claim's patient control number, CLM01) go in through the REST API and each ingest door
-(watched folder, SFTP, S3, AMQP, JMS) while the whole pipeline runs with the payer simulator and
-logs at DEBUG through ``edi.logs``. Afterwards the log output, the database file and every file
-under the data directory (the encrypted payload store, the embedded broker's
-database, the lookup key's digests) and the watched folder's ``archive/`` are searched for those
-strings: none may appear. Not scanned: the submitters' own mailboxes -- the watched folder's
-``outbound/`` and the SFTP door's homes -- where answers are delivered for the submitter to fetch
-(encrypted there only for a submitter with a PGP key; ``edi purge`` removes them once fetched or
-old).
+A unique name, member id and date of birth (and a claim's patient control number, CLM01) go in
+through the REST API and each ingest door (watched folder, SFTP, S3, AMQP, JMS) while the whole
+pipeline runs with the payer simulator and logs at DEBUG through ``edi.logs``. Afterwards the log
+output, the database file and every file under the data directory (the encrypted payload store,
+the embedded broker's database, the lookup key's digests) and the watched folder's ``archive/``
+are searched for those strings: none may appear. Not scanned: the submitters' own mailboxes -- the
+watched folder's ``outbound/`` and the SFTP door's homes -- where answers are delivered for the
+submitter to fetch (encrypted there only for a submitter with a PGP key; ``edi purge`` removes
+them once fetched or old).
 """
 
 from __future__ import annotations
@@ -30,21 +30,14 @@ import asyncssh
 import boto3
 import httpx
 import stomp
-import yaml
 from kombu import Connection, Producer, Queue
 
 from connectors.api import create_app
-from connectors.ingest.replies import DoorReplies
-from connectors.ingest.runner import DoorRunner
 from connectors.ingest.sftp_server import hash_password
-from connectors.pipeline.runner import PipelineRunner
-from connectors.pipeline.runtime import open_pipeline
-from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from edi.logs import configure_logging
-from edi.settings import DoorSettings, Settings
 from edi.store import ALL_SUBMITTERS, TransactionFilter
+from tests.door_journeys import DoorStack, door_stack
 from tests.servers.http import serve
-from tests.test_pipeline_e2e import SFTP_PASSWORD, start_sim
 
 pytest_plugins = ("tests.servers.rabbitmq", "tests.servers.activemq", "tests.servers.moto")
 
@@ -82,108 +75,99 @@ def _hits(blob: bytes) -> list[str]:
     return [s for s in SEEDED if s.encode() in blob or s.encode("utf-16-le") in blob]
 
 
+def _through_every_door(stack: DoorStack, drop: Path, tag: str, rabbitmq_url: str, activemq_server: Any,
+                        s3_client: Any, s3_bucket: str) -> dict[str, list[Any]]:
+    """A request in by the API and by each door; what came back through each, once all finished."""
+    pipeline, config, doors, data_dir = stack.pipeline, stack.config, stack.doors, stack.data_dir
+    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+    with serve(app) as url:
+        answer = httpx.post(f"{url}/eligibility", content=request(1), timeout=60,
+                            headers={"Authorization": f"Bearer {config.api_key}",
+                                     "Content-Type": "application/json"})
+        assert answer.status_code in (200, 202), answer.text
+        claimed = httpx.post(f"{url}/claims", content=claim(), timeout=60,
+                             headers={"Authorization": f"Bearer {config.api_key}",
+                                      "Content-Type": "application/json"})
+        assert claimed.status_code == 202, claimed.text
+    (drop / "inbound" / "two.json").write_bytes(request(2))
+    server = doors.sftp_server
+
+    async def upload() -> None:
+        async with asyncssh.connect(server.host, server.port, username="clinic", password=PASSWORD,
+                                    known_hosts=asyncssh.import_known_hosts(server.known_hosts_line()),
+                                    client_keys=[], preferred_auth=("password",), agent_path=None,
+                                    config=None) as conn, conn.start_sftp_client() as sftp, \
+                sftp.open("/inbound/three.json", "wb") as handle:
+            await handle.write(request(3))
+
+    asyncio.run(upload())
+    s3_client.put_object(Bucket=s3_bucket, Key="submitters/clinic/inbound/four.json", Body=request(4))
+    with Connection(rabbitmq_url) as connection:
+        channel = connection.channel()
+        Queue(f"clinic.replies.{tag}", durable=True)(channel).declare()
+        Producer(channel).publish(request(5), exchange="", routing_key=f"clinic.requests.{tag}",
+                                  reply_to=f"clinic.replies.{tag}", message_id=f"m-{tag}",
+                                  content_type="application/json")
+    jms_frames: list[Any] = []
+    peer = stomp.Connection12([activemq_server.stomp_address], auto_decode=False)
+    peer.set_listener("replies", type("L", (stomp.ConnectionListener,),
+                                      {"on_message": lambda _self, frame: jms_frames.append(frame)})())
+    peer.connect(wait=True)
+    peer.subscribe(f"/queue/clinic.replies.{tag}", id="r", ack="auto")
+    peer.send(f"/queue/clinic.requests.{tag}", request(6), headers={"persistent": "true"})
+
+    def finished() -> bool:
+        items = list(pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS),
+                                                            limit=100).items)
+        return len(items) >= 7 and all(t.terminal for t in items)
+
+    try:
+        wait_for(finished, "all seven requests to finish")
+    except AssertionError:
+        items = pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=100).items
+        raise AssertionError(f"not finished: {[(t.state.value, t.reply_to) for t in items]}") from None
+    # Each door's answer came back through it: its receipt, then the 271 JSON.
+    answers = {"api": [answer.json()]}
+    answers["folder"] = [json.loads(p.read_text()) for p in (drop / "outbound").glob("*.json")]
+    answers["sftp"] = [json.loads(p.read_text())
+                       for p in (data_dir / "doors" / "sftp").glob("*/outbound/*.json")]
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="submitters/clinic/outbound/")
+    answers["s3"] = [json.loads(s3_client.get_object(Bucket=s3_bucket, Key=o["Key"])["Body"].read())
+                     for o in listed.get("Contents", [])]
+    with Connection(rabbitmq_url) as connection:
+        replies_queue = Queue(f"clinic.replies.{tag}", durable=True)(connection.channel())
+        answers["amqp"] = []
+        while (message := replies_queue.get(no_ack=True)) is not None:
+            answers["amqp"].append(json.loads(message.body))
+    wait_for(lambda: len(jms_frames) >= 2, "the JMS receipt and answer", 30)
+    answers["jms"] = [json.loads(frame.body) for frame in jms_frames]
+    peer.disconnect()
+    return answers
+
+
 def test_every_door_answers_through_itself_and_leaves_no_phi_at_rest(
         tmp_path: Path, rabbitmq_url: str, activemq_server: Any, moto_server: Any, s3_client: Any,
         s3_bucket: str) -> None:
     log_output = io.StringIO()
     configure_logging(logging.DEBUG, stream=log_output, service="phi-test")
-    sim = start_sim(tmp_path / "mailbox")
     tag = uuid.uuid4().hex[:8]
     data_dir = tmp_path / "data"
-    config = write_sample_config(tmp_path / "cfg", core_url=sim.core_url, sftp_port=sim.sftp_port,
-                                 known_hosts_line=sim.known_hosts_line(), sftp_password=SFTP_PASSWORD,
-                                 window_seconds=0.5, poll_seconds=0.3)
-    partners = yaml.safe_load(config.partners_file.read_text())
-    partners["submitters"][SUBMITTER_ID]["doors"] = {
+    doors = {
         "folder": {"root": str(tmp_path / "drop"), "settle_seconds": 0, "poll_interval_seconds": 0.2},
         "sftp": {"username": "clinic", "password_hash": hash_password(PASSWORD)},
         "s3": {"bucket": s3_bucket, "prefix": "submitters/clinic", "poll_interval_seconds": 0.5},
         "amqp": {"queue": f"clinic.requests.{tag}"},
         "jms": {"queue": f"/queue/clinic.requests.{tag}", "reply_destination": f"/queue/clinic.replies.{tag}"},
     }
-    config.partners_file.write_text(yaml.safe_dump(partners))
-    env = {"EDI_DATA_DIR": str(data_dir)}
-    pipeline = open_pipeline(Settings.from_env(env), partners_file=config.partners_file, create_key=True)
     host, port = activemq_server.stomp_address
-    door_settings = DoorSettings.from_env({
-        **env, "EDI_SFTP_DOOR_PORT": "0", "EDI_S3_ENDPOINT_URL": moto_server.endpoint_url,
-        "EDI_DOORS_AMQP_URL": rabbitmq_url, "EDI_DOORS_STOMP_URL": f"stomp://{host}:{port}", "EDI_DOORS_ID": tag,
-    })
+    env = {"EDI_S3_ENDPOINT_URL": moto_server.endpoint_url, "EDI_DOORS_AMQP_URL": rabbitmq_url,
+           "EDI_DOORS_STOMP_URL": f"stomp://{host}:{port}", "EDI_DOORS_ID": tag}
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name="us-east-1")
-    replies = DoorReplies.from_config(pipeline.partners.submitters, door_settings, boto_session=session)
-    runner = PipelineRunner(pipeline, broker_url=f"sqla+sqlite:///{data_dir / 'broker.db'}", sweep_interval=0.2,
-                            poll_interval=0.3, replies=replies).start()
-    doors = DoorRunner(pipeline, door_settings, boto_session=session).start()
-    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
     try:
-        with serve(app) as url:
-            answer = httpx.post(f"{url}/eligibility", content=request(1), timeout=60,
-                                headers={"Authorization": f"Bearer {config.api_key}",
-                                         "Content-Type": "application/json"})
-            assert answer.status_code in (200, 202), answer.text
-            claimed = httpx.post(f"{url}/claims", content=claim(), timeout=60,
-                                 headers={"Authorization": f"Bearer {config.api_key}",
-                                          "Content-Type": "application/json"})
-            assert claimed.status_code == 202, claimed.text
-        (tmp_path / "drop" / "inbound" / "two.json").write_bytes(request(2))
-        server = doors.sftp_server
-
-        async def upload() -> None:
-            async with asyncssh.connect(server.host, server.port, username="clinic", password=PASSWORD,
-                                        known_hosts=asyncssh.import_known_hosts(server.known_hosts_line()),
-                                        client_keys=[], preferred_auth=("password",), agent_path=None,
-                                        config=None) as conn, conn.start_sftp_client() as sftp, \
-                    sftp.open("/inbound/three.json", "wb") as handle:
-                await handle.write(request(3))
-
-        asyncio.run(upload())
-        s3_client.put_object(Bucket=s3_bucket, Key="submitters/clinic/inbound/four.json", Body=request(4))
-        with Connection(rabbitmq_url) as connection:
-            channel = connection.channel()
-            Queue(f"clinic.replies.{tag}", durable=True)(channel).declare()
-            Producer(channel).publish(request(5), exchange="", routing_key=f"clinic.requests.{tag}",
-                                      reply_to=f"clinic.replies.{tag}", message_id=f"m-{tag}",
-                                      content_type="application/json")
-        jms_frames: list[Any] = []
-        peer = stomp.Connection12([activemq_server.stomp_address], auto_decode=False)
-        peer.set_listener("replies", type("L", (stomp.ConnectionListener,),
-                                          {"on_message": lambda _self, frame: jms_frames.append(frame)})())
-        peer.connect(wait=True)
-        peer.subscribe(f"/queue/clinic.replies.{tag}", id="r", ack="auto")
-        peer.send(f"/queue/clinic.requests.{tag}", request(6), headers={"persistent": "true"})
-
-        def finished() -> bool:
-            items = list(pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS),
-                                                                limit=100).items)
-            return len(items) >= 7 and all(t.terminal for t in items)
-
-        try:
-            wait_for(finished, "all seven requests to finish")
-        except AssertionError:
-            items = pipeline.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS), limit=100).items
-            raise AssertionError(f"not finished: {[(t.state.value, t.reply_to) for t in items]}") from None
-        # Each door's answer came back through it: its receipt, then the 271 JSON.
-        answers = {"api": [answer.json()]}
-        answers["folder"] = [json.loads(p.read_text()) for p in (tmp_path / "drop" / "outbound").glob("*.json")]
-        answers["sftp"] = [json.loads(p.read_text())
-                           for p in (data_dir / "doors" / "sftp").glob("*/outbound/*.json")]
-        listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="submitters/clinic/outbound/")
-        answers["s3"] = [json.loads(s3_client.get_object(Bucket=s3_bucket, Key=o["Key"])["Body"].read())
-                         for o in listed.get("Contents", [])]
-        with Connection(rabbitmq_url) as connection:
-            replies_queue = Queue(f"clinic.replies.{tag}", durable=True)(connection.channel())
-            answers["amqp"] = []
-            while (message := replies_queue.get(no_ack=True)) is not None:
-                answers["amqp"].append(json.loads(message.body))
-        wait_for(lambda: len(jms_frames) >= 2, "the JMS receipt and answer", 30)
-        answers["jms"] = [json.loads(frame.body) for frame in jms_frames]
-        peer.disconnect()
+        with door_stack(tmp_path, doors=doors, env=env, boto_session=session, window_seconds=0.5) as stack:
+            answers = _through_every_door(stack, tmp_path / "drop", tag, rabbitmq_url, activemq_server, s3_client, s3_bucket)
     finally:
-        doors.stop()
-        runner.stop()
-        sim.stop()
-        pipeline.repository.engine.dispose()
         logging.getLogger().handlers[:] = [h for h in logging.getLogger().handlers if h.get_name() != "edi-json"]
 
     for door, documents in answers.items():

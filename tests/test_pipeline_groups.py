@@ -4,6 +4,7 @@ cannot carry rejected alone when its batch is built (no trial 837 per claim any 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,24 @@ def test_a_claim_the_837_cannot_carry_is_rejected_alone_and_the_batch_goes_witho
     others = [after[i] for i in ids if i != ids[2]]
     assert {r.state for r in others} == {State.QUEUED}
     assert len({r.correlation.isa13 for r in others}) == 1 and others[0].correlation.isa13 is not None
+
+
+def test_a_batch_checked_a_moment_before_its_window_ends_is_woken_again(pipeline: Pipeline) -> None:
+    """The sweeper clears a claim's schedule when it queues the build; a build that finds the
+    window not quite over (the claim's age counts from its commit, its due time from just before)
+    must schedule the wake-up again, or the claim waits for ever."""
+    records = [r for r, _ in intake.accept_many(pipeline, submitter_id=SUBMITTER_ID,
+                                                items=[intake.Request("professional", d) for d in claims(2)])]
+    ids = [r.id for r in records]
+    translate_many(pipeline, ids)
+    pipeline.repository.schedule(ids, None)  # what the sweeper does when it queues the outbox message
+    queued = pipeline.repository.get_many(ids)
+    window = timedelta(seconds=pipeline.partners.partner(PARTNER_ID).batch.window_seconds)
+    ends = min(r.updated_at for r in queued.values()) + window
+
+    assert build_batches(pipeline, PARTNER_ID, "837P", now=ends - timedelta(milliseconds=50)) == []
+    woken = [r for r in pipeline.repository.get_many(ids).values() if r.due_at is not None]
+    assert [r.due_at for r in woken] == [ends]
+    assert [r.id for r in pipeline.repository.due(ends)] == [woken[0].id]  # the sweeper finds it then
+    built = build_batches(pipeline, PARTNER_ID, "837P", now=ends)
+    assert [b.claims for b in built] == [2]

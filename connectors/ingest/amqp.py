@@ -39,8 +39,8 @@ from typing import Any
 from kombu import Connection, Consumer, Message, Producer, Queue
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.message_door import MessageDoor
 from connectors.ingest.messages import Undecodable, reasons_text, sniff
-from connectors.ingest.receipts import answer_document, refusal_document
 from connectors.queues.topology import REASON_HEADER
 
 __all__ = ["AmqpDoor", "AmqpReplySink", "NAME_HEADER", "REASON_HEADER", "SUBMITTER_HEADER"]
@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 SUBMITTER_HEADER = "x-edi-submitter"
 NAME_HEADER = "x-edi-name"
-FAILURES_KEPT = 10_000  # message names whose intake failed, remembered for max_intake_failures
 _RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
 
 
@@ -92,12 +91,11 @@ class AmqpReplySink:
             self._connection = self._producer = None
 
 
-class AmqpDoor:
-    """Consumes one request queue and hands each message to ``intake``; see the module docstring.
+class AmqpDoor(MessageDoor):
+    """Consumes one request queue and hands each message to ``intake``; see the module docstring
+    and ``MessageDoor`` for the thread, the reconnecting and the counters."""
 
-    ``run()`` blocks until ``stop()``; ``start()`` runs it in a daemon thread. ``connected`` is set
-    while consuming (tests and health checks wait on it).
-    """
+    label = "AMQP door"
 
     def __init__(
         self,
@@ -117,7 +115,9 @@ class AmqpDoor:
         backoff_max: float = 30.0,
         heartbeat: float = 60,  # an Intake call longer than twice this loses the connection (redelivery)
     ) -> None:
-        self.intake = intake
+        super().__init__(intake, reply_sink or AmqpReplySink(url), own_sink=reply_sink is None,
+                         send_receipts=send_receipts, max_intake_failures=max_intake_failures,
+                         backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.url = url
         self.queue = Queue(queue, durable=True)
         self.dead_letter_queue = Queue(dead_letter_queue or f"{queue}.dlq", durable=True)
@@ -125,57 +125,28 @@ class AmqpDoor:
         self.trust_user_id = trust_user_id
         self.submitter_header = submitter_header
         self.prefetch = prefetch
-        self.send_receipts = send_receipts
-        self.replies = reply_sink or AmqpReplySink(url)
-        self._own_sink = reply_sink is None
-        self.max_intake_failures = max_intake_failures
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.heartbeat = heartbeat
-        self.connected = threading.Event()
-        self.stored = 0  # messages acked after the Intake took them
-        self.dead_lettered = 0
-        self._failures: dict[str, int] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    # lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> AmqpDoor:
-        self._thread = threading.Thread(target=self.run, name="amqp-door", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if self._own_sink:
-            self.replies.close()
-
-    def run(self) -> None:
-        backoff = self.backoff_initial
-        while not self._stopping.is_set():
-            connection = _connection(self.url, self.heartbeat)
-            errors: tuple[type[BaseException], ...] = (OSError, *connection.connection_errors,
-                                                        *connection.channel_errors)
-            try:
-                connection.ensure_connection(max_retries=1)
-                backoff = self.backoff_initial
-                self._consume(connection)
-            except errors as exc:
-                # unacked deliveries go back to the queue with the connection
-                log.warning("AMQP door: broker connection lost or refused (%s); retrying in %.1f s",
-                            type(exc).__name__, backoff)
-            except Exception as exc:  # a reply sink or intake bug: drop the connection, redeliver
-                log.error("AMQP door: unexpected %s while handling a message; reconnecting in %.1f s",
-                          type(exc).__name__, backoff)
-            finally:
-                self.connected.clear()
-                connection.release()
-            self._stopping.wait(backoff)
-            backoff = min(backoff * 2, self.backoff_max)
+    def _session(self, backoff: float) -> bool:
+        connection = _connection(self.url, self.heartbeat)
+        errors: tuple[type[BaseException], ...] = (OSError, *connection.connection_errors,
+                                                    *connection.channel_errors)
+        connected = False
+        try:
+            connection.ensure_connection(max_retries=1)
+            connected = True
+            self._consume(connection)
+        except errors as exc:
+            # unacked deliveries go back to the queue with the connection
+            log.warning("AMQP door: broker connection lost or refused (%s); retrying in %.1f s",
+                        type(exc).__name__, self.backoff_initial if connected else backoff)
+        except Exception as exc:  # a reply sink or intake bug: drop the connection, redeliver
+            log.error("AMQP door: unexpected %s while handling a message; reconnecting in %.1f s",
+                      type(exc).__name__, self.backoff_initial if connected else backoff)
+        finally:
+            self.connected.clear()
+            connection.release()
+        return connected
 
     def _consume(self, connection: Connection) -> None:
         """Deliveries are queued by the consumer callback and handled here, after ``drain_events``
@@ -251,33 +222,23 @@ class AmqpDoor:
         try:
             receipt = self.intake(submission)
         except Exception as exc:
-            self._intake_failed(message, producer, reply, name, submitter, exc)
+            self._retry_or_give_up(message, producer, reply, name, submitter, exc)
             return
-        self._failures.pop(name, None)
+        self._intake_returned(name)
         if receipt.refused_whole:
             self._dead_letter(message, producer, reply, receipt.rejected, submitter, receipt)
             return
-        if self.send_receipts and reply_to:
-            self.replies.send(reply, name, answer_document(name, receipt,
-                                                           submission_id=self._submission_id(message)))
+        if self.send_receipts:
+            self._answer(reply, name, receipt, [], self._submission_id(message))
         message.ack()
-        self.stored += 1
-        log.info("AMQP door: stored message %s of %s (%d accepted, %d rejected)", name, submitter,
-                 len(receipt.accepted), len(receipt.rejected))
+        self._stored(name, submitter, receipt)
 
-    def _intake_failed(self, message: Message, producer: Producer, reply: ReplyAddress, name: str,
-                       submitter: str, exc: Exception) -> None:
-        failures = self._failures.get(name, 0) + 1
-        if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
-            self._failures.clear()
-        self._failures[name] = failures
-        log.error("AMQP door: intake failed for message %s of %s (%s), attempt %d of %d", name, submitter,
-                  type(exc).__name__, failures, self.max_intake_failures)
-        if failures >= self.max_intake_failures:
-            self._failures.pop(name, None)
-            self._dead_letter(message, producer, reply, [ItemError(
-                "message", f"the pipeline could not store it ({type(exc).__name__}) after {failures} attempts; "
-                           "it was not processed, send it again later")], submitter)
+    def _retry_or_give_up(self, message: Message, producer: Producer, reply: ReplyAddress, name: str,
+                          submitter: str, exc: Exception) -> None:
+        failures = self._intake_failed(name, submitter, exc)
+        given_up = self._given_up(failures, exc)
+        if given_up is not None:
+            self._dead_letter(message, producer, reply, given_up, submitter)
             return
         self._stopping.wait(min(self.backoff_initial * 2 ** (failures - 1), self.backoff_max))
         message.requeue()
@@ -287,11 +248,7 @@ class AmqpDoor:
                      receipt: IntakeReceipt | None = None) -> None:
         """Error reply (if asked for), the message as it arrived to the DLQ with the reason, then ack."""
         name = self._name(message)
-        if reply.target:
-            ident = self._submission_id(message)
-            body = (answer_document(name, receipt, submission_id=ident) if receipt is not None
-                    else refusal_document(name, errors, submission_id=ident))
-            self.replies.send(reply, name, body)
+        self._answer(reply, name, receipt, errors, self._submission_id(message))
         properties = {key: message.properties[key] for key in ("correlation_id", "reply_to", "message_id")
                       if message.properties.get(key)}
         producer.publish(

@@ -41,8 +41,8 @@ import stomp
 from stomp.exception import StompException
 
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
+from connectors.ingest.message_door import MessageDoor
 from connectors.ingest.messages import Undecodable, reasons_text, sniff
-from connectors.ingest.receipts import answer_document, refusal_document
 
 __all__ = ["JmsDoor", "JmsReplySink", "JmsRequestQueue", "StompEndpoint"]
 
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 REASON_HEADER = "edi_reject_reason"
 NAME_HEADER = "edi_name"
-FAILURES_KEPT = 10_000  # message ids whose intake failed, remembered for max_intake_failures
 # headers the broker sets on delivery or that belong to the frame: not copied to the dead-letter queue
 _FRAME_HEADERS = {"destination", "message-id", "subscription", "ack", "content-length", "redelivered",
                   "timestamp", "expires", "priority", "receipt", "transaction"}
@@ -218,12 +217,11 @@ class JmsReplySink:
             self._drop()
 
 
-class JmsDoor:
-    """Consumes request queues and hands each message to ``intake``; see the module docstring.
+class JmsDoor(MessageDoor):
+    """Consumes request queues and hands each message to ``intake``; see the module docstring
+    and ``MessageDoor`` for the thread, the reconnecting and the counters."""
 
-    ``run()`` blocks until ``stop()``; ``start()`` runs it in a daemon thread. ``connected`` is set
-    while subscribed (tests and health checks wait on it).
-    """
+    label = "JMS door"
 
     def __init__(
         self,
@@ -242,68 +240,36 @@ class JmsDoor:
     ) -> None:
         if not queues:
             raise ValueError("JmsDoor needs at least one request queue")
-        self.intake = intake
+        super().__init__(intake, reply_sink or JmsReplySink(endpoint), own_sink=reply_sink is None,
+                         send_receipts=send_receipts, max_intake_failures=max_intake_failures,
+                         backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.endpoint = endpoint
         self.queues = {str(index): request_queue for index, request_queue in enumerate(queues)}
         self.submitter_header = submitter_header
         self.dead_letter = dead_letter
         self.prefetch = prefetch
-        self.send_receipts = send_receipts
-        self.replies = reply_sink or JmsReplySink(endpoint)
-        self._own_sink = reply_sink is None
-        self.max_intake_failures = max_intake_failures
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
-        self.connected = threading.Event()
-        self.stored = 0  # messages acknowledged after the Intake took them
-        self.dead_lettered = 0
-        self._failures: dict[str, int] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    # lifecycle ---------------------------------------------------------------------------------
-
-    def start(self) -> JmsDoor:
-        self._thread = threading.Thread(target=self.run, name="jms-door", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        if self._own_sink:
-            self.replies.close()
-
-    def run(self) -> None:
-        backoff = self.backoff_initial
-        while not self._stopping.is_set():
-            deliveries: queue.Queue = queue.Queue()
-            link = _Link(self.endpoint, deliveries)
-            try:
-                link.open()
-                for sub_id, request_queue in self.queues.items():
-                    link.connection.subscribe(request_queue.destination, sub_id, ack="client-individual",
-                                              headers={"activemq.prefetchSize": str(self.prefetch)})
-            except (StompException, OSError) as exc:
-                link.close()
-                log.warning("JMS door: broker %s:%s unreachable (%s); retrying in %.1f s",
-                            self.endpoint.host, self.endpoint.port, type(exc).__name__, backoff)
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, self.backoff_max)
-                continue
-            log.info("JMS door: consuming %d queue(s) on %s:%s", len(self.queues), self.endpoint.host,
-                     self.endpoint.port)
-            self.connected.set()
-            healthy = self._consume(link, deliveries)
+    def _session(self, backoff: float) -> bool:
+        deliveries: queue.Queue = queue.Queue()
+        link = _Link(self.endpoint, deliveries)
+        try:
+            link.open()
+            for sub_id, request_queue in self.queues.items():
+                link.connection.subscribe(request_queue.destination, sub_id, ack="client-individual",
+                                          headers={"activemq.prefetchSize": str(self.prefetch)})
+        except (StompException, OSError) as exc:
+            link.close()
+            log.warning("JMS door: broker %s:%s unreachable (%s); retrying in %.1f s",
+                        self.endpoint.host, self.endpoint.port, type(exc).__name__, backoff)
+            return False
+        log.info("JMS door: consuming %d queue(s) on %s:%s", len(self.queues), self.endpoint.host,
+                 self.endpoint.port)
+        self.connected.set()
+        try:
+            return self._consume(link, deliveries)
+        finally:
             self.connected.clear()
             link.close()
-            if healthy:
-                backoff = self.backoff_initial
-            if not self._stopping.is_set():
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, self.backoff_max)
 
     def _consume(self, link: _Link, deliveries: queue.Queue) -> bool:
         """Handle deliveries until the link goes or a message must be redelivered. True: the link
@@ -357,37 +323,24 @@ class JmsDoor:
         try:
             receipt = self.intake(submission)
         except Exception as exc:
-            failures = self._failures.get(name, 0) + 1
-            if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
-                self._failures.clear()
-            self._failures[name] = failures
-            log.error("JMS door: intake failed for message %s of %s (%s), attempt %d of %d", name, submitter,
-                      type(exc).__name__, failures, self.max_intake_failures)
-            if failures < self.max_intake_failures:
+            given_up = self._given_up(self._intake_failed(name, submitter, exc), exc)
+            if given_up is None:
                 return False  # redelivered after the door reconnects
-            self._failures.pop(name, None)
-            return self._dead_letter(link, frame, reply, [ItemError(
-                "message", f"the pipeline could not store it ({type(exc).__name__}) after {failures} attempts; "
-                           "it was not processed, send it again later")], submitter)
-        self._failures.pop(name, None)
+            return self._dead_letter(link, frame, reply, given_up, submitter)
+        self._intake_returned(name)
         if receipt.refused_whole:
             return self._dead_letter(link, frame, reply, receipt.rejected, submitter, receipt)
-        if self.send_receipts and reply.target:
-            self.replies.send(reply, name, answer_document(name, receipt, submission_id=name or None))
+        if self.send_receipts:
+            self._answer(reply, name, receipt, [], name or None)
         link.connection.ack(headers["ack"])
-        self.stored += 1
-        log.info("JMS door: stored message %s of %s (%d accepted, %d rejected)", name, submitter,
-                 len(receipt.accepted), len(receipt.rejected))
+        self._stored(name, submitter, receipt)
         return True
 
     def _dead_letter(self, link: _Link, frame, reply: ReplyAddress, errors: Sequence[ItemError],
                      submitter: str | None = None, receipt: IntakeReceipt | None = None) -> bool:
         headers: dict[str, str] = frame.headers
         name = headers.get("message-id", "")
-        if reply.target:
-            body = (answer_document(name, receipt, submission_id=name or None) if receipt is not None
-                    else refusal_document(name, errors, submission_id=name or None))
-            self.replies.send(reply, name, body)
+        self._answer(reply, name, receipt, list(errors), name or None)
         copied = {key: value for key, value in headers.items() if key not in _FRAME_HEADERS}
         copied.update({
             REASON_HEADER: reasons_text(errors), "edi_original_destination": headers.get("destination", ""),

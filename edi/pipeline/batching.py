@@ -89,6 +89,7 @@ def build_batches(
         oldest = min(record.updated_at for record in candidates)
         full = len(candidates) >= settings.max_claims_per_file
         if not (force or full or now - oldest >= timedelta(seconds=settings.window_seconds)):
+            _wake_when_due(pipeline, candidates, oldest + timedelta(seconds=settings.window_seconds))
             break
         chosen = _pick(candidates, settings.max_claims_per_file)
         try:
@@ -100,6 +101,19 @@ def build_batches(
             continue
         built.append(batch)
     return built
+
+
+def _wake_when_due(pipeline: Pipeline, candidates: list[TransactionRecord], due_at: datetime) -> None:
+    """Make sure the sweeper brings the waiting claims back when their window ends.
+
+    Their own ``due_at`` does that -- unless the sweeper already took it (it clears the schedule
+    when it queues the message) and this build came a moment early: ``due_at`` is computed just
+    before the claim is queued, its age counts from the commit. Without a new schedule such a
+    claim would wait for the stale sweep, whose touch makes it young again, for ever."""
+    if any(record.due_at is not None for record in candidates):
+        return
+    oldest = min(candidates, key=lambda record: record.updated_at)
+    pipeline.repository.schedule(oldest.id, due_at)
 
 
 def build_due_batches(pipeline: Pipeline, *, now: datetime | None = None, force: bool = False) -> list[BuiltBatch]:

@@ -46,7 +46,9 @@ import pytest
 pytest.register_assert_rewrite("tests.servers.rabbitmq")
 from tests.servers.rabbitmq import _die_with_parent, _free_ports, _stop_process  # noqa: E402
 
-__all__ = ["ActiveMQServer", "activemq_server", "client_classpath", "start_activemq"]
+__all__ = ["ActiveMQServer", "activemq_server", "client_classpath", "java_client", "start_activemq"]
+
+JAVA_SOURCE = Path(__file__).resolve().parent.parent / "java" / "JmsRequestReply.java"
 
 INSTALL_HINT = "install the Debian package 'activemq' and a JDK (apt-get install -y activemq default-jdk-headless)"
 START_TIMEOUT = 90.0
@@ -256,3 +258,16 @@ def activemq_server() -> Iterator[ActiveMQServer]:
     """One private ActiveMQ broker for the whole test session."""
     with start_activemq() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def java_client(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The command line that runs the Java JMS submitter (``tests/java/JmsRequestReply.java``), compiled
+    once per session with ``javac`` against the package's client jars (``tests/jms_client.py`` drives it)."""
+    classes = tmp_path_factory.mktemp("java-classes")
+    jars = client_classpath()
+    compiled = subprocess.run([java_tool("javac"), "-d", str(classes), "-cp", jars, str(JAVA_SOURCE)],
+                              capture_output=True, text=True)
+    assert compiled.returncode == 0, f"javac failed:\n{compiled.stdout}\n{compiled.stderr}"
+    return [java_tool(), "-Xmx64m", "-XX:TieredStopAtLevel=1", "-cp", os.pathsep.join([str(classes), jars]),
+            "JmsRequestReply"]
