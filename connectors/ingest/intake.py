@@ -23,12 +23,14 @@ from edi.checks import validate_request
 from edi.ingest import ColumnMapping, DecodeError, IngestProblem, Limits, decode
 from edi.pipeline import Pipeline
 from edi.pipeline.context import canonical_json
-from edi.pipeline.intake import accept, reject
-from edi.store import IdempotencyConflictError
+from edi.pipeline.intake import KeyedRequest, accept_keyed_many, reject
 
 __all__ = ["PipelineIntake"]
 
 log = logging.getLogger(__name__)
+
+#: Checked items recorded per commit: a roster's rows go in by the thousand, not one commit each.
+BATCH_SIZE = 1000
 
 Mappings = Mapping[str, ColumnMapping | Iterable[ColumnMapping]]
 
@@ -58,14 +60,15 @@ class PipelineIntake:
             decoded = decode(opened.content, name=opened.name,
                              mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
                              content_type=opened.content_type)
-            reply_to = submission.reply.to_json()
             base = self._key_base(submission)
+            batch: list[tuple[str, KeyedRequest]] = []  # (item label, request) waiting for one commit
             for item in decoded.items:
                 if not item.ok:
                     receipt.rejected.extend(_error(p) for p in item.problems)
                     continue
                 assert item.kind is not None and item.data is not None
                 key = f"{base}:{item.index}"
+                reply_to = submission.reply.for_item(item.label).to_json()
                 _model, problems = validate_request(item.kind, item.data)
                 if problems:
                     record = reject(
@@ -74,17 +77,12 @@ class PipelineIntake:
                     )
                     receipt.rejected.extend(_error(item.locate(p.path, p.message), record.id) for p in problems)
                     continue
-                try:
-                    record, _created = accept(
-                        self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
-                        idempotency_key=key, request_sha256=hashlib.sha256(canonical_json(item.data)).hexdigest(),
-                        actor=self.actor, reply_to=reply_to,
-                    )
-                except IdempotencyConflictError:
-                    receipt.rejected.append(ItemError(item.label, "this submission id was used before with a "
-                                                      "different request here; send it again under a new id"))
-                    continue
-                receipt.accepted.append(record.id)
+                batch.append((item.label, KeyedRequest(
+                    item.kind, item.data, key, hashlib.sha256(canonical_json(item.data)).hexdigest(), reply_to)))
+                if len(batch) >= BATCH_SIZE:
+                    self._accept(submission, batch, receipt)
+                    batch = []
+            self._accept(submission, batch, receipt)
         except DecodeError as exc:
             receipt.rejected.extend(_error(p) for p in exc.problems)
         except PgpRefusedError as exc:  # the whole file: the door quarantines it
@@ -92,6 +90,19 @@ class PipelineIntake:
         log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
                  submission.name, len(receipt.accepted), len(receipt.rejected))
         return receipt
+
+    def _accept(self, submission: Submission, batch: list[tuple[str, KeyedRequest]], receipt: IntakeReceipt) -> None:
+        """Record a batch of checked items in one commit (``accept_keyed_many``)."""
+        if not batch:
+            return
+        results = accept_keyed_many(self.pipeline, submitter_id=submission.submitter_id,
+                                    items=[request for _label, request in batch], actor=self.actor)
+        for (label, _request), result in zip(batch, results, strict=True):
+            if result is None:
+                receipt.rejected.append(ItemError(label, "this submission id was used before with a "
+                                                  "different request here; send it again under a new id"))
+            else:
+                receipt.accepted.append(result[0].id)
 
     def _unseal(self, submission: Submission) -> Submission:
         """The submission with its PGP layer opened (name without ``.pgp``), or as it is.
