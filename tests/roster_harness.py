@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import random
 import time
 from collections.abc import Iterator
@@ -138,9 +137,10 @@ class RosterRig:
 
 
 @contextmanager
-def roster_rig(tmp: Path, members: list[dict[str, Any]], *, answers: str = "files") -> Iterator[RosterRig]:
+def roster_rig(tmp: Path, members: list[dict[str, Any]], *, answers: str = "files",
+               prefetch: int = 1) -> Iterator[RosterRig]:
     """The embedded pipeline, doors and payer simulator; the sample submitter's SFTP answers in
-    the ``answers`` layout."""
+    the ``answers`` layout; ``prefetch`` as ``edi worker --prefetch``."""
     with ExitStack() as stack:
         sim = EmbeddedPayerSim({"payer": {"name": "SIMULATED HEALTH PLAN", "id": "SIMPLAN01"},  # type: ignore[arg-type]
                                 "members": members}, RULES, tmp / "mailbox", sftp_password=SIM_PASSWORD,
@@ -163,7 +163,8 @@ def roster_rig(tmp: Path, members: list[dict[str, Any]], *, answers: str = "file
         door_settings = DoorSettings.from_env(env)
         replies = DoorReplies.from_config(pipeline.partners.submitters, door_settings)
         runner = PipelineRunner(pipeline, broker_url=f"sqla+sqlite:///{tmp / 'data' / 'broker.db'}",
-                                sweep_interval=0.5, poll_interval=0.5, replies=replies).start()
+                                sweep_interval=0.5, poll_interval=0.5, replies=replies,
+                                prefetch=prefetch).start()
         stack.callback(runner.stop)
         door_runner = DoorRunner(pipeline, door_settings).start()
         stack.callback(door_runner.stop)
@@ -176,12 +177,12 @@ def answer_matches(document: dict[str, Any], member_id: str, outcome: str) -> bo
     """Is this 271 answer the one the simulator owes this member (EB*1, EB*6, or AAA 75)?"""
     response = (document.get("data") or {}).get("response") or {}
     subscriber = response.get("subscriber") or {}
-    if outcome == "unknown":
-        codes = [e.get("code") for e in subscriber.get("aaaErrors") or []]
-        return codes == ["75"] and subscriber.get("memberId") in (None, "")
+    codes = [e.get("code") for e in subscriber.get("aaaErrors") or []]
     benefits = [b.get("code") for b in response.get("benefitsInformation") or []]
-    return subscriber.get("memberId") == member_id and benefits[:1] == (["1"] if outcome == "active" else ["6"])
+    if subscriber.get("memberId") != member_id:  # the 271 echoes the member asked about
+        return False
+    if outcome == "unknown":
+        return codes == ["75"] and not benefits
+    return not codes and benefits[:1] == (["1"] if outcome == "active" else ["6"])
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
