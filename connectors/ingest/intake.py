@@ -5,6 +5,9 @@ ones failing the checks are kept as rejected transactions (so the submitter and 
 look them up) -- each with the submission's reply address. Items that are not requests at all
 (a bad JSON line, a bad date in a column) and whole-file refusals come back in the receipt only.
 
+Checked items are recorded a thousand per commit (``accept_keyed_many``): a roster's rows one
+commit each kept the store's write lock busy for minutes, behind the stage workers.
+
 Idempotency keys are derived from the door's ``submission_id`` (or the content's hash) and the
 item's ordinal, so a door that hands the same delivery over again after a crash gets the same
 transactions back and nothing is recorded twice.
@@ -55,16 +58,17 @@ class PipelineIntake:
 
     def __call__(self, submission: Submission) -> IntakeReceipt:
         receipt = IntakeReceipt()
+        placed: list[tuple[int, ItemError]] = []  # the items' problems, put in input order at the end
         try:
             opened = self._unseal(submission)
             decoded = decode(opened.content, name=opened.name,
                              mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
                              content_type=opened.content_type)
             base = self._key_base(submission)
-            batch: list[tuple[str, KeyedRequest]] = []  # (item label, request) waiting for one commit
+            batch: list[tuple[int, str, KeyedRequest]] = []  # (index, label, request) waiting for one commit
             for item in decoded.items:
                 if not item.ok:
-                    receipt.rejected.extend(_error(p) for p in item.problems)
+                    placed.extend((item.index, _error(p)) for p in item.problems)
                     continue
                 assert item.kind is not None and item.data is not None
                 key = f"{base}:{item.index}"
@@ -75,32 +79,35 @@ class PipelineIntake:
                         self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
                         problems=problems, actor=self.actor, reply_to=reply_to, idempotency_key=key,
                     )
-                    receipt.rejected.extend(_error(item.locate(p.path, p.message), record.id) for p in problems)
+                    placed.extend((item.index, _error(item.locate(p.path, p.message), record.id)) for p in problems)
                     continue
-                batch.append((item.label, KeyedRequest(
+                batch.append((item.index, item.label, KeyedRequest(
                     item.kind, item.data, key, hashlib.sha256(canonical_json(item.data)).hexdigest(), reply_to)))
                 if len(batch) >= BATCH_SIZE:
-                    self._accept(submission, batch, receipt)
+                    self._accept(submission, batch, receipt, placed)
                     batch = []
-            self._accept(submission, batch, receipt)
+            self._accept(submission, batch, receipt, placed)
         except DecodeError as exc:
             receipt.rejected.extend(_error(p) for p in exc.problems)
         except PgpRefusedError as exc:  # the whole file: the door quarantines it
             receipt.rejected.append(ItemError("file", str(exc)))
+        placed.sort(key=lambda found: found[0])
+        receipt.rejected[:0] = [error for _index, error in placed]
         log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
                  submission.name, len(receipt.accepted), len(receipt.rejected))
         return receipt
 
-    def _accept(self, submission: Submission, batch: list[tuple[str, KeyedRequest]], receipt: IntakeReceipt) -> None:
+    def _accept(self, submission: Submission, batch: list[tuple[int, str, KeyedRequest]], receipt: IntakeReceipt,
+                placed: list[tuple[int, ItemError]]) -> None:
         """Record a batch of checked items in one commit (``accept_keyed_many``)."""
         if not batch:
             return
         results = accept_keyed_many(self.pipeline, submitter_id=submission.submitter_id,
-                                    items=[request for _label, request in batch], actor=self.actor)
-        for (label, _request), result in zip(batch, results, strict=True):
+                                    items=[request for _index, _label, request in batch], actor=self.actor)
+        for (index, label, _request), result in zip(batch, results, strict=True):
             if result is None:
-                receipt.rejected.append(ItemError(label, "this submission id was used before with a "
-                                                  "different request here; send it again under a new id"))
+                placed.append((index, ItemError(label, "this submission id was used before with a "
+                                                "different request here; send it again under a new id")))
             else:
                 receipt.accepted.append(result[0].id)
 
