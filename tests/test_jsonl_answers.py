@@ -75,3 +75,17 @@ def test_the_sftp_sink_appends_for_a_jsonl_address_and_writes_files_otherwise(tm
     assert plain.for_item("line 7") == plain  # the files layout records no item
     with pytest.raises(ValueError, match="plain file name"):
         sink.send(ReplyAddress("sftp", plain.target, file="../x.jsonl"), "t3.json", _answer("t3"))
+
+
+def test_the_partners_file_takes_the_layout_per_submitter_and_refuses_jsonl_with_pgp() -> None:
+    from edi.partners import PartnersConfigError, parse_partners
+
+    base = ("submitters:\n  clinic:\n    doors:\n      sftp: {username: clinic, answers: %s,"
+            " password_hash: \"scrypt$16384$8$1$c2FsdA==$aGFzaA==\"}\n")
+    assert parse_partners(base % "jsonl").submitters["clinic"].doors.sftp.answers == "jsonl"
+    assert parse_partners(base % "files").submitters["clinic"].doors.sftp.answers == "files"
+    with pytest.raises(PartnersConfigError, match="answers"):
+        parse_partners(base % "zip")
+    pgp = "    pgp: {public_key: {file: k.asc}, fingerprint: " + "A" * 40 + "}\n"
+    with pytest.raises(PartnersConfigError, match="PGP-encrypted"):
+        parse_partners(base % "jsonl" + pgp)
