@@ -50,12 +50,9 @@ def run_layout(data: Roster, layout: str, lines: int) -> tuple[float, float, int
         rig.upload("roster.csv", data.csv)
         intake = time.monotonic() - start
         if layout == "files":
-            def complete() -> bool:
-                return sum(1 for p in rig.outbound.iterdir() if p.name.endswith(".eligibility.response.json")) >= lines
+            end = rig.wait_for(rig.response_files, lines, poll=0.2)
         else:
-            def complete() -> bool:
-                return (rig.outbound / "roster.csv.responses.done").exists()
-        end = rig.wait_until(complete, 24 * 3600, poll=0.2)
+            end = rig.wait_for(rig.jsonl_lines, lines + 1, poll=0.2)  # the last line, then the .done marker
         receipt = json.loads((rig.outbound / "roster.csv.receipt.json").read_bytes())
         line_of = dict(zip(receipt["accepted"], sorted(data.expected), strict=True))
         if layout == "files":

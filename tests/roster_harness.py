@@ -126,14 +126,29 @@ class RosterRig:
 
         return asyncio.run(self._session(get))
 
-    def wait_until(self, done: Any, timeout: float, poll: float = 0.5) -> float:
-        """Poll ``done()`` (on the door's disk) until true; the monotonic time it became true."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if done():
-                return time.monotonic()
+    def wait_for(self, count: Any, target: int, *, stall: float = 300.0, poll: float = 0.5) -> float:
+        """Poll ``count()`` (answers on the door's disk) until it reaches ``target``; the monotonic
+        time it did. Fails when nothing new arrived for ``stall`` seconds: a stuck pipeline, not a
+        slow one (the machine may be shared)."""
+        last, since = -1, time.monotonic()
+        while True:
+            now, found = time.monotonic(), count()
+            if found >= target:
+                return now
+            if found != last:
+                last, since = found, now
+            elif now - since > stall:
+                raise AssertionError(f"{found} of {target} answers, none new for {stall:.0f} s")
             time.sleep(poll)
-        raise AssertionError("the answers did not all arrive in time")
+
+    def response_files(self) -> int:
+        return sum(1 for p in self.outbound.iterdir() if p.name.endswith(".eligibility.response.json"))
+
+    def jsonl_lines(self, name: str = "roster.csv") -> int:
+        """Whole lines of NAME.responses.jsonl, plus one once its .done marker is there."""
+        path = self.outbound / f"{name}.responses.jsonl"
+        lines = path.read_bytes().count(b"\n") if path.exists() else 0
+        return lines + (self.outbound / f"{name}.responses.done").exists()
 
 
 @contextmanager

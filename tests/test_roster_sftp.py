@@ -26,7 +26,6 @@ from edi.audit import AuditEntry
 from tests.roster_harness import Roster, RosterRig, answer_matches, roster, roster_rig
 
 LINES = 10_000
-WAIT = 3600.0  # seconds: a bound against a stuck pipeline, not a timing expectation
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +64,13 @@ def test_a_roster_over_sftp_gets_an_answer_per_line_and_an_audit_record_per_line
         line_of = {tid: line for line, tid in by_line.items()}
         answers: dict[str, dict[str, Any]] = {}
         if layout == "files":
-            rig.wait_until(lambda: sum(1 for p in rig.outbound.iterdir()
-                                       if p.name.endswith(".eligibility.response.json")) >= LINES, WAIT)
+            rig.wait_for(rig.response_files, LINES)
             names = [n for n in rig.listdir() if n.endswith(".eligibility.response.json")]  # as the client sees it
             assert len(names) == LINES
             for name in names:
                 answers[name.split(".", 1)[0]] = json.loads((rig.outbound / name).read_bytes())
         else:
-            rig.wait_until(lambda: (rig.outbound / "roster.csv.responses.done").exists(), WAIT)
+            rig.wait_for(rig.jsonl_lines, LINES + 1)  # every line, then the .done marker
             done = json.loads(rig.read("roster.csv.responses.done"))
             assert done == {"type": "complete", "name": "roster.csv", "file": "roster.csv.responses.jsonl",
                             "transactions": LINES, "lines": LINES}
