@@ -64,6 +64,7 @@ class _Seen:
     keys: set[tuple[str, str]] = field(default_factory=set)  # (transaction id, type) already in the file
     final: set[str] = field(default_factory=set)  # transactions whose final answer is in the file
     lines: int = 0
+    expected: tuple[str, frozenset[str]] | None = None  # (input name, transactions owed), once recorded
 
 
 class JsonlAnswers:
@@ -177,11 +178,13 @@ class JsonlAnswers:
         expect_path = self._state_file(outbound, file, ".expect.json")
         if marker.exists() or not expect_path.exists():
             return
-        expected = json.loads(expect_path.read_bytes())
-        if not set(expected["transactions"]) <= seen.final:
+        if seen.expected is None:  # read once: it is written once
+            recorded = json.loads(expect_path.read_bytes())
+            seen.expected = (recorded["name"], frozenset(recorded["transactions"]))
+        name, owed = seen.expected
+        if not owed <= seen.final:
             return
-        summary = {"type": "complete", "name": expected["name"], "file": file,
-                   "transactions": len(expected["transactions"]), "lines": seen.lines}
+        summary = {"type": "complete", "name": name, "file": file, "transactions": len(owed), "lines": seen.lines}
         _write_whole(marker, json.dumps(summary).encode(), staging=self.state)
 
 
