@@ -17,6 +17,9 @@ readable and removable). Nothing else is reachable:
 * a file growing past ``max_bytes`` is refused while it is written, and not taken in;
 * every upload taken in is answered in ``/outbound`` (``receipts``): ``NAME.receipt.json`` when all
   of it was accepted, ``NAME.error.json`` when anything was refused.
+* the answers that come later are ``<transaction id>.<type>.json`` files in ``/outbound``, or, for
+  an account with ``answers: jsonl``, lines of one ``NAME.responses.jsonl`` per upload
+  (``connectors.ingest.jsonl_answers``).
 
 `ConfinedSFTPServer` is the confinement alone; the payer simulator's mailbox server uses it too.
 `SftpReplySink` writes answers into a submitter's ``outbound`` atomically (the channel "sftp").
@@ -282,7 +285,7 @@ class SftpReplySink:
     def address(self, submitter_id: str) -> ReplyAddress:
         return ReplyAddress("sftp", str(self.root / submitter_id / OUTBOUND))
 
-    def _outbound(self, address: ReplyAddress) -> Path:
+    def outbound_of(self, address: ReplyAddress) -> Path:
         if address.channel != "sftp":
             raise ValueError(f"not an sftp address: {address.channel}")
         outbound = Path(address.target).resolve()
@@ -293,7 +296,7 @@ class SftpReplySink:
     def send(self, address: ReplyAddress, name: str, body: bytes, *, replace: bool = True) -> None:
         """With ``replace=False`` an existing answer of that name is kept and this one is numbered
         (``NAME.2.error.json``): two uploads of one file name each keep their own answer."""
-        outbound = self._outbound(address)
+        outbound = self.outbound_of(address)
         if address.file is not None:  # the jsonl layout: a line of the upload's answer file
             self.jsonl.append(outbound, _plain_name(address.file), address.item, body)
             return
@@ -524,7 +527,7 @@ class SftpIngestServer:
         loop = asyncio.get_running_loop()
         reply, responses = address, None
         if any(a.answers == "jsonl" for a in self.accounts.values() if a.submitter_id == submitter_id):
-            outbound = self.sink._outbound(address)
+            outbound = self.sink.outbound_of(address)
             responses = await loop.run_in_executor(None, self.sink.jsonl.reserve, outbound, name)
             reply = dataclasses.replace(address, file=responses)
         submission = Submission(submitter_id=submitter_id, channel="sftp", name=name, content=content, reply=reply,
@@ -533,7 +536,7 @@ class SftpIngestServer:
         if responses is not None:
             owed = [*receipt.accepted, *(e.transaction_id for e in receipt.rejected if e.transaction_id)]
             try:
-                await loop.run_in_executor(None, self.sink.jsonl.expect, self.sink._outbound(address), responses,
+                await loop.run_in_executor(None, self.sink.jsonl.expect, self.sink.outbound_of(address), responses,
                                            name, owed)
             except OSError as error:
                 log.error("sftp ingest: %s: answer bookkeeping not written (%s)", submitter_id, type(error).__name__)
