@@ -5,8 +5,9 @@ ones failing the checks are kept as rejected transactions (so the submitter and 
 look them up) -- each with the submission's reply address. Items that are not requests at all
 (a bad JSON line, a bad date in a column) and whole-file refusals come back in the receipt only.
 
-Checked items are recorded a thousand per commit (``accept_keyed_many``): a roster's rows one
-commit each kept the store's write lock busy for minutes, behind the stage workers.
+The checked items of a file are recorded in one commit (``accept_keyed_many``, up to
+``BATCH_SIZE`` of them): a roster's rows one commit each kept the store's write lock busy for
+minutes, behind the stage workers.
 
 Idempotency keys are derived from the door's ``submission_id`` (or the content's hash) and the
 item's ordinal, so a door that hands the same delivery over again after a crash gets the same
@@ -32,8 +33,11 @@ __all__ = ["PipelineIntake"]
 
 log = logging.getLogger(__name__)
 
-#: Checked items recorded per commit: a roster's rows go in by the thousand, not one commit each.
-BATCH_SIZE = 1000
+#: Checked items recorded per commit. A file of up to this many goes in whole or not at all, and
+#: in one go: recorded in several commits, a 10,000-row roster's second commit waited for the
+#: store's write lock behind the workers already answering its first thousand rows, past SQLite's
+#: busy timeout, and the upload failed half recorded.
+BATCH_SIZE = 20_000
 
 Mappings = Mapping[str, ColumnMapping | Iterable[ColumnMapping]]
 
