@@ -540,6 +540,9 @@ class SftpDoorConfig(_Model):
     # an scrypt hash made by ``edi hash-password`` (connectors.ingest.sftp_server.hash_password)
     password_hash: Annotated[str, StringConstraints(pattern=r"^scrypt\$")] | None = Field(default=None, repr=False)
     authorized_keys: list[str] | Path | None = None  # authorized_keys lines, or a file of them
+    # how the answers to one uploaded file are laid out in /outbound (connectors.ingest.jsonl_answers):
+    # ``files``, one <transaction id>.<type>.json per answer; ``jsonl``, NAME.responses.jsonl
+    answers: Literal["files", "jsonl"] = "files"
 
     @field_validator("authorized_keys")
     @classmethod
@@ -636,6 +639,10 @@ class Submitter(_Model):
             raise ValueError("callback_url needs a signing_secret reference")
         if self.allowed_callback_hosts and self.signing_secret is None:
             raise ValueError("allowed_callback_hosts needs a signing_secret reference")
+        if self.pgp is not None and self.doors is not None and self.doors.sftp is not None \
+                and self.doors.sftp.answers == "jsonl":
+            raise ValueError("doors.sftp.answers: jsonl lines are not PGP-encrypted one by one; "
+                             "use answers: files for a submitter with pgp")
         return self
 
     def callback_config(self, environ: Mapping[str, str] | None = None) -> CallbackConfig:

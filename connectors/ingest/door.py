@@ -11,6 +11,7 @@ came in by.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -27,16 +28,27 @@ class ReplyAddress:
     channel: Channel
     target: str  # outbound folder path, s3://bucket/prefix, reply queue name, JMS destination
     correlation_id: str | None = None  # AMQP correlation_id / JMSCorrelationID to echo
+    # The ``jsonl`` answer layout (connectors.ingest.jsonl_answers): every answer to the file is a
+    # line of ``file`` in the target folder, naming ``item``, the place in the input it answers.
+    file: str | None = None
+    item: str | None = None
 
     def to_json(self) -> str:
         """The form recorded with each transaction (``transactions.reply_to``)."""
-        return json.dumps({"channel": self.channel, "target": self.target, "correlation_id": self.correlation_id},
-                          sort_keys=True, separators=(",", ":"))
+        data: dict[str, Any] = {"channel": self.channel, "target": self.target, "correlation_id": self.correlation_id}
+        if self.file is not None:
+            data.update(file=self.file, item=self.item)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> ReplyAddress:
         data: Any = json.loads(text)
-        return cls(channel=data["channel"], target=data["target"], correlation_id=data.get("correlation_id"))
+        return cls(channel=data["channel"], target=data["target"], correlation_id=data.get("correlation_id"),
+                   file=data.get("file"), item=data.get("item"))
+
+    def for_item(self, item: str) -> ReplyAddress:
+        """The address of one item's answers: the same, with the item named when they are lines."""
+        return self if self.file is None else dataclasses.replace(self, item=item)
 
 
 @dataclass(frozen=True, slots=True)

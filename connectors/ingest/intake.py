@@ -5,6 +5,10 @@ ones failing the checks are kept as rejected transactions (so the submitter and 
 look them up) -- each with the submission's reply address. Items that are not requests at all
 (a bad JSON line, a bad date in a column) and whole-file refusals come back in the receipt only.
 
+The checked items of a file are recorded in one commit (``accept_keyed_many``, up to
+``BATCH_SIZE`` of them): a roster's rows one commit each kept the store's write lock busy for
+minutes, behind the stage workers.
+
 Idempotency keys are derived from the door's ``submission_id`` (or the content's hash) and the
 item's ordinal, so a door that hands the same delivery over again after a crash gets the same
 transactions back and nothing is recorded twice.
@@ -23,12 +27,17 @@ from edi.checks import validate_request
 from edi.ingest import ColumnMapping, DecodeError, IngestProblem, Limits, decode
 from edi.pipeline import Pipeline
 from edi.pipeline.context import canonical_json
-from edi.pipeline.intake import accept, reject
-from edi.store import IdempotencyConflictError
+from edi.pipeline.intake import KeyedRequest, accept_keyed_many, reject
 
 __all__ = ["PipelineIntake"]
 
 log = logging.getLogger(__name__)
+
+#: Checked items recorded per commit. A file of up to this many goes in whole or not at all, and
+#: in one go: recorded in several commits, a 10,000-row roster's second commit waited for the
+#: store's write lock behind the workers already answering its first thousand rows, past SQLite's
+#: busy timeout, and the upload failed half recorded.
+BATCH_SIZE = 20_000
 
 Mappings = Mapping[str, ColumnMapping | Iterable[ColumnMapping]]
 
@@ -53,45 +62,58 @@ class PipelineIntake:
 
     def __call__(self, submission: Submission) -> IntakeReceipt:
         receipt = IntakeReceipt()
+        placed: list[tuple[int, ItemError]] = []  # the items' problems, put in input order at the end
         try:
             opened = self._unseal(submission)
             decoded = decode(opened.content, name=opened.name,
                              mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
                              content_type=opened.content_type)
-            reply_to = submission.reply.to_json()
             base = self._key_base(submission)
+            batch: list[tuple[int, str, KeyedRequest]] = []  # (index, label, request) waiting for one commit
             for item in decoded.items:
                 if not item.ok:
-                    receipt.rejected.extend(_error(p) for p in item.problems)
+                    placed.extend((item.index, _error(p)) for p in item.problems)
                     continue
                 assert item.kind is not None and item.data is not None
                 key = f"{base}:{item.index}"
+                reply_to = submission.reply.for_item(item.label).to_json()
                 _model, problems = validate_request(item.kind, item.data)
                 if problems:
                     record = reject(
                         self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
                         problems=problems, actor=self.actor, reply_to=reply_to, idempotency_key=key,
                     )
-                    receipt.rejected.extend(_error(item.locate(p.path, p.message), record.id) for p in problems)
+                    placed.extend((item.index, _error(item.locate(p.path, p.message), record.id)) for p in problems)
                     continue
-                try:
-                    record, _created = accept(
-                        self.pipeline, submitter_id=submission.submitter_id, request_kind=item.kind, data=item.data,
-                        idempotency_key=key, request_sha256=hashlib.sha256(canonical_json(item.data)).hexdigest(),
-                        actor=self.actor, reply_to=reply_to,
-                    )
-                except IdempotencyConflictError:
-                    receipt.rejected.append(ItemError(item.label, "this submission id was used before with a "
-                                                      "different request here; send it again under a new id"))
-                    continue
-                receipt.accepted.append(record.id)
+                batch.append((item.index, item.label, KeyedRequest(
+                    item.kind, item.data, key, hashlib.sha256(canonical_json(item.data)).hexdigest(), reply_to)))
+                if len(batch) >= BATCH_SIZE:
+                    self._accept(submission, batch, receipt, placed)
+                    batch = []
+            self._accept(submission, batch, receipt, placed)
         except DecodeError as exc:
             receipt.rejected.extend(_error(p) for p in exc.problems)
         except PgpRefusedError as exc:  # the whole file: the door quarantines it
             receipt.rejected.append(ItemError("file", str(exc)))
+        placed.sort(key=lambda found: found[0])
+        receipt.rejected[:0] = [error for _index, error in placed]
         log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
                  submission.name, len(receipt.accepted), len(receipt.rejected))
         return receipt
+
+    def _accept(self, submission: Submission, batch: list[tuple[int, str, KeyedRequest]], receipt: IntakeReceipt,
+                placed: list[tuple[int, ItemError]]) -> None:
+        """Record a batch of checked items in one commit (``accept_keyed_many``)."""
+        if not batch:
+            return
+        results = accept_keyed_many(self.pipeline, submitter_id=submission.submitter_id,
+                                    items=[request for _index, _label, request in batch], actor=self.actor)
+        for (index, label, _request), result in zip(batch, results, strict=True):
+            if result is None:
+                placed.append((index, ItemError(label, "this submission id was used before with a "
+                                                "different request here; send it again under a new id")))
+            else:
+                receipt.accepted.append(result[0].id)
 
     def _unseal(self, submission: Submission) -> Submission:
         """The submission with its PGP layer opened (name without ``.pgp``), or as it is.

@@ -39,9 +39,12 @@ def error_dict(error: ItemError) -> dict[str, Any]:
             "transactionId": error.transaction_id, "text": str(error)}
 
 
-def answer_document(name: str, receipt: IntakeReceipt, *, submission_id: str | None = None) -> bytes:
-    """The one answer a door gives to a submission it handed to the intake (or refused itself)."""
+def answer_document(name: str, receipt: IntakeReceipt, *, submission_id: str | None = None,
+                    responses: str | None = None) -> bytes:
+    """The one answer a door gives to a submission it handed to the intake (or refused itself);
+    ``responses`` names the JSON Lines file its answers go to (the ``jsonl`` layout)."""
     state = status(receipt)
+    extra = {"responses": responses} if responses is not None else {}
     return json.dumps({
         "type": "error" if state == "rejected" else "receipt",
         "name": name,
@@ -49,6 +52,7 @@ def answer_document(name: str, receipt: IntakeReceipt, *, submission_id: str | N
         "status": state,
         "accepted": list(receipt.accepted),
         "rejected": [error_dict(e) for e in receipt.rejected],
+        **extra,
     }, indent=1).encode()
 
 

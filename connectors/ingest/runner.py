@@ -124,7 +124,8 @@ class DoorRunner:
         for sid, submitter in using.items():
             config = submitter.doors.sftp if submitter.doors else None
             if config is not None:
-                accounts.append(SftpAccount(sid, config.username, config.password_hash, config.authorized_key_lines()))
+                accounts.append(SftpAccount(sid, config.username, config.password_hash, config.authorized_key_lines(),
+                                            answers=config.answers))
         if not accounts:
             return
         assert self.intake is not None

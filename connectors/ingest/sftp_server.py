@@ -17,6 +17,9 @@ readable and removable). Nothing else is reachable:
 * a file growing past ``max_bytes`` is refused while it is written, and not taken in;
 * every upload taken in is answered in ``/outbound`` (``receipts``): ``NAME.receipt.json`` when all
   of it was accepted, ``NAME.error.json`` when anything was refused.
+* the answers that come later are ``<transaction id>.<type>.json`` files in ``/outbound``, or, for
+  an account with ``answers: jsonl``, lines of one ``NAME.responses.jsonl`` per upload
+  (``connectors.ingest.jsonl_answers``).
 
 `ConfinedSFTPServer` is the confinement alone; the payer simulator's mailbox server uses it too.
 `SftpReplySink` writes answers into a submitter's ``outbound`` atomically (the channel "sftp").
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -43,6 +47,7 @@ import yaml
 
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
 from connectors.ingest.folder import link_unique
+from connectors.ingest.jsonl_answers import JsonlAnswers
 from connectors.ingest.outbound_retention import mark_picked_up
 from connectors.ingest.receipts import answer_document, answer_name
 from connectors.loop import ServingThread
@@ -207,8 +212,11 @@ class SftpAccount:
     username: str
     password_hash: str | None = field(default=None, repr=False)
     authorized_keys: tuple[str, ...] = ()  # authorized_keys lines
+    answers: str = "files"  # the answer layout: files, or jsonl (connectors.ingest.jsonl_answers)
 
     def __post_init__(self) -> None:
+        if self.answers not in ("files", "jsonl"):
+            raise ValueError(f"account {self.username!r}: answers is files or jsonl")
         if self.password_hash is None and not self.authorized_keys:
             raise ValueError(f"account {self.username!r}: give authorized_keys, a password_hash, or both")
         if self.password_hash is not None:
@@ -243,6 +251,7 @@ def load_accounts(source: str | os.PathLike[str] | Iterable[Mapping[str, Any]]) 
                 username=str(entry.get("username", entry["submitter"])),
                 password_hash=entry.get("password_hash"),
                 authorized_keys=tuple(keys),
+                answers=str(entry.get("answers", "files")),
             )
         )
     names = [a.username for a in accounts]
@@ -272,18 +281,26 @@ class SftpReplySink:
     def __init__(self, root: str | os.PathLike[str], *, pgp: PgpPeers | None = None) -> None:
         self.root = Path(root).resolve()
         self.pgp = pgp  # answers to a submitter with a PGP key are encrypted to it (NAME.pgp)
+        self.jsonl = JsonlAnswers(self.root / STAGING / "jsonl")
 
     def address(self, submitter_id: str) -> ReplyAddress:
         return ReplyAddress("sftp", str(self.root / submitter_id / OUTBOUND))
 
-    def send(self, address: ReplyAddress, name: str, body: bytes, *, replace: bool = True) -> None:
-        """With ``replace=False`` an existing answer of that name is kept and this one is numbered
-        (``NAME.2.error.json``): two uploads of one file name each keep their own answer."""
+    def outbound_of(self, address: ReplyAddress) -> Path:
         if address.channel != "sftp":
             raise ValueError(f"not an sftp address: {address.channel}")
         outbound = Path(address.target).resolve()
         if outbound.name != OUTBOUND or outbound.parent.parent != self.root:
             raise ValueError("the reply address is not an outbound folder of this SFTP door")
+        return outbound
+
+    def send(self, address: ReplyAddress, name: str, body: bytes, *, replace: bool = True) -> None:
+        """With ``replace=False`` an existing answer of that name is kept and this one is numbered
+        (``NAME.2.error.json``): two uploads of one file name each keep their own answer."""
+        outbound = self.outbound_of(address)
+        if address.file is not None:  # the jsonl layout: a line of the upload's answer file
+            self.jsonl.append(outbound, _plain_name(address.file), address.item, body)
+            return
         if self.pgp is not None:
             name, body = self.pgp.seal(outbound.parent.name, _plain_name(name), body)
         final = outbound / _plain_name(name)
@@ -518,10 +535,22 @@ class SftpIngestServer:
         content = Path(os.fsdecode(path)).read_bytes()
         address = self.sink.address(submitter_id)
         claim = f"{submitter_id}/{secrets.token_hex(12)}"
-        submission = Submission(submitter_id=submitter_id, channel="sftp", name=name, content=content, reply=address,
-                                submission_id=claim)
         loop = asyncio.get_running_loop()
+        reply, responses = address, None
+        if any(a.answers == "jsonl" for a in self.accounts.values() if a.submitter_id == submitter_id):
+            outbound = self.sink.outbound_of(address)
+            responses = await loop.run_in_executor(None, self.sink.jsonl.reserve, outbound, name)
+            reply = dataclasses.replace(address, file=responses)
+        submission = Submission(submitter_id=submitter_id, channel="sftp", name=name, content=content, reply=reply,
+                                submission_id=claim)
         receipt = await loop.run_in_executor(None, self.intake, submission)
+        if responses is not None:
+            owed = [*receipt.accepted, *(e.transaction_id for e in receipt.rejected if e.transaction_id)]
+            try:
+                await loop.run_in_executor(None, self.sink.jsonl.expect, self.sink.outbound_of(address), responses,
+                                           name, owed)
+            except OSError as error:
+                log.error("sftp ingest: %s: answer bookkeeping not written (%s)", submitter_id, type(error).__name__)
         log.info(
             "sftp ingest: %s: %d accepted, %d refused", submitter_id, len(receipt.accepted), len(receipt.rejected)
         )
@@ -529,7 +558,7 @@ class SftpIngestServer:
             await loop.run_in_executor(None, self._quarantine, submitter_id, name, content)
         # The file is stored now: a failure to write the answer must not fail the upload
         # (the client would send it again).
-        body = answer_document(name, receipt, submission_id=claim)
+        body = answer_document(name, receipt, submission_id=claim, responses=responses)
         try:
             await loop.run_in_executor(
                 None, lambda: self.sink.send(address, answer_name(name, receipt), body, replace=False))

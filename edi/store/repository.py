@@ -616,6 +616,92 @@ class Repository:
         """The submitter's transaction recorded under that idempotency key, if any."""
         return self._by_idempotency_key(submitter_id, key)
 
+    def create_keyed_many(
+        self,
+        items: Sequence[tuple[NewTransaction, Sequence[PayloadAttachment]]],
+        *,
+        actor: str | None = None,
+        to: State | None = None,
+        outbox: Callable[[str], Sequence[OutboxMessage]] | None = None,
+    ) -> list[CreateResult | None]:
+        """``create`` for many requests of one submitter with idempotency keys (a file door's
+        rows), in one look-up and one commit instead of two commits per request.
+
+        Each result is in the order given: created, the earlier transaction of a replayed key
+        (``created=False``, nothing written), or None when the key was used for another request
+        (what ``create`` raises ``IdempotencyConflictError`` for). Keys must be distinct. A
+        concurrent writer taking one of the keys meanwhile makes the commit fail; then every
+        request goes through ``create`` on its own, which sorts that out."""
+        _code(actor, "actor")
+        if not items:
+            return []
+        submitters = {new.submitter_id for new, _ in items}
+        keys = [new.idempotency_key for new, _ in items]
+        if len(submitters) != 1 or None in keys or len(set(keys)) != len(keys):
+            raise ValueError("create_keyed_many takes distinct idempotency keys of one submitter")
+        (submitter_id,) = submitters
+        existing: dict[str, TransactionRecord] = {}
+        with self._reading() as session:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                for row in session.scalars(select(Transaction).where(
+                        Transaction.submitter_id == submitter_id, Transaction.idempotency_key.in_(chunk))):
+                    existing[row.idempotency_key] = _record(row)
+        results: list[CreateResult | None] = [None] * len(items)
+        fresh: list[int] = []
+        for index, (new, _attach) in enumerate(items):
+            _check_new(new)
+            found = existing.get(new.idempotency_key or "")
+            if found is None:
+                fresh.append(index)
+                continue
+            conflict = new.request_sha256 and found.request_sha256 and new.request_sha256 != found.request_sha256
+            results[index] = None if conflict else CreateResult(found, False)
+        now = self._clock()
+        rows: list[Transaction] = []
+        events: list[TransactionEvent] = []
+        for index in fresh:
+            new = items[index][0]
+            kind = Kind(new.kind)
+            if to is not None:
+                check_transition(kind.value, State.RECEIVED.value, to, "(new)")
+            row = Transaction(
+                id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
+                state=(to or State.RECEIVED).value, idempotency_key=new.idempotency_key,
+                request_sha256=new.request_sha256, callback_url=new.callback_url, document_type=new.document_type,
+                attempts=0, reply_to=new.reply_to, created_at=now, updated_at=now, **self._columns(new.correlation),
+            )
+            rows.append(row)
+            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
+                                           to_state=State.RECEIVED.value, actor=actor))
+            if to is not None:
+                events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
+                                               to_state=to.value, actor=actor))
+        if not rows:
+            return results
+        try:
+            with self._transaction() as session:
+                session.add_all(rows)
+                session.flush()  # a key taken meanwhile fails here
+                session.add_all(events)
+                for row, index in zip(rows, fresh, strict=True):
+                    self._add_payloads(session, [row.id], items[index][1], now)
+                    if outbox is not None:
+                        self._add_outbox(session, [row.id], outbox(row.id), now)
+                created = [_record(row) for row in rows]
+        except IntegrityError:
+            return [self._create_alone(new, attach, actor) for new, attach in items]
+        for index, record in zip(fresh, created, strict=True):
+            results[index] = CreateResult(record, True)
+        return results
+
+    def _create_alone(self, new: NewTransaction, attach: Sequence[PayloadAttachment],
+                      actor: str | None) -> CreateResult | None:
+        try:
+            return self.create(new, actor=actor, attach=attach)
+        except IdempotencyConflictError:
+            return None
+
     def _by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
         with self._reading() as session:
             row = session.scalar(
@@ -780,7 +866,7 @@ class Repository:
                                          detail_code=move.detail_code, actor=actor))
             row.updated_at = now
         if move.correlation is not None:
-            for column, value in move.correlation.columns().items():
+            for column, value in self._columns(move.correlation).items():
                 if getattr(row, column) is None:
                     setattr(row, column, value)
         self._add_payloads(session, [row.id], move.attach, now)
