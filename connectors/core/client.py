@@ -522,6 +522,22 @@ class SyncCoreClient:
     def send_270(self, x12: str, *, payload_id: str | None = None) -> CoreResult:
         return self.send(x12, payload_type=PayloadType.X12_270_REQUEST, payload_id=payload_id)
 
+    def send_270_many(self, x12s: list[str], *, in_flight: int = 16) -> list[CoreResult | BaseException]:
+        """Several 270s side by side, at most ``in_flight`` at a time; each one's 271 or the
+        ``CoreClientError`` / ``CoreEnvelopeError`` it raised, in order. Each call goes through
+        the partner's circuit breaker as ``send`` does: once it opens, the rest are refused
+        without trying (``CoreCircuitOpenError``, so they are known not sent)."""
+        gate = asyncio.Semaphore(in_flight)
+
+        async def one(x12: str) -> CoreResult:
+            async with gate:
+                return await self._client.send(x12, payload_type=PayloadType.X12_270_REQUEST)
+
+        async def every() -> list[CoreResult | BaseException]:
+            return await asyncio.gather(*(one(x12) for x12 in x12s), return_exceptions=True)
+
+        return self._run(every())
+
     def close(self) -> None:
         if self._closed:
             return

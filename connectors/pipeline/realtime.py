@@ -23,12 +23,19 @@ from connectors.core.client import (
 )
 from connectors.core.envelope import CoreEnvelopeError, PayloadType
 from edi.pipeline import Pipeline
-from edi.pipeline.transmission import RealtimeSend, fail, realtime_answered, realtime_not_sent
+from edi.pipeline.transmission import (
+    RealtimeSend,
+    fail,
+    realtime_answered,
+    realtime_answered_many,
+    realtime_not_sent,
+)
 from edi.store import State, TransactionRecord
 
 __all__ = ["ClientPool", "settle"]
 
 log = logging.getLogger(__name__)
+IN_FLIGHT = 16  # CORE calls to one partner at a time from one transport worker
 
 
 def settle(
@@ -88,6 +95,34 @@ class ClientPool:
         except (CoreClientError, CoreEnvelopeError) as error:
             return settle(pipeline, send, None, error)
         return settle(pipeline, send, result, None)
+
+    def exchange_many(self, pipeline: Pipeline, sends: list[RealtimeSend], *, in_flight: int = IN_FLIGHT) -> None:
+        """A group's exchanges side by side (``in_flight`` at a time per partner), then every
+        271 recorded in one commit; failures are settled one by one as in ``exchange``."""
+        by_partner: dict[str, list[RealtimeSend]] = {}
+        for send in sends:
+            by_partner.setdefault(send.partner.id, []).append(send)
+        answered: list[tuple[RealtimeSend, str]] = []
+        failed: list[tuple[RealtimeSend, BaseException]] = []
+        for group in by_partner.values():
+            outcomes = self.sync(group[0]).send_270_many([s.x12 for s in group], in_flight=in_flight)
+            for send, outcome in zip(group, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    failed.append((send, outcome))
+                elif outcome.payload_type != PayloadType.X12_271_RESPONSE:
+                    failed.append((send, outcome))  # type: ignore[arg-type]
+                else:
+                    answered.append((send, outcome.payload))
+        if answered:
+            realtime_answered_many(pipeline, answered)
+        for send, outcome in failed:
+            if isinstance(outcome, CoreResult):
+                settle(pipeline, send, outcome, None)
+            else:
+                if not isinstance(outcome, CoreClientError | CoreEnvelopeError):
+                    log.warning("transaction %s: CORE exchange raised %s", send.transaction.id,
+                                type(outcome).__name__)
+                settle(pipeline, send, None, outcome)
 
     def close(self) -> None:
         for client in self._sync.values():

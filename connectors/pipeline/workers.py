@@ -33,7 +33,13 @@ from edi.pipeline.batching import build_batches
 from edi.pipeline.checking import check_received
 from edi.pipeline.matching import process_inbound
 from edi.pipeline.translate import translate, translate_many
-from edi.pipeline.transmission import batch_not_sent, batch_sent, batch_to_send, begin_realtime
+from edi.pipeline.transmission import (
+    batch_not_sent,
+    batch_sent,
+    batch_to_send,
+    begin_realtime,
+    begin_realtime_many,
+)
 from edi.store import ALL_SUBMITTERS, DeliveryAttempt, Kind, Move, State
 from edi.store.models import DeliveryOutcome
 from edi.store.states import NON_TERMINAL
@@ -108,11 +114,21 @@ class TransportWorker(_PipelineWorker):
     group_size = GROUP_SIZE
 
     def handle_many(self, messages: list[StageMessage]) -> None:
-        """One send per batch file however many messages name it (each claim's own, the sweeper's)."""
+        """Eligibility: the group's 270s marked sent in one commit, sent side by side, their 271s
+        recorded in one commit. Claims: one send per batch file however many messages name it
+        (each claim's own, the sweeper's)."""
+        eligibility = list({m.transaction.id: m.transaction for m in messages
+                            if m.transaction is not None and m.transaction.kind is Kind.ELIGIBILITY}.values())
+        if eligibility:
+            sends = begin_realtime_many(self.pipeline, eligibility)
+            if sends:
+                self.core.exchange_many(self.pipeline, sends)
         seen: set[tuple[str | None, int | None]] = set()
         for message in messages:
             record = message.transaction
-            if record is not None and record.kind is Kind.CLAIM:
+            if record is None or record.kind is Kind.ELIGIBILITY:
+                continue
+            if record.kind is Kind.CLAIM:
                 key = (record.partner_id, record.correlation.isa13)
                 if key in seen:
                     continue

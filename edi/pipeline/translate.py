@@ -24,12 +24,14 @@ from edi.pipeline.notices import EventType, notice
 from edi.pipeline.topics import Stage, message
 from edi.store import ALL_SUBMITTERS, Correlation, Kind, State, TransactionRecord
 from edi.store.models import PayloadKind
-from edi.store.repository import PayloadAttachment
+from edi.store.repository import Move, PayloadAttachment
 from edi.x12.validator import validate
 
 __all__ = [
     "TranslateOutcome", "load_request", "load_requests", "prepare_270", "translate", "translate_many", "write_270",
 ]
+
+NUMBERS_RESERVED = 50  # envelope numbers committed at once per partner for a group's 270s
 
 log = logging.getLogger(__name__)
 ACTOR = "translate"
@@ -154,8 +156,9 @@ def translate_many(pipeline: Pipeline, transaction_ids: list[str]) -> None:
     records = pipeline.repository.get_many(transaction_ids)
     waiting = [r for r in records.values() if r.state is State.VALIDATED]
     claims = [r for r in waiting if r.kind is Kind.CLAIM]
+    _translate_eligibility(pipeline, [r for r in waiting if r.kind is Kind.ELIGIBILITY])
     for record in waiting:
-        if record.kind is not Kind.CLAIM:
+        if record.kind is not Kind.CLAIM and record.kind is not Kind.ELIGIBILITY:
             translate(pipeline, record.id)
     if not claims:
         return
@@ -178,3 +181,54 @@ def translate_many(pipeline: Pipeline, transaction_ids: list[str]) -> None:
             outbox=[message(Stage.OUTBOX, ids[0], partner_id=partner_id)],
             due_at=pipeline.later(partner.batch.window_seconds),
         )
+
+
+def _translate_eligibility(pipeline: Pipeline, waiting: list[TransactionRecord]) -> None:
+    """A group of eligibility requests: their 270s written, made durable with one flush, and
+    every request moved to ``queued`` with its own event, 270 and transport message in one
+    commit. A request that is refused (no partner, not representable, a 270 that does not
+    validate) goes alone through ``translate``, which records why. A request another worker
+    moved meanwhile is skipped (its 270 file is deleted again)."""
+    if not waiting:
+        return
+    requests = load_requests(pipeline, waiting)
+    written: list[tuple[TransactionRecord, TradingPartner, str, Correlation]] = []
+    alone: list[str] = []
+    for record in waiting:
+        document_type, request = requests[record.id]
+        try:
+            partner = pipeline.partners.for_payer(request.trading_partner_service_id)
+        except KeyError:
+            alone.append(record.id)
+            continue
+        if not partner.accepts(document_type):
+            alone.append(record.id)
+            continue
+        try:
+            text, correlation = write_270(pipeline, record.id, partner, request, reserve=NUMBERS_RESERVED)
+        except (NotRepresentable, ValueError):
+            alone.append(record.id)
+            continue
+        written.append((record, partner, text, correlation))
+    if written:
+        payloads = pipeline.payloads
+        stored = []
+        try:
+            with payloads.deferred_sync():  # every 270 durable with one flush, before the commit
+                stored = [payloads.put(text.encode("utf-8")) for _r, _p, text, _c in written]
+            moves = [
+                Move(record.id, State.QUEUED, None, frozenset({State.VALIDATED}), correlation=correlation,
+                     attach=[PayloadAttachment(PayloadKind.OUTBOUND_X12, payload, "270")],
+                     outbox=[message(Stage.TRANSPORT, record.id)], skip_refused=True, partner_id=partner.id)
+                for (record, partner, _text, correlation), payload in zip(written, stored, strict=True)
+            ]
+            moved = {r.id for r in pipeline.repository.apply(moves, actor=ACTOR)}
+        except BaseException:
+            for payload in stored:
+                payloads.delete(payload.uri)
+            raise
+        for (record, _partner, _text, _correlation), payload in zip(written, stored, strict=True):
+            if record.id not in moved:
+                payloads.delete(payload.uri)
+    for transaction_id in alone:
+        translate(pipeline, transaction_id)

@@ -40,8 +40,10 @@ __all__ = [
     "batch_sent",
     "batch_to_send",
     "begin_realtime",
+    "begin_realtime_many",
     "fail",
     "realtime_answered",
+    "realtime_answered_many",
     "realtime_not_sent",
 ]
 
@@ -124,6 +126,44 @@ def begin_realtime(pipeline: Pipeline, transaction_id: str) -> RealtimeSend | No
     return RealtimeSend(sent, pipeline.partners.partner(record.partner_id), text)
 
 
+def begin_realtime_many(pipeline: Pipeline, records: list[TransactionRecord]) -> list[RealtimeSend]:
+    """``begin_realtime`` for a group: the 270s read in one query and every transaction marked
+    sent, each with its own event, in one commit before any call. Transactions not simply
+    ``queued`` (found sent after a crash, given up, moved meanwhile) go through ``begin_realtime``
+    one by one, which applies the same rules."""
+    ready: list[TransactionRecord] = []
+    sends: list[RealtimeSend] = []
+    give_up = timedelta(seconds=pipeline.timings.transport_give_up_after)
+    now = pipeline.now()
+    for record in records:
+        if record.kind is Kind.ELIGIBILITY and record.state is State.QUEUED and record.partner_id is not None \
+                and now - record.created_at < give_up:
+            ready.append(record)
+        else:
+            send = begin_realtime(pipeline, record.id)
+            if send is not None:
+                sends.append(send)
+    if not ready:
+        return sends
+    found = pipeline.repository.payloads_of([r.id for r in ready], PayloadKind.OUTBOUND_X12)
+    texts: dict[str, str] = {}
+    for record in ready:
+        outbound = next((p for p in reversed(found.get(record.id) or []) if p.document_type == "270"), None)
+        if outbound is None:
+            raise LookupError(f"transaction {record.id} is queued without its 270")
+        texts[record.id] = pipeline.read(outbound).decode("utf-8", "surrogateescape")
+    moved = pipeline.repository.apply(
+        [Move(r.id, State.SENT, "core:sending", frozenset({State.QUEUED}), skip_refused=True, attempts=r.attempts)
+         for r in ready],
+        actor=ACTOR,
+    )
+    # One that another process took meanwhile (the API's real-time path, another transport
+    # worker) is not in ``moved``: that process sends it.
+    sends.extend(RealtimeSend(sent, pipeline.partners.partner(sent.partner_id), texts[sent.id])  # type: ignore[arg-type]
+                 for sent in moved)
+    return sends
+
+
 def realtime_not_sent(pipeline: Pipeline, send: RealtimeSend, code: str, *, retry_after: float | None = None) -> TransactionRecord:
     """Nothing reached the partner: back to queued, to be tried again after a backoff."""
     record = send.transaction
@@ -145,6 +185,41 @@ def realtime_answered(
 ) -> tuple[TransactionRecord, dict[str, Any]]:
     """Record the partner's 271 and the response document; with ``delivered_inline`` (the API
     returns it to the caller) the transaction ends delivered, else it goes to the delivery stage."""
+    with pipeline.payloads.deferred_sync():  # both files durable with one flush, before the commit
+        answer = _answer(pipeline, send, x12_271, delivered_inline=delivered_inline)
+    if answer is None:
+        [failed] = fail(pipeline, [send.transaction], "core:invalid-271", "the payer's answer could not be read",
+                        expected=frozenset({State.SENT}))
+        return failed, {}
+    moves, body = answer
+    moved = pipeline.repository.apply(moves, actor=ACTOR)
+    return moved[-1], body
+
+
+def realtime_answered_many(pipeline: Pipeline, answers: list[tuple[RealtimeSend, str]]) -> list[TransactionRecord]:
+    """``realtime_answered`` for a group of exchanges (the transport worker's): every 271 and
+    response document made durable with one flush, then each transaction's move to ``responded``,
+    with its own event and delivery message, in one commit. An unreadable 271 fails its own
+    transaction only."""
+    readable: list[Move] = []
+    unreadable: list[TransactionRecord] = []
+    with pipeline.payloads.deferred_sync():
+        for send, x12_271 in answers:
+            answer = _answer(pipeline, send, x12_271, delivered_inline=False)
+            if answer is None:
+                unreadable.append(send.transaction)
+            else:
+                readable.extend(answer[0])
+    if unreadable:
+        fail(pipeline, unreadable, "core:invalid-271", "the payer's answer could not be read",
+             expected=frozenset({State.SENT}))
+    return pipeline.repository.apply(readable, actor=ACTOR) if readable else []
+
+
+def _answer(pipeline: Pipeline, send: RealtimeSend, x12_271: str, *,
+            delivered_inline: bool) -> tuple[list[Move], dict[str, Any]] | None:
+    """The moves that record a 271 (its files stored, inside the caller's ``deferred_sync``) and
+    the response document; None when the 271 cannot be read."""
     record = send.transaction
     raw = x12_271.encode("utf-8", "surrogateescape")
     report = validate(raw)
@@ -154,26 +229,22 @@ def realtime_answered(
         log.warning("transaction %s: unreadable 271 (%s)", record.id, type(error).__name__)
         responses = []
     if not responses:
-        [failed] = fail(pipeline, [record], "core:invalid-271", "the payer's answer could not be read",
-                        expected=frozenset({State.SENT}))
-        return failed, {}
+        return None
     chosen = next(
         (r for r in responses if any(k.trace_number == record.correlation.trn_trace for k in eligibility_keys_271(r))),
         responses[0],
     )
     body = chosen.model_dump(mode="json", by_alias=True, exclude_none=True)
     status = "complete" if report.accepted and not body.get("errors") else "errors"
-    with pipeline.payloads.deferred_sync():  # both files durable with one flush, before the commit
-        inbound = pipeline.payloads.put(raw)
-        note = notice(pipeline, record, EventType.ELIGIBILITY, document_type="271", final=True, status=status,
-                      response=body)
+    inbound = pipeline.payloads.put(raw)
+    note = notice(pipeline, record, EventType.ELIGIBILITY, document_type="271", final=True, status=status,
+                  response=body)
     attach = [PayloadAttachment(PayloadKind.INBOUND_X12, inbound, "271"), note.attachment]
     moves = [Move(record.id, State.RESPONDED, detail_271(body.get("errors", ())), frozenset({State.SENT}), attach=attach,
                   outbox=[] if delivered_inline else [note.delivery])]
     if delivered_inline:
         moves.append(Move(record.id, State.DELIVERED, "api:sync"))
-    moved = pipeline.repository.apply(moves, actor=ACTOR)
-    return moved[-1], note.body
+    return moves, note.body
 
 
 # -- batches (837 over SFTP) ---------------------------------------------------------------------

@@ -285,6 +285,8 @@ class Move:
     outbox: Sequence[OutboxMessage] = ()
     skip_refused: bool = False  # a refused move is dropped instead of failing the batch
     keep_if_refused: bool = False  # a refused move still records its payloads and messages
+    partner_id: str | None = None  # routed to this partner with the move (None: unchanged)
+    attempts: int = 0  # the attempt count after the move (a 270 marked sent keeps its count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -847,7 +849,9 @@ class Repository:
                     transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
                     detail_code=move.detail_code, actor=actor,
                 ))
-                row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, 0
+                row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, move.attempts
+                if move.partner_id is not None:
+                    row.partner_id = move.partner_id
                 if move.correlation is not None:
                     for column, value in self._columns(move.correlation).items():
                         setattr(row, column, value)
