@@ -42,10 +42,10 @@ from pathlib import Path
 from tests.roster_harness import MAPPING, Roster, answer_matches, roster, roster_rig
 
 
-def run_layout(data: Roster, layout: str, lines: int) -> tuple[float, float, int]:
+def run_layout(data: Roster, layout: str, lines: int, prefetch: int = 1) -> tuple[float, float, int]:
     """(intake seconds, total seconds, wrong or missing answers)."""
     with tempfile.TemporaryDirectory(prefix="bench-roster-") as tmp, \
-            roster_rig(Path(tmp), data.members, answers=layout) as rig:
+            roster_rig(Path(tmp), data.members, answers=layout, prefetch=prefetch) as rig:
         start = time.monotonic()
         rig.upload("roster.csv", data.csv)
         intake = time.monotonic() - start
@@ -125,19 +125,21 @@ def main() -> int:
     parser.add_argument("--layouts", default="files,jsonl")
     parser.add_argument("--peer-max", type=int, default=10_000, help="members in pyx12's 270 (0: skip the peer)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--prefetch", type=int, default=1, help="as edi worker --prefetch (above 1: groups)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
     data = roster(args.lines, args.seed)
     print(f"roster: {args.lines} lines, {len(data.csv) / 1024:.0f} KiB; {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {os.getloadavg()[0]:.1f}; prefetch {args.prefetch}")
     failed = False
     results: dict[str, float] = {}
     for layout in [x.strip() for x in args.layouts.split(",") if x.strip()]:
-        intake, total, wrong = run_layout(data, layout, args.lines)
+        intake, total, wrong = run_layout(data, layout, args.lines, args.prefetch)
         results[layout] = args.lines / total
         print(f"{layout:6s} intake {intake:7.1f} s   drop to last answer {total:8.1f} s   "
-              f"{results[layout]:8.1f} lines/s   wrong or missing answers: {wrong}", flush=True)
+              f"{results[layout]:8.1f} lines/s   wrong or missing answers: {wrong}   "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
         failed |= wrong != 0
     if args.peer_max:
         with tempfile.TemporaryDirectory(prefix="bench-roster-peer-") as tmp:

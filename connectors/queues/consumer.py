@@ -32,6 +32,7 @@ in hand finish and be acked, then returns from ``run``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -235,9 +236,11 @@ class StageWorker:
             for message, _stage_message in parsed:
                 self._on_message(message)
             return
-        for message, _stage_message in parsed:
-            message.ack()  # the group's store work has committed
-            self.handled += 1
+        grouped = getattr(self.connection.default_channel, "grouped_acks", contextlib.nullcontext)
+        with grouped():  # the embedded broker deletes the group's rows in one commit
+            for message, _stage_message in parsed:
+                message.ack()  # the group's store work has committed
+                self.handled += 1
 
     def _parse(self, body: Any, headers: dict[str, Any], message: Message,
                known: Mapping[str, TransactionRecord] | None = None) -> StageMessage | str:

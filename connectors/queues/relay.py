@@ -113,21 +113,26 @@ class OutboxRelay:
             if messages and self.connection.transport.driver_type == "amqp":
                 self._publish_with_retries([body for _record, body in messages])
                 return len(messages)
-            for record, body in messages:
-                stage = body["stage"]
-                producer.publish(
-                    body,
-                    exchange=EXCHANGE,
-                    routing_key=stage,
-                    serializer="json",
-                    delivery_mode="persistent",
-                    message_id=body["message_id"],
-                    headers={"x-edi-stage": stage},
-                    retry=True,
-                    retry_policy={"max_retries": 3, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2},
-                )
-                log.debug("published outbox row %s to %s", record.id, stage)
+            grouped = getattr(producer.channel, "grouped_puts", contextlib.nullcontext)
+            with grouped():  # the embedded broker stores the batch in one commit
+                self._publish_each(producer, messages)
         return len(messages)
+
+    def _publish_each(self, producer: Producer, messages: list[tuple[OutboxRecord, dict[str, Any]]]) -> None:
+        for record, body in messages:
+            stage = body["stage"]
+            producer.publish(
+                body,
+                exchange=EXCHANGE,
+                routing_key=stage,
+                serializer="json",
+                delivery_mode="persistent",
+                message_id=body["message_id"],
+                headers={"x-edi-stage": stage},
+                retry=True,
+                retry_policy={"max_retries": 3, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2},
+            )
+            log.debug("published outbox row %s to %s", record.id, stage)
 
     def _publish_with_retries(self, bodies: list[dict[str, Any]]) -> None:
         """The batch, confirmed; on a lost connection reconnect and publish it all again (at least

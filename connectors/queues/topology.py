@@ -37,9 +37,11 @@ idempotent anyway, because delivery is at least once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -76,6 +78,7 @@ RETRIES_HEADER = "x-edi-retries"
 _AMQP_TRANSPORTS = frozenset({"amqp", "pyamqp", "librabbitmq", "amqps"})
 _SQLA_PREFIXES = ("sqla+", "sqlalchemy+")
 DEFAULT_VISIBILITY_TIMEOUT = 300.0
+LEASE_BATCH = 200  # embedded broker: messages leased in one transaction at most (within the prefetch)
 
 
 def _check_stage(stage: str) -> str:
@@ -230,8 +233,25 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
 
         return engine
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._leased: dict[str, deque[dict[str, Any]]] = {}  # leased in one go, not yet handed out
+        self._held_puts: list[tuple[str, dict[str, Any]]] | None = None
+        self._held_forgets: list[int] | None = None
+
     def _get(self, queue: str) -> dict[str, Any]:
-        """Lease the oldest visible message, first making expired leases visible again."""
+        """The next leased message: as many as the consumer's prefetch lets in are leased in one
+        transaction (one write-lock wait instead of one per message), then handed out one by one."""
+        buffered = self._leased.get(queue)
+        if buffered:
+            return buffered.popleft()
+        room = self.qos.can_consume_max_estimate() if self._qos is not None else None
+        leased = self._lease(queue, max(1, min(LEASE_BATCH, room or 1)))
+        self._leased[queue] = deque(leased[1:])
+        return leased[0]
+
+    def _lease(self, queue: str, count: int) -> list[dict[str, Any]]:
+        """Lease the ``count`` oldest visible messages, first making expired leases visible again."""
         obj = self._get_or_create(queue)
         session = self.session
         model = self.message_cls
@@ -243,22 +263,82 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
                 session.query(model).filter(
                     model.queue_id == obj.id, model.visible.is_(False), model.sent_at < cutoff
                 ).update({model.visible: True}, synchronize_session=False)
-            row = (
+            rows = (
                 session.query(model)
                 .with_for_update()
                 .filter(model.queue_id == obj.id, model.visible.isnot(False))
                 .order_by(model.sent_at, model.id)
-                .limit(1)
-                .first()
+                .limit(count)
+                .all()
             )
-            if row is None:
+            if not rows:
                 raise Empty()
-            row.visible = False  # sent_at becomes now (onupdate): the start of the lease
-            payload = kombu_sqla.loads(kombu_sqla.bytes_to_str(row.payload))
-            payload["properties"][_LEASE_ROW] = row.id
-            return payload
+            payloads = []
+            for row in rows:
+                row.visible = False  # sent_at becomes now (onupdate): the start of the lease
+                payload = kombu_sqla.loads(kombu_sqla.bytes_to_str(row.payload))
+                payload["properties"][_LEASE_ROW] = row.id
+                payloads.append(payload)
+            return payloads
         finally:
             session.commit()
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        if self._held_puts is not None:
+            self._held_puts.append((queue, payload))
+            return
+        super()._put(queue, payload, **kwargs)
+
+    @contextlib.contextmanager
+    def grouped_puts(self) -> Iterator[None]:
+        """Messages published in the block are stored in one commit when it ends (the outbox
+        relay's batch): all of them or, if the block or the commit fails, none."""
+        self._held_puts = []
+        try:
+            yield
+            held, self._held_puts = self._held_puts, None
+            if held:
+                queues = {name: self._get_or_create(name) for name in dict.fromkeys(q for q, _p in held)}
+                self.session.add_all([self.message_cls(kombu_sqla.dumps(payload), queues[name])
+                                      for name, payload in held])
+                try:
+                    self.session.commit()
+                except Exception:
+                    self.session.rollback()
+                    raise
+        finally:
+            self._held_puts = None
+
+    @contextlib.contextmanager
+    def grouped_acks(self) -> Iterator[None]:
+        """Messages acked in the block are deleted in one commit when it ends. A crash before
+        that commit redelivers them after their lease, as for any unacked message (handlers are
+        idempotent)."""
+        self._held_forgets = []
+        try:
+            yield
+        finally:
+            held, self._held_forgets = self._held_forgets, None
+            if held:
+                try:
+                    self.session.query(self.message_cls).filter(self.message_cls.id.in_(held)).delete(
+                        synchronize_session=False)
+                    self.session.commit()
+                except Exception:
+                    self.session.rollback()
+                    raise
+
+    def close(self) -> None:
+        """Leased messages never handed out are made visible again at once, not after their lease."""
+        buffered = [payload for queue in self._leased.values() for payload in queue]
+        self._leased.clear()
+        if buffered and self._session is not None:
+            with contextlib.suppress(Exception):
+                self.session.query(self.message_cls).filter(
+                    self.message_cls.id.in_([p["properties"][_LEASE_ROW] for p in buffered])
+                ).update({self.message_cls.visible: True}, synchronize_session=False)
+                self.session.commit()
+        super().close()
 
     def _row_of(self, message: Any) -> int | None:
         return (message.properties or {}).get(_LEASE_ROW)
@@ -266,6 +346,9 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
     def _forget(self, message: Any) -> None:
         row = self._row_of(message)
         if row is None:
+            return
+        if self._held_forgets is not None:
+            self._held_forgets.append(row)
             return
         try:
             self.session.query(self.message_cls).filter(self.message_cls.id == row).delete(
