@@ -15,6 +15,7 @@ AAA 75 for the members it does not know); the audit trail holds exactly one ``re
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from connectors.pipeline.workers import GROUP_SIZE
 from edi.audit import AuditEntry
 from tests.roster_harness import Roster, RosterRig, answer_matches, roster, roster_rig
 
-LINES = 10_000
+LINES = int(os.environ.get("EDI_ROSTER_LINES") or 10_000)  # fewer to iterate quickly; CI runs 10,000
+PREFETCH = GROUP_SIZE  # as ``edi worker --prefetch 200``: the stages handle groups
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,7 @@ def _check_audit(rig: RosterRig, ids: set[str]) -> None:
 @pytest.mark.parametrize("layout", ["files", "jsonl"])
 def test_a_roster_over_sftp_gets_an_answer_per_line_and_an_audit_record_per_line(
         tmp_path: Path, members: Roster, layout: str) -> None:
-    with roster_rig(tmp_path, members.members, answers=layout) as rig:
+    with roster_rig(tmp_path, members.members, answers=layout, prefetch=PREFETCH) as rig:
         by_line = _receipt(rig, members)
         line_of = {tid: line for line, tid in by_line.items()}
         answers: dict[str, dict[str, Any]] = {}
