@@ -47,7 +47,8 @@ from edi.store.states import NON_TERMINAL, TERMINAL, allowed_targets, check_tran
 pytest_plugins = ("tests.servers.postgres",)
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = {"transactions", "transaction_events", "payloads", "control_sequences", "outbox", "deliveries"}
+TABLES = {"transactions", "transaction_events", "payloads", "control_sequences", "outbox", "deliveries",
+          "delivery_leases"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -110,7 +111,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

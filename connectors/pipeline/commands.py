@@ -27,6 +27,7 @@ from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from connectors.pipeline.workers import deliver_pending
 from edi.logs import configure_logging
 from edi.pipeline import STAGES
+from edi.pipeline import delivery_plan as plan
 from edi.settings import DoorSettings, Settings
 from edi.store import ALL_SUBMITTERS, State, TransactionFilter, migrate
 
@@ -194,7 +195,12 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False) -> dict[str,
     loop = LoopThread("replay")
     sender = loop.run(_sender(WebhookSender))
     try:
-        return {tid: deliver_pending(pipeline, tid, loop, sender, replay=True) for tid in dict.fromkeys(ids)}
+        holder = plan.holder_name()
+        outcomes: dict[str, str] = {}
+        for tid in dict.fromkeys(ids):
+            with plan.leased(pipeline, [tid], holder) as held:  # a worker sending it now: not twice
+                outcomes[tid] = deliver_pending(pipeline, tid, loop, sender, replay=True) if held else "busy"
+        return outcomes
     finally:
         loop.run(sender.aclose())
         loop.stop()

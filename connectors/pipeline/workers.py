@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kombu import Message
 
 from connectors.delivery.webhooks import MAX_CONNECTIONS, WebhookSender
+from connectors.heartbeat import Heartbeat
 from connectors.ingest.door import ReplyAddress
 from connectors.ingest.replies import DoorReplies, answer_file_name
 from connectors.pipeline.realtime import ClientPool
@@ -176,17 +178,32 @@ class DeliveryWorker(_PipelineWorker):
         from connectors.loop import LoopThread
 
         self._loop = LoopThread("delivery")
+        self._holder = plan.holder_name()
         self._sender = self._loop.run(_make(self._sender_factory))
 
     def handle(self, message: StageMessage) -> None:
         record = message.transaction
         if record is None:
             return
-        deliver_pending(self.pipeline, record.id, self._loop, self._sender, replies=self.replies)
+        with self._leased([record.id]) as held:
+            if held:
+                deliver_pending(self.pipeline, record.id, self._loop, self._sender, replies=self.replies)
 
     def handle_many(self, messages: list[StageMessage]) -> None:
-        deliver_many(self.pipeline, [m.transaction_id for m in messages], self._loop, self._sender,
-                     replies=self.replies)
+        with self._leased([m.transaction_id for m in messages]) as held:
+            if held:
+                deliver_many(self.pipeline, [m.transaction_id for m in messages if m.transaction_id in held],
+                             self._loop, self._sender, replies=self.replies)
+
+    @contextmanager
+    def _leased(self, transaction_ids: list[str]) -> Iterator[set[str]]:
+        """The transactions this worker may deliver now (see ``delivery_plan.leased``), their
+        leases renewed while it sends."""
+        with plan.leased(self.pipeline, transaction_ids, self._holder) as held:
+            renew_every = self.pipeline.timings.delivery_lease / 3
+            with Heartbeat(renew_every, lambda: plan.renew(self.pipeline, sorted(held), self._holder),
+                           name="delivery-lease"):
+                yield held
 
     def close(self) -> None:
         self._loop.run(self._sender.aclose())
