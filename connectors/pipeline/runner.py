@@ -79,10 +79,10 @@ class PipelineRunner:
     def start(self) -> PipelineRunner:
         for stage in self.stages:
             cls = WORKERS[stage]
-            # A worker that handles groups needs a group's worth of deliveries in hand -- on RabbitMQ.
-            # The embedded broker leases each fetched message for a visibility timeout: a prefetched
-            # group outliving its lease would be handed to the other worker too, so it stays at one.
-            prefetch = max(self.prefetch, cls.group_size) if _is_amqp(self.broker_url) else self.prefetch
+            # A worker that handles groups needs a group's worth of deliveries in hand. On the
+            # embedded broker those are leased for a visibility timeout, which the worker renews
+            # while it holds them (StageWorker._leases_kept).
+            prefetch = max(self.prefetch, cls.group_size)
             options: dict[str, Any] = {"url": self.broker_url, "prefetch": prefetch}
             if cls is TransportWorker:
                 options.update(core=self.core, sftp=self.sftp)
@@ -181,6 +181,3 @@ def _drop_connection(connection: Any) -> None:
         connection.collect()
     except Exception:  # it is being thrown away: nothing to do about a failure here
         log.debug("dropping a broker connection failed", exc_info=True)
-
-def _is_amqp(broker_url: str | None) -> bool:
-    return bool(broker_url) and broker_url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")
