@@ -343,6 +343,7 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
     owed = plan.pending_many(pipeline, [i for i in ids if i in records])
     jobs: list[tuple[Any, list[Delivery], Any]] = []
     alone: list[str] = []
+    configs: dict[str, Any] = {}
     for transaction_id, items in owed.items():
         if not items:
             if not records[transaction_id].terminal:  # owes nothing yet not done: deliver_pending finishes it
@@ -352,10 +353,12 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
         if record.reply_to is not None:  # a door's answer: written through its sink, one by one
             alone.append(transaction_id)
             continue
-        try:
-            config = pipeline.partners.submitter(record.submitter_id).callback_config()
-        except KeyError:
-            config = None
+        if record.submitter_id not in configs:  # one per submitter and group (it reads the secret's file)
+            try:
+                configs[record.submitter_id] = pipeline.partners.submitter(record.submitter_id).callback_config()
+            except KeyError:
+                configs[record.submitter_id] = None
+        config = configs[record.submitter_id]
         if config is None or (config.url is None and record.callback_url is None):
             alone.append(transaction_id)
             continue
