@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, Select, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -1282,13 +1282,15 @@ class Repository:
         attempts = sorted(attempts, key=lambda attempt: attempt.transaction_id)  # the lock order of ``_locked``
         with self._transaction() as session:
             now = self._clock()
-            session.add_all([
-                Delivery(
-                    transaction_id=attempt.transaction_id, payload_id=attempt.payload_id,
-                    webhook_id=attempt.webhook_id, target=attempt.target, attempt=attempt.attempt,
-                    outcome=DeliveryOutcome(attempt.outcome).value, status_code=attempt.status_code,
-                    error_code=attempt.error_code, attempted_at=now, next_attempt_at=attempt.next_attempt_at,
-                )
+            # one INSERT for the group (Core, no ORM objects: nothing is read back)
+            session.execute(insert(Delivery), [
+                {
+                    "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
+                    "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
+                    "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
+                    "error_code": attempt.error_code, "attempted_at": now,
+                    "next_attempt_at": attempt.next_attempt_at,
+                }
                 for attempt in attempts
             ])
 
