@@ -31,9 +31,8 @@ selected automatically for ``sqla+`` URLs) makes fetching a lease instead, the s
 kombu's SQS and Redis visibility timeouts: a fetched row stays in the table, hidden, until it is
 acked (deleted) or rejected; a row hidden for longer than ``visibility_timeout`` seconds (transport
 option, ``EDI_BROKER_VISIBILITY_TIMEOUT``, default 300) becomes visible again and is redelivered.
-A stage worker renews the leases of the messages it holds (``extend_leases``, from a heartbeat)
-while it handles them, so a group of messages, or a slow handler, keeps its messages for as
-long as it runs; only a worker that died stops renewing, and its messages come back one
+A stage worker handling a group renews the leases of the messages it holds (``extend_leases``,
+from a heartbeat), so a group keeps its messages for as long as it is being handled; only a worker that died stops renewing, and its messages come back one
 timeout later. Consumers are idempotent anyway, because delivery is at least once.
 """
 
