@@ -249,6 +249,9 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False, actor: str |
     try:
         holder = plan.holder_name()
         for tid in dict.fromkeys(ids):
+            if pipeline.repository.get(tid, submitter_id=ALL_SUBMITTERS) is None:
+                outcomes[tid] = "not-found"  # (a lease needs the transaction's row)
+                continue
             try:
                 with plan.leased(pipeline, [tid], holder) as held:  # a worker sending it now: not twice
                     outcomes[tid] = deliver_pending(pipeline, tid, loop, sender, replay=True) if held else "busy"
