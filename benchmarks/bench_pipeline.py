@@ -283,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.timeout
         last_report = 0.0
         states: Counter[str] = Counter()
+        loads: list[float] = []  # the machine's 1-minute load average, every 5 s: how much of it the run got
         while time.monotonic() < deadline:
             time.sleep(0.5)
             if submitter.error is not None:
@@ -291,8 +292,9 @@ def run(args: argparse.Namespace) -> int:
             done = sum(states[s] for s in TERMINAL)
             if time.monotonic() - last_report >= 5:
                 last_report = time.monotonic()
-                print(f"  {time.time() - wall_start:6.1f}s  " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())),
-                      flush=True)
+                loads.append(os.getloadavg()[0])
+                print(f"  {time.time() - wall_start:6.1f}s  load {loads[-1]:4.1f}  "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(states.items())), flush=True)
             if not submitter.is_alive() and done >= args.claims:
                 break
         total = time.time() - wall_start
@@ -315,6 +317,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"submitted {args.claims:,} claims in {submit_seconds:.1f}s ({args.claims / submit_seconds:,.0f}/s) "
           f"through {args.door}")
+    if loads:
+        print(f"load average (1 min) during the run: min {min(loads):.1f}, mean {sum(loads) / len(loads):.1f}, "
+              f"max {max(loads):.1f} on {os.cpu_count()} CPUs")
     print(f"terminal: {done:,} of {args.claims:,} ({', '.join(f'{k} {v}' for k, v in sorted(states.items()))})")
     print(f"callbacks: {sum(kinds.values()):,} verified ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}); "
           f"claims with 999 + 277CA + 835: {complete:,}; bodies under two webhook-ids: {mismatched}")

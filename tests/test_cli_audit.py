@@ -106,7 +106,7 @@ def test_edi_replay_records_who_replayed_what(tmp_path: Path) -> None:
     before = len(trail(env))
 
     replayed = edi(env, "replay", tid, "01NOSUCHTRANSACTION0000000", "--actor", "ops@example")
-    assert replayed.returncode == 1, replayed.stderr  # one of them was not found
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr  # one of them was not found
     assert replayed.stdout.splitlines() == [f"{tid} waiting", "01NOSUCHTRANSACTION0000000 not-found"]
     entries = [(e.kind, e.action, e.actor, e.outcome, e.transaction_id, e.submitter_id) for e in trail(env)[before:]]
     assert entries == [

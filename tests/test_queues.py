@@ -376,6 +376,48 @@ def test_embedded_lease_expires_and_the_message_is_seen_again(embedded_env: dict
     assert not supports_dead_letter_arguments(connect(broker))
 
 
+class SlowGroups(StageWorker):
+    """Handles each group for longer than the embedded broker's lease, recording what it got."""
+
+    stage = "translate"
+    group_size = 10
+
+    def __init__(self, *args: Any, seen: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen = seen
+
+    def handle_many(self, messages: list[StageMessage]) -> None:
+        self.seen.extend(m.transaction_id for m in messages)
+        time.sleep(LEASE * 2)  # past the lease twice: only renewing keeps the group hidden
+
+    def handle(self, message: StageMessage) -> None:
+        self.handle_many([message])
+
+
+def test_embedded_groups_outliving_the_lease_are_handled_by_one_worker(embedded_env: dict[str, str]) -> None:
+    """The leases of a group in hand, and of the deliveries fetched behind it, are renewed while
+    the handler runs: a second worker on the same queue never gets them too."""
+    import threading
+
+    repo = repository(embedded_env["store"])
+    ids = create(repo, 12)
+    finish(start(run_relay, embedded_env["store"], embedded_env["broker"]))
+    broker = embedded_env["broker"]
+    seen: list[str] = []
+    workers = [SlowGroups(repo, url=broker, transport_options=options_for(broker), prefetch=10, seen=seen)
+               for _ in range(2)]
+    threads = [threading.Thread(target=w.run, kwargs={"idle_timeout": LEASE * 3, "poll": 0.1}) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for worker in workers:
+        worker.close()
+    assert sorted(seen) == sorted(ids)  # each once, none handed to the other worker as well
+    assert sum(w.handled for w in workers) == 12
+    assert drain(broker, "translate") == []
+
+
 # -- RabbitMQ only ----------------------------------------------------------------------------
 
 

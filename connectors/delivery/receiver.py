@@ -1,7 +1,7 @@
 """A small callback receiver that verifies Standard Webhooks signatures and records what arrived.
 
 The other end of ``connectors.delivery.webhooks``, for the tests, the end-to-end runs and the
-README walkthrough: a FastAPI app served by uvicorn in a background thread on a port of its
+README walkthrough: an ASGI app served by uvicorn (a bare ASGI app) in a background thread on a port of its
 own. Every POST to its path is verified with the ``standardwebhooks`` library (signature,
 timestamp within five minutes); bad or missing signatures get 401. Verified requests are
 answered from a script of replies (``Reply``: status, delay, headers, body; 200 once the
@@ -33,7 +33,6 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from connectors.delivery.webhooks import new_secret
@@ -212,13 +211,22 @@ class CallbackReceiver:
         self.stop()
 
 
-def create_app(receiver: CallbackReceiver) -> FastAPI:
-    """The receiver's HTTP side: POST ``receiver.path`` to deliver, ``GET /deliveries`` to list."""
-    app = FastAPI(title="EDI callback receiver", openapi_url=None, docs_url=None, redoc_url=None)
+def create_app(receiver: CallbackReceiver) -> Any:
+    """The receiver's HTTP side, a bare ASGI app: POST ``receiver.path`` to deliver, ``GET /deliveries``
+    to list. No framework: the benchmark serves thousands of callbacks a second from it on the
+    same cores as the pipeline it measures, so it does only what a receiver must (read the body,
+    verify the signature with the library, answer) and stays out of the figures."""
+    path = receiver.path.encode()
 
-    async def receive(request: Request) -> Response:
-        body = await request.body()
-        headers = {k.lower(): v for k, v in request.headers.items()}
+    async def receive(scope: dict[str, Any], read: Any) -> tuple[ReceivedRequest, Reply]:
+        chunks = []
+        while True:
+            event = await read()
+            chunks.append(event.get("body", b""))
+            if not event.get("more_body"):
+                break
+        body = b"".join(chunks)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         webhook_id = headers.get("webhook-id")
         rejection: str | None = None
         try:
@@ -236,21 +244,43 @@ def create_app(receiver: CallbackReceiver) -> FastAPI:
                 await asyncio.sleep(reply.delay)
         verified = rejection is None
         duplicate = verified and webhook_id is not None and receiver.is_duplicate(webhook_id, reply.status)
-        receiver.record(ReceivedRequest(
+        request = ReceivedRequest(
             webhook_id=webhook_id, timestamp=headers.get("webhook-timestamp"), verified=verified,
             rejection=rejection, status=reply.status, duplicate=duplicate, host_header=headers.get("host"),
             received_at=time.time(), headers=headers, body=body,
-        ))
-        return Response(content=reply.body, status_code=reply.status, headers=dict(reply.headers))
+        )
+        receiver.record(request)
+        return request, reply
 
-    async def listing() -> list[dict[str, Any]]:
-        return [
+    def listing() -> bytes:
+        return json.dumps([
             {"webhookId": r.webhook_id, "timestamp": r.timestamp, "duplicate": r.duplicate, "body": r.json()}
             for r in receiver.requests if r.verified and 200 <= r.status < 300
-        ]
+        ]).encode()
 
-    app.add_api_route(receiver.path, receive, methods=["POST"])
-    app.add_api_route("/deliveries", listing, methods=["GET"])
+    async def answer(send: Any, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None,
+                     content_type: bytes | None = None) -> None:
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+        if content_type is not None:
+            raw.append((b"content-type", content_type))
+        raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def app(scope: dict[str, Any], read: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        target = scope["path"].encode("utf-8")
+        if target == path and scope["method"] == "POST":
+            _request, reply = await receive(scope, read)
+            await answer(send, reply.status, reply.body, reply.headers)
+        elif target == b"/deliveries" and scope["method"] == "GET":
+            await answer(send, 200, listing(), content_type=b"application/json")
+        elif target in (path, b"/deliveries"):
+            await answer(send, 405, b'{"detail":"Method Not Allowed"}', content_type=b"application/json")
+        else:
+            await answer(send, 404, b'{"detail":"Not Found"}', content_type=b"application/json")
+
     return app
 
 

@@ -28,6 +28,7 @@ from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from connectors.pipeline.workers import deliver_pending
 from edi.logs import configure_logging
 from edi.pipeline import STAGES
+from edi.pipeline import delivery_plan as plan
 from edi.settings import DoorSettings, Settings
 from edi.store import ALL_SUBMITTERS, State, TransactionFilter, TransactionNotFoundError, migrate
 
@@ -246,9 +247,14 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False, actor: str |
     sender = loop.run(_sender(WebhookSender))
     outcomes: dict[str, str] = {}
     try:
+        holder = plan.holder_name()
         for tid in dict.fromkeys(ids):
+            if pipeline.repository.get(tid, submitter_id=ALL_SUBMITTERS) is None:
+                outcomes[tid] = "not-found"  # (a lease needs the transaction's row)
+                continue
             try:
-                outcomes[tid] = deliver_pending(pipeline, tid, loop, sender, replay=True)
+                with plan.leased(pipeline, [tid], holder) as held:  # a worker sending it now: not twice
+                    outcomes[tid] = deliver_pending(pipeline, tid, loop, sender, replay=True) if held else "busy"
             except TransactionNotFoundError:
                 outcomes[tid] = "not-found"
     finally:

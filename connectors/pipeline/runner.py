@@ -79,9 +79,11 @@ class PipelineRunner:
     def start(self) -> PipelineRunner:
         for stage in self.stages:
             cls = WORKERS[stage]
-            # A worker that handles groups needs a group's worth of deliveries in hand -- on RabbitMQ.
-            # The embedded broker leases each fetched message for a visibility timeout: a prefetched
-            # group outliving its lease would be handed to the other worker too, so it stays at one.
+            # A worker that handles groups needs a group's worth of deliveries in hand: on RabbitMQ
+            # by default. On the embedded broker groups are safe (the worker renews the leases of
+            # the messages it holds, StageWorker._leases_kept) but only with ``prefetch`` above one:
+            # its SQLite store has one write lock, and a group's long write transactions starve
+            # the other writers on a busy machine past their 30 s busy timeout.
             prefetch = max(self.prefetch, cls.group_size) if _is_amqp(self.broker_url) else self.prefetch
             options: dict[str, Any] = {"url": self.broker_url, "prefetch": prefetch}
             if cls is TransportWorker:
@@ -181,6 +183,7 @@ def _drop_connection(connection: Any) -> None:
         connection.collect()
     except Exception:  # it is being thrown away: nothing to do about a failure here
         log.debug("dropping a broker connection failed", exc_info=True)
+
 
 def _is_amqp(broker_url: str | None) -> bool:
     return bool(broker_url) and broker_url.split("://", 1)[0] in ("amqp", "amqps", "pyamqp")

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kombu import Message
 
 from connectors.delivery.webhooks import MAX_CONNECTIONS, WebhookSender
+from connectors.heartbeat import Heartbeat
 from connectors.ingest.door import ReplyAddress
 from connectors.ingest.replies import DoorReplies, answer_file_name
 from connectors.pipeline.realtime import ClientPool
@@ -192,17 +194,32 @@ class DeliveryWorker(_PipelineWorker):
         from connectors.loop import LoopThread
 
         self._loop = LoopThread("delivery")
+        self._holder = plan.holder_name()
         self._sender = self._loop.run(_make(self._sender_factory))
 
     def handle(self, message: StageMessage) -> None:
         record = message.transaction
         if record is None:
             return
-        deliver_pending(self.pipeline, record.id, self._loop, self._sender, replies=self.replies)
+        with self._leased([record.id]) as held:
+            if held:
+                deliver_pending(self.pipeline, record.id, self._loop, self._sender, replies=self.replies)
 
     def handle_many(self, messages: list[StageMessage]) -> None:
-        deliver_many(self.pipeline, [m.transaction_id for m in messages], self._loop, self._sender,
-                     replies=self.replies)
+        with self._leased([m.transaction_id for m in messages]) as held:
+            if held:
+                deliver_many(self.pipeline, [m.transaction_id for m in messages if m.transaction_id in held],
+                             self._loop, self._sender, replies=self.replies)
+
+    @contextmanager
+    def _leased(self, transaction_ids: list[str]) -> Iterator[set[str]]:
+        """The transactions this worker may deliver now (see ``delivery_plan.leased``), their
+        leases renewed while it sends."""
+        with plan.leased(self.pipeline, transaction_ids, self._holder) as held:
+            renew_every = self.pipeline.timings.delivery_lease / 3
+            with Heartbeat(renew_every, lambda: plan.renew(self.pipeline, sorted(held), self._holder),
+                           name="delivery-lease"):
+                yield held
 
     def close(self) -> None:
         self._loop.run(self._sender.aclose())
@@ -342,6 +359,7 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
     owed = plan.pending_many(pipeline, [i for i in ids if i in records])
     jobs: list[tuple[Any, list[Delivery], Any]] = []
     alone: list[str] = []
+    configs: dict[str, Any] = {}
     for transaction_id, items in owed.items():
         if not items:
             if not records[transaction_id].terminal:  # owes nothing yet not done: deliver_pending finishes it
@@ -351,10 +369,12 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
         if record.reply_to is not None:  # a door's answer: written through its sink, one by one
             alone.append(transaction_id)
             continue
-        try:
-            config = pipeline.partners.submitter(record.submitter_id).callback_config()
-        except KeyError:
-            config = None
+        if record.submitter_id not in configs:  # one per submitter and group (it reads the secret's file)
+            try:
+                configs[record.submitter_id] = pipeline.partners.submitter(record.submitter_id).callback_config()
+            except KeyError:
+                configs[record.submitter_id] = None
+        config = configs[record.submitter_id]
         if config is None or (config.url is None and record.callback_url is None):
             alone.append(transaction_id)
             continue

@@ -22,7 +22,10 @@ A subclass that sets ``group_size`` above one also implements ``handle_many(mess
 deliveries already fetched (up to ``group_size``, as many as ``prefetch`` lets in) are parsed
 together (one store query for their transactions) and handled in one call that commits their
 work -- typically in one store transaction -- and are then all acked. Delivery stays at least
-once: a crash before the acks redelivers the whole group, and handlers stay idempotent. If
+once: a crash before the acks redelivers the whole group, and handlers stay idempotent. On the
+embedded broker, whose fetched messages are leased for a visibility timeout, the worker renews
+the leases of the messages in hand while a handler runs, so a long group is not handed to
+another worker as well. If
 ``handle_many`` raises, its messages are handled again one by one through ``handle``, so a
 retry or a dead letter concerns the one message that fails, never its neighbours.
 
@@ -43,6 +46,7 @@ from typing import Any, ClassVar
 
 from kombu import Connection, Consumer, Message, Producer
 
+from connectors.heartbeat import Heartbeat
 from connectors.queues.topology import DLX, EXCHANGE, REASON_HEADER, RETRIES_HEADER, connect, declare
 from edi.store import ALL_SUBMITTERS, Repository, TransactionRecord
 
@@ -229,7 +233,8 @@ class StageWorker:
         if not parsed:
             return
         try:
-            self.handle_many([stage_message for _m, stage_message in parsed])
+            with self._leases_kept([message for message, _s in parsed]):
+                self.handle_many([stage_message for _m, stage_message in parsed])
         except Exception as exc:
             log.warning("stage %s: a group of %d failed (%s); handling them one by one", self.stage, len(parsed),
                         type(exc).__name__)
@@ -241,6 +246,20 @@ class StageWorker:
             for message, _stage_message in parsed:
                 message.ack()  # the group's store work has committed
                 self.handled += 1
+
+    def _leases_kept(self, messages: list[Message]) -> Any:
+        """On a broker that leases fetched messages (the embedded one), renew the leases of a group
+        and of the deliveries fetched behind it while the group is handled; elsewhere nothing.
+        Only groups: a single message is handled within its lease, and renewing from a second
+        thread for every message added SQLite write-lock traffic that, in the crash test's run,
+        coincided with other writers timing out ("database is locked")."""
+        channel = self.connection.default_channel
+        extend = getattr(channel, "extend_leases", None)
+        timeout = float(getattr(channel, "visibility_timeout", 0) or 0)
+        if extend is None or timeout <= 0:
+            return contextlib.nullcontext()
+        return Heartbeat(timeout / 3, lambda: extend([*messages, *list(self._pending)]),
+                         name=f"lease-{self.stage}")
 
     def _parse(self, body: Any, headers: dict[str, Any], message: Message,
                known: Mapping[str, TransactionRecord] | None = None) -> StageMessage | str:

@@ -31,8 +31,9 @@ selected automatically for ``sqla+`` URLs) makes fetching a lease instead, the s
 kombu's SQS and Redis visibility timeouts: a fetched row stays in the table, hidden, until it is
 acked (deleted) or rejected; a row hidden for longer than ``visibility_timeout`` seconds (transport
 option, ``EDI_BROKER_VISIBILITY_TIMEOUT``, default 300) becomes visible again and is redelivered.
-Handlers running longer than the timeout can therefore see their message twice -- consumers are
-idempotent anyway, because delivery is at least once.
+A stage worker handling a group renews the leases of the messages it holds (``extend_leases``,
+from a heartbeat), so a group keeps its messages for as long as it is being handled; only a worker that died stops renewing, and its messages come back one
+timeout later. Consumers are idempotent anyway, because delivery is at least once.
 """
 
 from __future__ import annotations
@@ -339,6 +340,25 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
                 ).update({self.message_cls.visible: True}, synchronize_session=False)
                 self.session.commit()
         super().close()
+
+    def extend_leases(self, messages: list[Any]) -> None:
+        """Start the lease of fetched, unacknowledged messages afresh: a group being handled (and
+        the deliveries waiting behind it) stays hidden however long the handler takes. Called
+        from a heartbeat thread, so on a session of its own, never the consumer's."""
+        rows = [row for row in (self._row_of(m) for m in messages) if row is not None]
+        # and those leased in the same go, not handed out yet (read from another thread: if they
+        # change meanwhile, the next beat renews them)
+        with contextlib.suppress(RuntimeError):
+            rows += [p["properties"][_LEASE_ROW] for queue in list(self._leased.values()) for p in list(queue)]
+        if not rows:
+            return
+        _engine, make_session = self._open()
+        model = self.message_cls
+        with make_session() as session:
+            session.query(model).filter(model.id.in_(rows), model.visible.is_(False)).update(
+                {model.sent_at: datetime.datetime.now()}, synchronize_session=False
+            )
+            session.commit()
 
     def _row_of(self, message: Any) -> int | None:
         return (message.properties or {}).get(_LEASE_ROW)

@@ -30,6 +30,8 @@ class Timings:
     delivery_max_attempts: int = 8
     delivery_retry_base: float = 1.0
     delivery_retry_cap: float = 600.0
+    delivery_lease: float = 30.0  # a delivery worker's hold on a transaction's callbacks (renewed while sending)
+    delivery_busy_retry: float = 1.0  # a transaction another worker is delivering is looked at again then
 
 
 @dataclass(slots=True)

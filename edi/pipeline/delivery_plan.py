@@ -8,6 +8,11 @@ document is dead-lettered and the transaction fails; ``edi replay`` sends it aga
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,9 +29,52 @@ from edi.store import (
 )
 from edi.store.models import DeliveryOutcome, PayloadKind
 
-__all__ = ["Pending", "dead_lettered", "final_delivered", "finish", "pending", "pending_many", "record_attempt"]
+__all__ = [
+    "Pending",
+    "dead_lettered",
+    "final_delivered",
+    "finish",
+    "holder_name",
+    "leased",
+    "pending",
+    "pending_many",
+    "record_attempt",
+    "renew",
+]
 
 ACTOR = "delivery"
+
+
+def holder_name() -> str:
+    """A lease holder's name: unique per sender, readable enough to tell which host and process."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def leased(pipeline: Pipeline, transaction_ids: Sequence[str], holder: str) -> Iterator[set[str]]:
+    """Hold the delivery lease of as many of ``transaction_ids`` as are free; yields those held.
+
+    Only a lease holder reads what is owed and sends it, so two workers with messages for the
+    same transaction never POST the same document at the same time. The others are another
+    sender's now: they are scheduled a moment later (``delivery_busy_retry``), when the sweeper
+    queues them again, so a document the holder read too early to see still goes out. A holder
+    killed mid-send leaves its lease to expire (``delivery_lease``): its documents are sent
+    again after that under the same webhook-ids, at least once.
+    """
+    ids = list(dict.fromkeys(transaction_ids))
+    held = pipeline.repository.lease_deliveries(ids, holder, pipeline.timings.delivery_lease)
+    busy = [i for i in ids if i not in held]
+    if busy:
+        pipeline.repository.remind(busy, pipeline.later(pipeline.timings.delivery_busy_retry))
+    try:
+        yield held
+    finally:
+        pipeline.repository.release_deliveries(sorted(held), holder)
+
+
+def renew(pipeline: Pipeline, transaction_ids: Sequence[str], holder: str) -> None:
+    """Keep leases while their callbacks are still being sent."""
+    pipeline.repository.renew_deliveries(transaction_ids, holder, pipeline.timings.delivery_lease)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ __all__ = [
     "ControlKind",
     "ControlSequence",
     "Delivery",
+    "DeliveryLease",
     "DeliveryOutcome",
     "InboundDocument",
     "OutboxEntry",
@@ -324,6 +325,22 @@ class Delivery(Base):
         Index(None, "webhook_id"),
         Index(None, "payload_id"),
     )
+
+
+class DeliveryLease(Base):
+    """Which delivery worker is sending a transaction's response documents, and until when.
+
+    Two workers holding messages for the same transaction (its 999 and its 277CA arrive
+    together) would otherwise both send what is owed: the receiver gets every callback twice.
+    A worker sends only while it holds the lease; an expired lease (its holder was killed) may
+    be taken over, so delivery stays at least once.
+    """
+
+    __tablename__ = "delivery_leases"
+
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime] = mapped_column()
 
 
 class InboundDocument(Base):

@@ -22,10 +22,11 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, Select, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,7 @@ from edi.payloads import RotatedPayload, StoredPayload
 from edi.store.models import (
     READ_ONLY,
     Delivery,
+    DeliveryLease,
     DeliveryOutcome,
     InboundDocument,
     OutboxEntry,
@@ -1447,15 +1449,70 @@ class Repository:
         attempts = sorted(attempts, key=lambda attempt: attempt.transaction_id)  # the lock order of ``_locked``
         with self._transaction() as session:
             now = self._clock()
-            session.add_all([
-                Delivery(
-                    transaction_id=attempt.transaction_id, payload_id=attempt.payload_id,
-                    webhook_id=attempt.webhook_id, target=attempt.target, attempt=attempt.attempt,
-                    outcome=DeliveryOutcome(attempt.outcome).value, status_code=attempt.status_code,
-                    error_code=attempt.error_code, attempted_at=now, next_attempt_at=attempt.next_attempt_at,
-                )
+            # one INSERT for the group (Core, no ORM objects: nothing is read back)
+            session.execute(insert(Delivery), [
+                {
+                    "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
+                    "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
+                    "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
+                    "error_code": attempt.error_code, "attempted_at": now,
+                    "next_attempt_at": attempt.next_attempt_at,
+                }
                 for attempt in attempts
             ])
+
+    def lease_deliveries(self, transaction_ids: Sequence[str], holder: str, seconds: float) -> set[str]:
+        """Take the delivery lease of each transaction that has none or an expired one; returns
+        those now held by ``holder`` (for ``seconds``). One statement per chunk, an insert that
+        updates only an expired lease: two workers racing for a transaction cannot both win
+        (PostgreSQL serialises them on the row, SQLite on its write lock)."""
+        ids = sorted(dict.fromkeys(transaction_ids))
+        if not ids:
+            return set()
+        won: set[str] = set()
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        table = DeliveryLease.__table__
+        with self._transaction() as session:
+            now = self._clock()
+            until = now + timedelta(seconds=seconds)
+            for chunk in _chunks(ids):
+                statement = dialect.insert(table).values(
+                    [{"transaction_id": i, "holder": holder, "until": until} for i in chunk]
+                )
+                statement = statement.on_conflict_do_update(
+                    index_elements=[table.c.transaction_id],
+                    set_={"holder": statement.excluded.holder, "until": statement.excluded.until},
+                    where=or_(table.c.until < now, table.c.holder == holder),
+                ).returning(table.c.transaction_id)
+                won.update(session.scalars(statement))
+        return won
+
+    def renew_deliveries(self, transaction_ids: Sequence[str], holder: str, seconds: float) -> None:
+        """Push back the end of the leases ``holder`` still has (a long group of callbacks)."""
+        ids = sorted(dict.fromkeys(transaction_ids))
+        with self._transaction() as session:
+            until = self._clock() + timedelta(seconds=seconds)
+            for chunk in _chunks(ids):
+                session.execute(update(DeliveryLease).where(
+                    DeliveryLease.transaction_id.in_(chunk), DeliveryLease.holder == holder).values(until=until))
+
+    def release_deliveries(self, transaction_ids: Sequence[str], holder: str) -> None:
+        ids = sorted(dict.fromkeys(transaction_ids))
+        if not ids:
+            return
+        with self._transaction() as session:
+            for chunk in _chunks(ids):
+                session.execute(delete(DeliveryLease).where(
+                    DeliveryLease.transaction_id.in_(chunk), DeliveryLease.holder == holder))
+
+    def remind(self, transaction_ids: Sequence[str], due_at: datetime) -> None:
+        """Have the sweeper look at transactions at ``due_at`` unless something is scheduled for
+        them already (a delivery retry, which then sends everything owed, in order)."""
+        ids = sorted(dict.fromkeys(transaction_ids))
+        with self._transaction() as session:
+            for chunk in _chunks(ids):
+                session.execute(update(Transaction).where(
+                    Transaction.id.in_(chunk), Transaction.due_at.is_(None)).values(due_at=due_at))
 
     def deliveries(self, transaction_id: str, *, submitter_id: Scope) -> list[DeliveryRecord]:
         """Every callback attempt for the transaction, oldest first."""

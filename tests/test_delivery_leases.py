@@ -1,0 +1,192 @@
+"""One delivery worker at a time sends a transaction's callbacks (the delivery lease in the store).
+
+Two workers holding messages for the same transaction used to POST the same documents side by
+side, so the receiver saw about a fifth of the callbacks twice. These tests race real workers
+(``DeliveryWorker``, a real receiver on loopback) and the store's lease statements on SQLite and
+PostgreSQL, and check that a lease left by a killed worker is taken over once it expires, with
+the same webhook-ids.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.delivery.receiver import CallbackReceiver
+from connectors.pipeline.runtime import open_pipeline
+from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
+from connectors.pipeline.workers import DeliveryWorker
+from connectors.queues.consumer import StageMessage
+from edi.pipeline import Pipeline
+from edi.pipeline.context import Timings
+from edi.pipeline.notices import EventType, notice
+from edi.settings import Settings
+from edi.store import ALL_SUBMITTERS, Correlation, Kind, NewTransaction, State, migrate
+
+pytest_plugins = ("tests.servers.postgres",)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'edi.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def receiver() -> Iterator[CallbackReceiver]:
+    with CallbackReceiver(SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def pipeline(store_url: str, tmp_path: Path, receiver: CallbackReceiver) -> Iterator[Pipeline]:
+    config = write_sample_config(tmp_path / "cfg", core_url="http://127.0.0.1:9/core", sftp_port=2222,
+                                 known_hosts_line="[127.0.0.1]:2222 ssh-ed25519 AAAA", callback_url=receiver.url,
+                                 webhook_secret=SECRET)
+    opened = open_pipeline(Settings.from_env({"EDI_DATA_DIR": str(tmp_path / "data"), "EDI_DATABASE_URL": store_url}),
+                           partners_file=config.partners_file, create_key=True)
+    opened.timings = Timings(delivery_lease=20.0, delivery_busy_retry=0.2)  # no lapse on a loaded machine
+    yield opened
+    opened.repository.engine.dispose()
+
+
+def acknowledged_claims(pipeline: Pipeline, count: int) -> list[str]:
+    """Claims with one 999 answer each stored and owed to the submitter."""
+    repository = pipeline.repository
+    ids = []
+    for number in range(count):
+        tid = repository.create(NewTransaction(
+            submitter_id=SUBMITTER_ID, kind=Kind.CLAIM, partner_id="simplan", document_type="837P",
+            correlation=Correlation(patient_control_number=f"LEASE-{number}", isa13=9, gs06=9, st02=1),
+        )).transaction.id
+        for state in (State.VALIDATED, State.QUEUED, State.SENT):
+            repository.transition(tid, state)
+        record = repository.require(tid, submitter_id=ALL_SUBMITTERS)
+        ack = notice(pipeline, record, EventType.FUNCTIONAL_ACK, document_type="999", final=False, status="accepted")
+        repository.transition(tid, State.ACKNOWLEDGED, attach=[ack.attachment])
+        ids.append(tid)
+    return ids
+
+
+def messages(pipeline: Pipeline, ids: list[str]) -> list[StageMessage]:
+    records = pipeline.repository.get_many(ids)
+    return [StageMessage(transaction_id=i, stage="delivery", transaction=records[i]) for i in ids]
+
+
+def worker(pipeline: Pipeline, tmp_path: Path) -> DeliveryWorker:
+    return DeliveryWorker(pipeline, url=f"sqla+sqlite:///{tmp_path / 'broker.db'}")
+
+
+def test_the_lease_goes_to_one_holder_of_many_racing_ones(pipeline: Pipeline) -> None:
+    ids = acknowledged_claims(pipeline, 40)
+    repository = pipeline.repository
+    start = threading.Barrier(6)
+    won: dict[str, set[str]] = {}
+
+    def race(holder: str) -> None:
+        start.wait()
+        won[holder] = repository.lease_deliveries(list(reversed(ids)) if holder.endswith("1") else ids, holder, 30)
+
+    threads = [threading.Thread(target=race, args=(f"holder-{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    counts = Counter(i for held in won.values() for i in held)
+    assert set(counts) == set(ids) and set(counts.values()) == {1}
+
+    first = next(h for h, held in won.items() if held)
+    taken = sorted(won[first])
+    assert repository.lease_deliveries(taken, first, 30) == set(taken)  # its own lease: renewed
+    assert repository.lease_deliveries(taken, "someone-else", 30) == set()
+    repository.release_deliveries(taken, "someone-else")  # not theirs to release
+    assert repository.lease_deliveries(taken, "someone-else", 30) == set()
+    repository.release_deliveries(taken, first)
+    assert repository.lease_deliveries(taken, "someone-else", 30) == set(taken)
+
+
+def test_two_workers_racing_on_the_same_transactions_send_each_callback_once(
+    pipeline: Pipeline, receiver: CallbackReceiver, tmp_path: Path,
+) -> None:
+    ids = acknowledged_claims(pipeline, 30)
+    workers = [worker(pipeline, tmp_path), worker(pipeline, tmp_path)]
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def deliver(one: DeliveryWorker, order: list[str]) -> None:
+        start.wait()
+        try:
+            one.handle_many(messages(pipeline, order))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    try:
+        threads = [threading.Thread(target=deliver, args=(workers[0], ids)),
+                   threading.Thread(target=deliver, args=(workers[1], list(reversed(ids))))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert failures == []
+        assert len(receiver.wait_for(30, timeout=10)) == 30
+        # what the other worker held is looked at again soon; by then nothing is owed
+        time.sleep(0.3)
+        for one in workers:
+            one.handle_many(messages(pipeline, ids))
+        requests = receiver.requests
+        assert len(requests) == 30 and not any(r.duplicate for r in requests)
+        assert {r.json()["data"]["transactionId"] for r in requests} == set(ids)
+    finally:
+        for one in workers:
+            one.close()
+
+
+def test_a_lease_left_by_a_killed_worker_is_taken_over_once_it_expires(
+    pipeline: Pipeline, receiver: CallbackReceiver, tmp_path: Path,
+) -> None:
+    [tid] = acknowledged_claims(pipeline, 1)
+    repository = pipeline.repository
+    assert repository.lease_deliveries([tid], "killed-worker", 4.0) == {tid}
+    survivor = worker(pipeline, tmp_path)
+    try:
+        survivor.handle_many(messages(pipeline, [tid]))
+        assert receiver.requests == []  # still the killed worker's: not sent, but not forgotten either
+        due = repository.require(tid, submitter_id=ALL_SUBMITTERS)
+        assert [r.id for r in repository.due(pipeline.later(0.5))] == [tid] and due.state is State.ACKNOWLEDGED
+        time.sleep(4.2)
+        survivor.handle_many(messages(pipeline, [tid]))
+        [request] = receiver.wait_for(1)
+        [attempt] = repository.deliveries(tid, submitter_id=ALL_SUBMITTERS)
+        assert request.webhook_id == attempt.webhook_id and not request.duplicate
+    finally:
+        survivor.close()
+
+
+def test_a_long_send_keeps_its_lease(pipeline: Pipeline, receiver: CallbackReceiver, tmp_path: Path) -> None:
+    """The receiver stalls longer than a lease lasts: the heartbeat renews it, nobody else sends."""
+    from connectors.delivery.receiver import Reply
+
+    [tid] = acknowledged_claims(pipeline, 1)
+    pipeline.timings = Timings(delivery_lease=1.5, delivery_busy_retry=0.2)
+    receiver.reply(Reply(status=200, delay=2.5))
+    slow = worker(pipeline, tmp_path)
+    other = worker(pipeline, tmp_path)
+    try:
+        sending = threading.Thread(target=slow.handle_many, args=(messages(pipeline, [tid]),))
+        sending.start()
+        time.sleep(2.0)  # past the 1.5 s lease
+        other.handle_many(messages(pipeline, [tid]))
+        sending.join(30)
+        time.sleep(0.3)
+        other.handle_many(messages(pipeline, [tid]))
+        assert len(receiver.requests) == 1
+    finally:
+        slow.close()
+        other.close()
