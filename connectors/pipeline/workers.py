@@ -353,12 +353,15 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
     through moved to ``delivered`` in another. Anything but a success (a retry to schedule, a
     refusal, a dead letter) is recorded on its own as ``deliver_pending`` records it, and a
     transaction with nobody to call, or with documents left after one dead-lettered alone, goes
-    through ``deliver_pending``, which sends only what is still owed."""
+    through ``deliver_pending``, which sends only what is still owed. Answers to requests that
+    came in by a door are written through it one after the other and recorded the same way (a
+    roster's thousands of answers would otherwise cost several commits each)."""
     ids = list(dict.fromkeys(transaction_ids))
     records = pipeline.repository.get_many(ids)
     owed = plan.pending_many(pipeline, [i for i in ids if i in records])
     jobs: list[tuple[Any, list[Delivery], Any]] = []
     alone: list[str] = []
+    doors: list[tuple[Any, list[plan.Pending]]] = []
     configs: dict[str, Any] = {}
     for transaction_id, items in owed.items():
         if not items:
@@ -366,8 +369,11 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
                 alone.append(transaction_id)
             continue
         record = records[transaction_id]
-        if record.reply_to is not None:  # a door's answer: written through its sink, one by one
-            alone.append(transaction_id)
+        if record.reply_to is not None:  # a door's answer: written through its sink, below
+            if replies is None or not ReplyAddress.from_json(record.reply_to).target:
+                alone.append(transaction_id)
+            else:
+                doors.append((record, items))
             continue
         if record.submitter_id not in configs:  # one per submitter and group (it reads the secret's file)
             try:
@@ -399,6 +405,20 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
                 detail = f"http:{attempt.status}" if attempt.status else "delivered"
                 finished.append(Move(item.record.transaction_id, State.DELIVERED, detail, NON_TERMINAL,
                                      skip_refused=True))
+    for record, items in doors:  # each transaction's answers in order, stopping at the first failure
+        for item in items:
+            try:
+                channel = replies.send(record.reply_to, answer_file_name(record.id, item.data),  # type: ignore[union-attr]
+                                       item.body)
+            except Exception:  # the door is unavailable: deliver_pending tries, records and schedules
+                alone.append(record.id)
+                break
+            succeeded.append(DeliveryAttempt(
+                transaction_id=record.id, webhook_id=item.webhook_id, target=f"door:{channel}"[:2048],
+                attempt=item.attempts_so_far + 1, outcome=DeliveryOutcome.SUCCEEDED, payload_id=item.record.id,
+            ))
+            if item.final:
+                finished.append(Move(record.id, State.DELIVERED, f"door:{channel}", NON_TERMINAL, skip_refused=True))
     pipeline.repository.record_deliveries(succeeded)
     pipeline.repository.apply(finished, actor=plan.ACTOR)
     for item, attempt in unsettled:
