@@ -376,6 +376,21 @@ def test_embedded_lease_expires_and_the_message_is_seen_again(embedded_env: dict
     assert not supports_dead_letter_arguments(connect(broker))
 
 
+def test_embedded_messages_leased_together_are_given_back_at_once(embedded_env: dict[str, str]) -> None:
+    """A consumer with prefetch leases several messages in one transaction; those it never handed
+    to its handler are visible again as soon as it stops, not after their lease."""
+    repo = repository(embedded_env["store"])
+    ids = create(repo, 6)
+    finish(start(run_relay, embedded_env["store"], embedded_env["broker"]))
+    broker = embedded_env["broker"]
+    with Validate(repo, url=broker, transport_options=options_for(broker), prefetch=5) as worker:
+        assert worker.run(limit=1, idle_timeout=10.0, poll=0.1) == 1
+        left = drain(broker, "translate")  # no wait: well within the lease
+    handled = [i for i in ids if repo.require(i, submitter_id=ALL_SUBMITTERS).state is not State.RECEIVED]
+    assert len(handled) == 1
+    assert sorted(body["transaction_id"] for body, _ in left) == sorted(set(ids) - set(handled))
+
+
 class SlowGroups(StageWorker):
     """Handles each group for longer than the embedded broker's lease, recording what it got."""
 

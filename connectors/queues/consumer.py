@@ -161,6 +161,9 @@ class StageWorker:
                         break
         while self._pending:  # fetched, not handled: give them back (consumer already cancelled)
             self._pending.popleft().requeue()
+        give_back = getattr(channel, "give_back", None)
+        if give_back is not None:  # the embedded broker: leased in the same go, never handed out
+            give_back()
         return self.settled - settled_at_start
 
     def _fill(self, room: int) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import os
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -50,7 +51,7 @@ from typing import Any
 from kombu import Connection, Exchange, Queue
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.transport import virtual
-from sqlalchemy import event, text
+from sqlalchemy import event, or_, text
 
 __all__ = [
     "DLX",
@@ -178,6 +179,7 @@ def connect(url: str | None = None, *, transport_options: Mapping[str, Any] | No
 
 # -- the embedded transport -------------------------------------------------------------------
 
+log = logging.getLogger(__name__)
 _LEASE_ROW = "edi_lease_row"  # where a fetched message remembers its row, in its properties
 
 
@@ -237,6 +239,7 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._leased: dict[str, deque[dict[str, Any]]] = {}  # leased in one go, not yet handed out
+        self._queue_ids: dict[str, int] = {}
         self._held_puts: list[tuple[str, dict[str, Any]]] | None = None
         self._held_forgets: list[int] | None = None
 
@@ -252,22 +255,37 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
         return leased[0]
 
     def _lease(self, queue: str, count: int) -> list[dict[str, Any]]:
-        """Lease the ``count`` oldest visible messages, first making expired leases visible again."""
-        obj = self._get_or_create(queue)
+        """Lease the ``count`` oldest visible messages, first making expired leases visible again.
+
+        An idle consumer polls its queue several times a second: a plain read first tells whether
+        there is anything to lease, so an empty poll never takes SQLite's write lock (it did, and
+        six idle stages queued up behind the busy ones' commits)."""
+        queue_id = self._queue_ids.get(queue)
+        if queue_id is None:
+            queue_id = self._queue_ids[queue] = self._get_or_create(queue).id
         session = self.session
         model = self.message_cls
+        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=float(self.visibility_timeout or 0))
+        leasable = model.visible.isnot(False)
+        if self.visibility_timeout:
+            leasable = or_(leasable, model.sent_at < cutoff)
+        try:
+            found = session.query(model.id).filter(model.queue_id == queue_id, leasable).limit(1).first()
+        finally:
+            session.commit()  # ends the read transaction
+        if found is None:
+            raise Empty()
         if session.bind.name == "sqlite":
             session.execute(text("BEGIN IMMEDIATE TRANSACTION"))
         try:
             if self.visibility_timeout:
-                cutoff = datetime.datetime.now() - datetime.timedelta(seconds=float(self.visibility_timeout))
                 session.query(model).filter(
-                    model.queue_id == obj.id, model.visible.is_(False), model.sent_at < cutoff
+                    model.queue_id == queue_id, model.visible.is_(False), model.sent_at < cutoff
                 ).update({model.visible: True}, synchronize_session=False)
             rows = (
                 session.query(model)
                 .with_for_update()
-                .filter(model.queue_id == obj.id, model.visible.isnot(False))
+                .filter(model.queue_id == queue_id, model.visible.isnot(False))
                 .order_by(model.sent_at, model.id)
                 .limit(count)
                 .all()
@@ -329,16 +347,23 @@ class LeasedSqlaChannel(kombu_sqla.Channel):
                     self.session.rollback()
                     raise
 
-    def close(self) -> None:
-        """Leased messages never handed out are made visible again at once, not after their lease."""
+    def give_back(self) -> None:
+        """Make messages leased but never handed out visible again at once, not after their lease
+        (a consumer that stops, or leaves at its limit)."""
         buffered = [payload for queue in self._leased.values() for payload in queue]
         self._leased.clear()
         if buffered and self._session is not None:
-            with contextlib.suppress(Exception):
+            try:
                 self.session.query(self.message_cls).filter(
                     self.message_cls.id.in_([p["properties"][_LEASE_ROW] for p in buffered])
                 ).update({self.message_cls.visible: True}, synchronize_session=False)
                 self.session.commit()
+            except Exception:  # they come back when their lease ends
+                self.session.rollback()
+                log.debug("giving leased messages back failed", exc_info=True)
+
+    def close(self) -> None:
+        self.give_back()
         super().close()
 
     def extend_leases(self, messages: list[Any]) -> None:
