@@ -77,6 +77,12 @@ T = TypeVar("T")
 
 #: Retry policy of clients not given one: three tries, 0.2 s to 2 s apart (full jitter).
 DEFAULT_RETRY = RetryPolicy(base=0.2, cap=2.0, max_attempts=3)
+#: Seconds an idle pooled connection is reused (httpx's default is 5 s, as is uvicorn's and
+#: Apache's keep-alive): at equal values the server closes a connection just as the client sends
+#: a 270 on it, which fails as "maybe sent" and so is never retried. Reusing a connection only
+#: well within the server's keep-alive avoids that race (seen with 16 calls in flight).
+KEEPALIVE_EXPIRY = 2.0
+
 #: The circuit breakers of clients not given a registry: one per partner id, process-wide (the API
 #: and the workers of one process see the same partner health), each with the thresholds of its
 #: partner's ``transport.core_soap.circuit_breaker`` settings, these defaults where it has none.
@@ -308,6 +314,7 @@ class CoreClient:
         self._random = random
         self._http = httpx.AsyncClient(
             verify=_ssl_context(settings.tls),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY),
             transport=transport,
             follow_redirects=False,
             trust_env=trust_env,
