@@ -588,21 +588,8 @@ class Repository:
             _check_new(new)
             if new.idempotency_key is not None:
                 raise ValueError("create_many takes requests without idempotency keys; use create")
-            kind = Kind(new.kind)
-            if to is not None:
-                check_transition(kind.value, State.RECEIVED.value, to, "(new)")
-            row = Transaction(
-                id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
-                state=(to or State.RECEIVED).value, idempotency_key=None, request_sha256=None,
-                callback_url=new.callback_url, document_type=new.document_type, attempts=0,
-                created_at=now, updated_at=now, **self._columns(new.correlation),
-            )
+            row = self._new_row(new, now, to, actor, events)
             rows.append(row)
-            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
-                                           to_state=State.RECEIVED.value, actor=actor))
-            if to is not None:
-                events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
-                                               to_state=to.value, actor=actor))
         if not rows:
             return []
         with self._transaction() as session:
@@ -615,6 +602,27 @@ class Repository:
                     self._add_outbox(session, [row.id], outbox(row.id), now)
             records = [_record(row) for row in rows]
         return records
+
+    def _new_row(self, new: NewTransaction, now: datetime, to: State | None, actor: str | None,
+                 events: list[TransactionEvent]) -> Transaction:
+        """A bulk-created transaction's row, its ``received`` event (and its move to ``to``) added
+        to ``events``: ``create_many`` and ``create_keyed_many`` build rows alike."""
+        kind = Kind(new.kind)
+        if to is not None:
+            check_transition(kind.value, State.RECEIVED.value, to, "(new)")
+        row = Transaction(
+            id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
+            state=(to or State.RECEIVED).value, idempotency_key=new.idempotency_key,
+            request_sha256=new.request_sha256 if new.idempotency_key is not None else None,
+            callback_url=new.callback_url, document_type=new.document_type, attempts=0, reply_to=new.reply_to,
+            created_at=now, updated_at=now, **self._columns(new.correlation),
+        )
+        events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
+                                       to_state=State.RECEIVED.value, actor=actor))
+        if to is not None:
+            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
+                                           to_state=to.value, actor=actor))
+        return row
 
     def get_by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
         """The submitter's transaction recorded under that idempotency key, if any."""
@@ -665,22 +673,7 @@ class Repository:
         rows: list[Transaction] = []
         events: list[TransactionEvent] = []
         for index in fresh:
-            new = items[index][0]
-            kind = Kind(new.kind)
-            if to is not None:
-                check_transition(kind.value, State.RECEIVED.value, to, "(new)")
-            row = Transaction(
-                id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
-                state=(to or State.RECEIVED).value, idempotency_key=new.idempotency_key,
-                request_sha256=new.request_sha256, callback_url=new.callback_url, document_type=new.document_type,
-                attempts=0, reply_to=new.reply_to, created_at=now, updated_at=now, **self._columns(new.correlation),
-            )
-            rows.append(row)
-            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
-                                           to_state=State.RECEIVED.value, actor=actor))
-            if to is not None:
-                events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
-                                               to_state=to.value, actor=actor))
+            rows.append(self._new_row(items[index][0], now, to, actor, events))
         if not rows:
             return results
         try:
