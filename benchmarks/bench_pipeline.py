@@ -109,7 +109,7 @@ def make_claims(count: int) -> list[dict[str, Any]]:
 
 def pyx12_peer(claims: list[dict[str, Any]], work: Path) -> tuple[int, float | None, str]:
     """(claims, seconds, verdict) of pyx12 validating one 837P with these claims."""
-    from benchmarks.bench_validate import PYX12_CHILD, run_child
+    from benchmarks.bench_validate import pyx12_peer_verdict
     from edi.checks import REQUEST_MODELS
     from edi.mappers.professional import claims_to_837p
     from edi.partners import ControlNumbers, load_partners
@@ -120,13 +120,7 @@ def pyx12_peer(claims: list[dict[str, Any]], work: Path) -> tuple[int, float | N
     text = claims_to_837p(requests, partner.envelope(ControlNumbers(1, 1, 1)), "000000001", max_per_set=5000)
     path = work / "peer.837"
     path.write_text(text, encoding="utf-8")
-    code, seconds, _peak, out, _err = run_child([sys.executable, "-c", PYX12_CHILD, str(path), str(work / "peer.999")],
-                                                work, "pyx12")
-    try:
-        verdict = json.loads(out.strip().splitlines()[-1])
-        ok = "accept" if verdict["valid"] and verdict["ak9"] == "A" else f"reject (ak9 {verdict['ak9']})"
-    except (ValueError, IndexError, KeyError):
-        ok = f"failed (exit {code})"
+    seconds, ok = pyx12_peer_verdict(path, work)
     return len(claims), seconds, ok
 
 

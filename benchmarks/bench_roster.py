@@ -69,27 +69,9 @@ def run_layout(data: Roster, layout: str, lines: int, prefetch: int = 1) -> tupl
         return intake, end - start, lines - good
 
 
-# pyx12 with the 270/271 map shipped in edi.maps (pyx12's own maps lack 005010X279A1).
-PYX12_CHILD = r"""
-import json, sys
-import pyx12.params
-import pyx12.x12n_document
-
-src, out, maps = sys.argv[1], sys.argv[2], sys.argv[3]
-with open(out, "w") as fd_999:
-    ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), src, fd_999, None, map_path=maps)
-ak9 = ""
-with open(out) as fh:
-    for seg in fh.read().replace("\n", "").split("~"):
-        if seg.startswith("AK9*"):
-            ak9 = seg.split("*")[1]
-print(json.dumps({"valid": bool(ok), "ak9": ak9}))
-"""
-
-
 def pyx12_peer(data: Roster, count: int, work: Path) -> tuple[int, float | None, str]:
     """(members, seconds, verdict) of pyx12 validating one 270 with ``count`` of the roster's members."""
-    from benchmarks.bench_validate import run_child
+    from benchmarks.bench_validate import pyx12_peer_verdict
     from edi.ingest import decode
     from edi.ingest.mapping import ColumnMapping
     from edi.mappers.eligibility import IMPLEMENTATION_270_271, _body_270
@@ -108,14 +90,8 @@ def pyx12_peer(data: Roster, count: int, work: Path) -> tuple[int, float | None,
                         group_control_number=1, now=now)
     path = work / "peer.270"
     path.write_text(wrap(envelope, "HS", IMPLEMENTATION_270_271, "270", bodies), encoding="utf-8")
-    code, seconds, _peak, out, _err = run_child([sys.executable, "-c", PYX12_CHILD, str(path), str(work / "peer.999"),
-                                                 str(pyx12_map_folder())],
-                                                work, "pyx12")
-    try:
-        verdict = json.loads(out.strip().splitlines()[-1])
-        ok = "accept" if verdict["valid"] and verdict["ak9"] == "A" else f"reject (ak9 {verdict['ak9']})"
-    except (ValueError, IndexError, KeyError):
-        ok = f"failed (exit {code})"
+    # pyx12 with the 270/271 map shipped in edi.maps (pyx12's own maps lack 005010X279A1)
+    seconds, ok = pyx12_peer_verdict(path, work, pyx12_map_folder())
     return len(bodies), seconds, ok
 
 

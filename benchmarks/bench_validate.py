@@ -58,15 +58,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EDI_CMD = [sys.executable, "-m", "edi", "validate"]
 EDI_EXTRA_ARGS: list[str] = []  # the exit code is the verdict; --json would time the printing of every set
 
-# The pyx12 child: validates argv[1], writes the 999 to argv[2], prints the verdict.
+# The pyx12 child: validates argv[1], writes the 999 to argv[2], prints the verdict; argv[3], if
+# given, is the map folder (the project's, for the 270/271 maps pyx12 lacks).
 PYX12_CHILD = r"""
 import json, sys
 import pyx12.params
 import pyx12.x12n_document
 
 src, out = sys.argv[1], sys.argv[2]
+maps = sys.argv[3] if len(sys.argv) > 3 else None
 with open(out, "w") as fd_999:
-    ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), src, fd_999, None, map_path=None)
+    ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), src, fd_999, None, map_path=maps)
 ak9 = ""
 ik_errors = 0
 with open(out) as fh:
@@ -127,6 +129,20 @@ def run_child(cmd: list[str], log_dir: Path, tag: str) -> tuple[int, float, floa
     stdout = out_path.read_text(errors="replace")
     stderr = err_path.read_text(errors="replace")
     return proc.returncode, elapsed, peak, stdout, stderr
+
+
+def pyx12_peer_verdict(path: Path, work: Path, map_folder: Path | None = None) -> tuple[float | None, str]:
+    """(seconds, verdict) of pyx12 validating ``path`` in a child process: the peer the pipeline
+    benchmarks print beside their own figures."""
+    maps = [str(map_folder)] if map_folder is not None else []
+    code, seconds, _peak, out, _err = run_child(
+        [sys.executable, "-c", PYX12_CHILD, str(path), str(work / "peer.999"), *maps], work, "pyx12")
+    try:
+        verdict = json.loads(out.strip().splitlines()[-1])
+        ok = "accept" if verdict["valid"] and verdict["ak9"] == "A" else f"reject (ak9 {verdict['ak9']})"
+    except (ValueError, IndexError, KeyError):
+        ok = f"failed (exit {code})"
+    return seconds, ok
 
 
 def edi_available() -> bool:
