@@ -190,3 +190,45 @@ def test_a_long_send_keeps_its_lease(pipeline: Pipeline, receiver: CallbackRecei
     finally:
         slow.close()
         other.close()
+
+
+def test_a_late_answer_for_a_delivered_claim_still_goes_out_when_its_lease_was_busy(
+    pipeline: Pipeline, receiver: CallbackReceiver, tmp_path: Path,
+) -> None:
+    """The 835 (final) is delivered while the 277CA, matched late, waits: its delivery message
+    finds the lease held by the worker that delivered the 835, so it is only reminded. The
+    sweeper must wake the transaction although it is already ``delivered`` (the CI's crash test
+    once lost two 277CA callbacks this way)."""
+    from edi.pipeline.sweeper import sweep
+    from edi.store.repository import Move
+
+    [tid] = acknowledged_claims(pipeline, 1)
+    repository = pipeline.repository
+    record = repository.require(tid, submitter_id=ALL_SUBMITTERS)
+    paid = notice(pipeline, record, EventType.CLAIM_PAYMENT, document_type="835", final=True, status="paid")
+    repository.transition(tid, State.RESPONDED, attach=[paid.attachment])
+    first = worker(pipeline, tmp_path)
+    other = worker(pipeline, tmp_path)
+    try:
+        first.handle_many(messages(pipeline, [tid]))
+        assert len(receiver.wait_for(2)) == 2
+        assert repository.require(tid, submitter_id=ALL_SUBMITTERS).state is State.DELIVERED
+
+        delivered = repository.require(tid, submitter_id=ALL_SUBMITTERS)
+        late = notice(pipeline, delivered, EventType.CLAIM_ACK, document_type="277CA", final=False, status="accepted")
+        repository.apply([Move(tid, None, "277CA:A1", attach=[late.attachment])])
+        assert repository.lease_deliveries([tid], "the-835-sender", 20.0) == {tid}
+        other.handle_many(messages(pipeline, [tid]))  # busy: reminded, not sent
+        assert len(receiver.requests) == 2
+        repository.release_deliveries([tid], "the-835-sender")
+
+        time.sleep(0.3)  # past delivery_busy_retry
+        assert sweep(pipeline) == 1
+        assert repository.require(tid, submitter_id=ALL_SUBMITTERS).due_at is None
+        other.handle_many(messages(pipeline, [tid]))
+        kinds = [r.json()["type"] for r in receiver.wait_for(3)]
+        assert kinds.count("claim.acknowledgment") == 1 and len(kinds) == 3
+        assert repository.require(tid, submitter_id=ALL_SUBMITTERS).state is State.DELIVERED
+    finally:
+        first.close()
+        other.close()

@@ -37,7 +37,8 @@ def next_message(record: TransactionRecord) -> OutboxMessage | None:
         return message(Stage.TRANSPORT, record.id)
     if state is State.SENT and record.kind is Kind.ELIGIBILITY:
         return message(Stage.TRANSPORT, record.id)  # the transport fails it once the budget is gone
-    if state in (State.ACKNOWLEDGED, State.RESPONDED, State.FAILED):
+    if state in (State.ACKNOWLEDGED, State.RESPONDED) or record.terminal:
+        # terminal: only reached through ``due`` (a delivery scheduled for it), never as stale
         return message(Stage.DELIVERY, record.id)
     return None
 

@@ -1177,11 +1177,12 @@ class Repository:
             self._add_outbox(session, ids, outbox, self._clock())
 
     def due(self, now: datetime, *, limit: int = 500) -> list[TransactionRecord]:
-        """Non-terminal transactions whose scheduled time has come, soonest first."""
+        """Transactions whose scheduled time has come, soonest first. Terminal ones too: a
+        delivered or failed transaction can still owe a document (an answer that came late, a
+        callback retry, a delivery another worker held), and only a delivery is scheduled then."""
         statement = (
             select(Transaction)
-            .where(Transaction.due_at.is_not(None), Transaction.due_at <= now,
-                   Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
+            .where(Transaction.due_at.is_not(None), Transaction.due_at <= now)
             .order_by(Transaction.due_at, Transaction.id)
             .limit(limit)
         )
