@@ -34,6 +34,7 @@ __all__ = [
     "KeyRing",
     "KeyRingError",
     "UnknownKeyError",
+    "decode_key",
     "generate_key",
 ]
 
@@ -63,15 +64,17 @@ def generate_key() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
-def _decode_key(key_id: str, text: object) -> bytes:
+def decode_key(key_id: str, text: object, *, what: str = "master key") -> bytes:
+    """The 32 bytes of one base64 key; ``what`` names the kind of key in errors (the lookup key
+    ring of ``edi.lookup`` reads its keys here too)."""
     if not isinstance(text, str):
-        raise KeyRingError(f"master key {key_id!r} must be a base64 string")
+        raise KeyRingError(f"{what} {key_id!r} must be a base64 string")
     try:
         raw = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise KeyRingError(f"master key {key_id!r} is not valid base64") from None
+        raise KeyRingError(f"{what} {key_id!r} is not valid base64") from None
     if len(raw) != KEY_BYTES:
-        raise KeyRingError(f"master key {key_id!r} must decode to {KEY_BYTES} bytes, not {len(raw)}")
+        raise KeyRingError(f"{what} {key_id!r} must decode to {KEY_BYTES} bytes, not {len(raw)}")
     return raw
 
 
@@ -110,7 +113,7 @@ class KeyRing:
 
     def with_key(self, key_id: str, key: bytes | str, *, current: bool = True) -> KeyRing:
         """A new ring with one more key (base64 text or raw bytes), current unless told otherwise."""
-        raw = _decode_key(key_id, key) if isinstance(key, str) else key
+        raw = decode_key(key_id, key) if isinstance(key, str) else key
         if key_id in self.keys and self.keys[key_id] != raw:
             raise KeyRingError(f"key id {key_id!r} is already used by another key")
         return KeyRing({**self.keys, key_id: raw}, key_id if current else self.current)
@@ -124,8 +127,9 @@ class KeyRing:
     # -- loading and saving ----------------------------------------------------------------
 
     @classmethod
-    def from_json(cls, text: str | bytes, *, source: str = "key ring") -> KeyRing:
-        """Parse ``{"keys": {id: base64}, "current": id}``; ``source`` names it in errors."""
+    def from_json(cls, text: str | bytes, *, source: str = "key ring", what: str = "master key") -> KeyRing:
+        """Parse ``{"keys": {id: base64}, "current": id}``; ``source`` and ``what`` (the kind of
+        key) name it in errors."""
         try:
             document = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -135,7 +139,7 @@ class KeyRing:
         current = document.get("current")
         if not isinstance(current, str):
             raise KeyRingError(f'{source} must name its "current" key id')
-        keys = {str(key_id): _decode_key(str(key_id), value) for key_id, value in document["keys"].items()}
+        keys = {str(key_id): decode_key(str(key_id), value, what=what) for key_id, value in document["keys"].items()}
         try:
             return cls(keys, current)
         except KeyRingError as error:

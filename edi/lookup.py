@@ -7,16 +7,21 @@ plain SHA-256 of a short number is reversed by trying every number. An HMAC-SHA2
 secret key kept outside the database gives the lookup (same value, same digest) without either:
 a copy of the database alone tells nothing.
 
-The key comes, like the payload master keys, from the environment (``EDI_LOOKUP_KEY``: base64 of
-32 bytes) or a file (``EDI_LOOKUP_KEY_FILE``), else from ``lookup.key`` in the data directory,
-created on first use (mode 0600). It cannot rotate the way payload keys do: every stored digest
-depends on it. Changing it means recomputing the digests from the stored requests.
+The keys form a ring like the payload master keys (``edi.keys.KeyRing``: ids, one current):
+new digests are made under the current key and the store records which key made each, while
+a lookup computes the digest under every key of the ring, so rows digested under an older key
+still match until ``edi lookup-keys rotate`` has recomputed them (``edi.pipeline.lookup_rotation``)
+and the old key can be retired.
+
+The ring comes from the environment (``EDI_LOOKUP_KEY``) or a file (``EDI_LOOKUP_KEY_FILE``),
+else from ``lookup.key`` in the data directory, created on first use (mode 0600). Each holds
+either the key ring JSON of ``edi.keys`` or -- the format from before rotation, still read --
+one base64 key, which is then the ring's only key, with the id ``l1``: the id migration 0008
+gave every digest stored until then.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -24,51 +29,80 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["ENV_KEY", "ENV_KEY_FILE", "KEY_BYTES", "LookupKey", "LookupKeyError"]
+from edi.keys import KEY_BYTES, KeyRing, KeyRingError, decode_key, generate_key
+
+__all__ = ["ENV_KEY", "ENV_KEY_FILE", "KEY_BYTES", "LEGACY_KEY_ID", "LookupKey", "LookupKeyError"]
 
 ENV_KEY = "EDI_LOOKUP_KEY"
 ENV_KEY_FILE = "EDI_LOOKUP_KEY_FILE"
-KEY_BYTES = 32
 FILE_NAME = "lookup.key"
+LEGACY_KEY_ID = "l1"  # a single-key lookup.key, and every digest stored before key ids were
+_WHAT = "lookup key"
 
 
-class LookupKeyError(ValueError):
-    """The lookup key is missing or malformed (the message never holds key bytes)."""
+class LookupKeyError(KeyRingError):
+    """The lookup key ring is missing or malformed (the message never holds key bytes)."""
 
 
 class LookupKey:
-    """HMAC-SHA256 digests of identifiers, each kind in its own domain."""
+    """The lookup key ring: HMAC-SHA256 digests of identifiers, each kind in its own domain,
+    made under the current key and looked up under every key."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("ring",)
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) != KEY_BYTES:
-            raise LookupKeyError(f"the lookup key must be {KEY_BYTES} bytes, not {len(key)}")
-        self._key = key
+    def __init__(self, keys: bytes | KeyRing) -> None:
+        """One raw key (the ring of just ``l1``) or a ring."""
+        if isinstance(keys, bytes):
+            if len(keys) != KEY_BYTES:
+                raise LookupKeyError(f"the lookup key must be {KEY_BYTES} bytes, not {len(keys)}")
+            keys = KeyRing({LEGACY_KEY_ID: keys}, LEGACY_KEY_ID)
+        self.ring = keys
 
     def __repr__(self) -> str:
-        return "LookupKey(<hidden>)"
+        return f"LookupKey(ids={sorted(self.ring.keys)!r}, current={self.ring.current!r})"
+
+    @property
+    def current(self) -> str:
+        """The id of the key new digests are made with."""
+        return self.ring.current
 
     def digest(self, kind: str, value: str) -> str:
-        """64 hex digits; ``kind`` keeps equal values of different identifiers apart."""
-        return hmac.new(self._key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+        """64 hex digits under the current key; ``kind`` keeps equal values of different
+        identifiers apart."""
+        return self.digest_with(self.ring.current, kind, value)
+
+    def digest_with(self, key_id: str, kind: str, value: str) -> str:
+        return hmac.new(self.ring.key(key_id), f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+    def digests(self, kind: str, value: str) -> list[str]:
+        """The digest under every key of the ring, current first: what a lookup must try while
+        stored rows are on different keys."""
+        ids = [self.ring.current, *sorted(k for k in self.ring.keys if k != self.ring.current)]
+        return [self.digest_with(key_id, kind, value) for key_id in ids]
 
     def clm01(self, value: str) -> str:
         return self.digest("clm01", value)
 
+    def clm01_all(self, value: str) -> list[str]:
+        return self.digests("clm01", value)
+
+    # -- loading and saving ----------------------------------------------------------------
+
     @classmethod
-    def decode(cls, text: str, source: str) -> LookupKey:
+    def parse(cls, text: str, source: str) -> LookupKey:
+        """Key ring JSON, or one base64 key (the ring of just ``l1``); ``source`` names it in errors."""
         try:
-            raw = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise LookupKeyError(f"{source}: the lookup key is not valid base64") from None
-        if len(raw) != KEY_BYTES:
-            raise LookupKeyError(f"{source}: the lookup key must decode to {KEY_BYTES} bytes, not {len(raw)}")
-        return cls(raw)
+            if text.lstrip().startswith("{"):
+                return cls(KeyRing.from_json(text, source=source, what=_WHAT))
+            return cls(decode_key(LEGACY_KEY_ID, text, what=f"{source}: {_WHAT}"))
+        except LookupKeyError:
+            raise
+        except KeyRingError as error:
+            raise LookupKeyError(str(error)) from None
 
     @classmethod
     def generate(cls) -> str:
-        return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+        return generate_key()
 
     @classmethod
     def load(cls, data_dir: Path, environ: Mapping[str, str] | None = None) -> LookupKey:
@@ -79,7 +113,7 @@ class LookupKey:
         if inline and named:
             raise LookupKeyError(f"set only one of {ENV_KEY} and {ENV_KEY_FILE}")
         if inline:
-            return cls.decode(inline, ENV_KEY)
+            return cls.parse(inline, ENV_KEY)
         path = Path(named) if named else data_dir / FILE_NAME
         if not named and not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +127,17 @@ class LookupKey:
                 pass
             finally:
                 draft.unlink()
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> LookupKey:
         try:
-            return cls.decode(path.read_text(encoding="ascii"), str(path))
-        except OSError as error:
-            raise LookupKeyError(f"cannot read the lookup key file {path}: {error.strerror or error}") from None
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "not ASCII text"
+            raise LookupKeyError(f"cannot read the lookup key file {path}: {reason or error}") from None
+        return cls.parse(text, f"lookup key file {str(path)!r}")
+
+    def save(self, path: Path) -> None:
+        """Write the ring as key ring JSON, readable by its owner only, replacing it atomically."""
+        self.ring.save(path)

@@ -115,7 +115,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0007"
+            assert context.get_current_revision() == "0008"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -134,7 +134,7 @@ def test_alembic_command_line_upgrades_and_downgrades(database_url: str) -> None
         [sys.executable, "-m", "alembic", "-c", config, "current"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
-    assert "0007 (head)" in current.stdout
+    assert "0008 (head)" in current.stdout
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES
@@ -166,7 +166,8 @@ def test_create_records_the_transaction_and_its_first_event(repo: Repository) ->
     assert len(record.id) == 26 and record.state is State.RECEIVED and record.kind is Kind.CLAIM
     assert record.created_at.tzinfo is not None and record.created_at == record.updated_at
     # CLM01 comes back as its keyed digest only (edi.lookup): the store never held the number
-    stored = Correlation(control_number="123456789", patient_control_number_hmac=LOOKUP_KEY.clm01("PCN-1"))
+    stored = Correlation(control_number="123456789", patient_control_number_hmac=LOOKUP_KEY.clm01("PCN-1"),
+                         patient_control_number_key_id=LOOKUP_KEY.current)
     assert record.correlation == stored and record.callback_url == "https://hooks.example/edi"
     assert repo.get(record.id, submitter_id="clinic-a") == record
     [event] = repo.history(record.id, submitter_id="clinic-a")

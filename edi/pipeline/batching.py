@@ -25,7 +25,7 @@ from edi.mappers.institutional import claims_to_837i
 from edi.mappers.professional import claims_to_837p
 from edi.partners import ControlNumbers
 from edi.pipeline.context import Pipeline
-from edi.pipeline.notices import EventType, notice
+from edi.pipeline.notices import EventType, notice, request_clm01
 from edi.pipeline.topics import Stage, message
 from edi.pipeline.translate import load_requests
 from edi.store import Correlation, Move, PayloadAttachment, State, TransactionRecord
@@ -58,10 +58,21 @@ def batch_file_name(partner_id: str, document_type: str, isa13: int) -> str:
     return f"{document_type}_{partner_id}_{isa13:09d}.x12"
 
 
-def _pick(candidates: list[TransactionRecord], limit: int) -> list[TransactionRecord]:
+def _clm01_key(pipeline: Pipeline, record: TransactionRecord) -> str | None:
+    """A claim's CLM01 digest under the current lookup key: while a rotation is under way two
+    claims with one CLM01 may be stored under different keys, and digests of different keys
+    do not compare. Only such a claim's request is read (and decrypted) to recompute it."""
+    correlation = record.correlation
+    if correlation.patient_control_number_key_id == pipeline.repository.lookup_key.current:
+        return correlation.patient_control_number_hmac
+    pcn = request_clm01(pipeline, record)
+    return pipeline.repository.pcn_digest(pcn) if pcn else correlation.patient_control_number_hmac
+
+
+def _pick(pipeline: Pipeline, candidates: list[TransactionRecord], limit: int) -> list[TransactionRecord]:
     chosen, seen = [], set()
     for record in candidates:
-        pcn = record.correlation.patient_control_number_hmac  # one claim per CLM01 in a batch
+        pcn = _clm01_key(pipeline, record)  # one claim per CLM01 in a batch
         if pcn in seen:
             continue  # the next batch takes it
         seen.add(pcn)
@@ -91,7 +102,7 @@ def build_batches(
         if not (force or full or now - oldest >= timedelta(seconds=settings.window_seconds)):
             _wake_when_due(pipeline, candidates, oldest + timedelta(seconds=settings.window_seconds))
             break
-        chosen = _pick(candidates, settings.max_claims_per_file)
+        chosen = _pick(pipeline, candidates, settings.max_claims_per_file)
         try:
             batch = _build_one(pipeline, partner_id, document_type, chosen)
         except _Rejected:

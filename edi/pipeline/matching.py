@@ -65,7 +65,7 @@ class _ClaimIndex:
             [p.payer_claim_control_number for p in parts if p.payer_claim_control_number],
         )
         records.sort(key=lambda record: record.id, reverse=True)  # newest first, as the queries order
-        self._digest = pipeline.repository.pcn_digest
+        self._digests = pipeline.repository.pcn_digests  # under every lookup key (one may be rotating out)
         self.by_pcn: dict[str, list[TransactionRecord]] = {}  # by the CLM01's digest, as stored
         self.by_number: dict[str, list[TransactionRecord]] = {}
         for record in records:
@@ -80,13 +80,18 @@ class _ClaimIndex:
             found = list(self.by_number.get(payer_claim_control_number, ()))
             if found or patient_control_number is None:
                 return found
-            found = [r for r in self.by_pcn.get(self._digest(patient_control_number), ())
+            found = [r for r in self._by_clm01(patient_control_number)
                      if r.correlation.payer_claim_control_number is None]
         elif patient_control_number is None:
             found = []
         else:
-            found = list(self.by_pcn.get(self._digest(patient_control_number), ()))
+            found = self._by_clm01(patient_control_number)
         return sorted(found, key=lambda record: record.terminal)
+
+    def _by_clm01(self, patient_control_number: str) -> list[TransactionRecord]:
+        """Newest first, whichever lookup key each claim's digest was made with."""
+        found = [r for digest in self._digests(patient_control_number) for r in self.by_pcn.get(digest, ())]
+        return sorted(found, key=lambda record: record.id, reverse=True)
 
 
 @dataclass(slots=True)

@@ -66,7 +66,7 @@ def notice(
     }
     if transaction.correlation.control_number:
         data["controlNumber"] = transaction.correlation.control_number
-    pcn = patient_control_number or transaction.correlation.patient_control_number or _request_pcn(pipeline, transaction)
+    pcn = patient_control_number or transaction.correlation.patient_control_number or request_clm01(pipeline, transaction)
     if pcn:
         data["patientControlNumber"] = pcn
     if response is not None:
@@ -82,7 +82,7 @@ def notice(
     )
 
 
-def _request_pcn(pipeline: Pipeline, transaction: TransactionRecord) -> str | None:
+def request_clm01(pipeline: Pipeline, transaction: TransactionRecord) -> str | None:
     """A claim's CLM01 from its (encrypted) request: the store keeps only a digest of it."""
     if transaction.correlation.patient_control_number_hmac is None:
         return None

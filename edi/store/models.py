@@ -192,6 +192,8 @@ class Transaction(Base):
     control_number: Mapped[str | None] = mapped_column(String(50))  # the request's controlNumber
     # HMAC-SHA256 of CLM01 under the lookup key (edi.lookup): matched on, never the number itself
     patient_control_number_hmac: Mapped[str | None] = mapped_column(String(64))
+    # the id of the lookup key that made it (rotation, see edi.lookup)
+    patient_control_number_key_id: Mapped[str | None] = mapped_column(String(64))
     trn_trace: Mapped[str | None] = mapped_column(String(50))  # TRN02 of the 270
     bht03: Mapped[str | None] = mapped_column(String(50))  # BHT03 of the outbound set
     isa13: Mapped[int | None] = mapped_column(Integer)
@@ -218,6 +220,7 @@ class Transaction(Base):
         Index(None, "partner_id", "isa13"),
         Index(None, "partner_id", "gs06", "st02"),
         Index(None, "partner_id", "patient_control_number_hmac"),
+        Index(None, "patient_control_number_key_id", "id"),
         Index(None, "partner_id", "payer_claim_control_number"),
         Index(None, "trn_trace"),
         Index(None, "created_at"),

@@ -133,7 +133,7 @@ class UnexpectedStateError(Exception):
 
 _STRING_LIMITS = {
     "control_number": 50, "patient_control_number": 38, "trn_trace": 50, "bht03": 50,
-    "payer_claim_control_number": 50, "patient_control_number_hmac": 64,
+    "payer_claim_control_number": 50, "patient_control_number_hmac": 64, "patient_control_number_key_id": 64,
 }
 _IN_MEMORY_ONLY = frozenset({"patient_control_number"})  # stored as its digest (edi.lookup)
 
@@ -155,6 +155,7 @@ class Correlation:
     st02: int | None = None
     payer_claim_control_number: str | None = None  # from the 277CA (REF*1K) or 835 (CLP07)
     patient_control_number_hmac: str | None = None  # edi.lookup.LookupKey.clm01 of CLM01
+    patient_control_number_key_id: str | None = None  # the id of the lookup key that made it
 
     def __post_init__(self) -> None:
         for name, limit in _STRING_LIMITS.items():
@@ -470,14 +471,20 @@ class Repository:
         return self._lookup_key
 
     def pcn_digest(self, patient_control_number: str) -> str:
-        """What the store holds for a CLM01, to compare against ``Correlation.patient_control_number_hmac``."""
+        """What the store writes for a CLM01 now (under the current lookup key)."""
         return self.lookup_key.clm01(patient_control_number)
 
+    def pcn_digests(self, patient_control_number: str) -> list[str]:
+        """What the store may hold for a CLM01: its digest under every key of the lookup ring,
+        so a claim digested under a key being rotated out still matches."""
+        return self.lookup_key.clm01_all(patient_control_number)
+
     def _columns(self, correlation: Correlation) -> dict[str, Any]:
-        """The columns a correlation sets: CLM01 as its digest."""
+        """The columns a correlation sets: CLM01 as its digest, with the id of the key that made it."""
         columns = correlation.columns()
         if correlation.patient_control_number is not None:
             columns["patient_control_number_hmac"] = self.pcn_digest(correlation.patient_control_number)
+            columns["patient_control_number_key_id"] = self.lookup_key.current
         return columns
 
     @contextmanager
@@ -1124,7 +1131,7 @@ class Repository:
             # whose payer number another worker records in between (the 835 and the 277CA of one
             # batch matched concurrently) is in neither answer, and its part goes unmatched.
             found = self._match(claims.where(or_(by_number, and_(
-                Transaction.patient_control_number_hmac == self.pcn_digest(patient_control_number),
+                Transaction.patient_control_number_hmac.in_(self.pcn_digests(patient_control_number)),
                 Transaction.payer_claim_control_number.is_(None),  # the payer's number is new to us
             ))))
             known = [r for r in found if r.correlation.payer_claim_control_number == payer_claim_control_number]
@@ -1132,7 +1139,7 @@ class Repository:
                 return known
             return sorted(found, key=lambda record: record.terminal)
         else:
-            statement = claims.where(Transaction.patient_control_number_hmac == self.pcn_digest(patient_control_number))
+            statement = claims.where(Transaction.patient_control_number_hmac.in_(self.pcn_digests(patient_control_number)))
         found = self._match(statement)
         return sorted(found, key=lambda record: record.terminal)  # stable: newest first within each
 
@@ -1145,12 +1152,54 @@ class Repository:
         found: dict[str, TransactionRecord] = {}
         claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
-            digests = [self.pcn_digest(value) for value in patient_control_numbers]
+            digests = [digest for value in patient_control_numbers for digest in self.pcn_digests(value)]
             for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
                 for chunk in _chunks(list(dict.fromkeys(values))):
                     found.update((row.id, _record(row)) for row in session.scalars(claims.where(column.in_(chunk))))
         return list(found.values())
+
+    # lookup key rotation (edi.pipeline.lookup_rotation) ---------------------------------------
+
+    def lookup_key_usage(self) -> dict[str | None, int]:
+        """How many stored CLM01 digests each lookup key id made (None: digests of unknown key)."""
+        key_id = Transaction.patient_control_number_key_id
+        statement = (select(key_id, func.count()).where(Transaction.patient_control_number_hmac.is_not(None))
+                     .group_by(key_id))
+        with self._reading() as session:
+            return {key: int(count) for key, count in session.execute(statement)}
+
+    def digested_under_other_keys(self, current: str, *, after: str = "", limit: int = 500) -> list[TransactionRecord]:
+        """Transactions whose CLM01 digest was made under a key other than ``current``, in id
+        order after ``after`` (a rotation pages through them; the database is its progress)."""
+        key_id = Transaction.patient_control_number_key_id
+        statement = (
+            select(Transaction)
+            .where(Transaction.patient_control_number_hmac.is_not(None), Transaction.id > after,
+                   or_(key_id.is_(None), key_id != current))
+            .order_by(Transaction.id)
+            .limit(limit)
+        )
+        with self._reading() as session:
+            return [_record(row) for row in session.scalars(statement)]
+
+    def redigest(self, changes: Sequence[tuple[str, str | None, str | None, str | None]]) -> set[str]:
+        """Replace CLM01 digests: (transaction id, the key id it was read with, new digest, new
+        key id), each only if the row still has that key id (else someone changed it since);
+        a new digest of None forgets it. Returns the ids of the rows changed."""
+        changed: set[str] = set()
+        with self._transaction() as session:
+            for transaction_id, old_key_id, digest, new_key_id in changes:
+                key_id = Transaction.patient_control_number_key_id
+                result = session.execute(
+                    update(Transaction)
+                    .where(Transaction.id == transaction_id,
+                           key_id.is_(None) if old_key_id is None else key_id == old_key_id)
+                    .values(patient_control_number_hmac=digest, patient_control_number_key_id=new_key_id)
+                )
+                if result.rowcount:
+                    changed.add(transaction_id)
+        return changed
 
     # scheduling --------------------------------------------------------------------------------
 

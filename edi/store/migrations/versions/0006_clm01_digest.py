@@ -7,7 +7,8 @@ the freed cells and pages are zeroed rather than left in the file with the old n
 PostgreSQL dead row versions hold them until VACUUM reclaims them (autovacuum does, in time;
 run ``VACUUM transactions`` after upgrading to be sure). The key is the one the running engine uses:
 passed in by ``edi.store.migrate(lookup_key=...)``, else the one ``Settings.from_env()`` names.
-It is read only when there are rows to convert.
+It is read only when there are rows to convert, and its key ``l1`` is used (the single
+lookup key of before rotation; migration 0008 names the digests made here by that id).
 
 The downgrade restores the column empty: digests cannot be turned back into numbers.
 
@@ -27,6 +28,7 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 1000
+_LEGACY_KEY_ID = "l1"  # the id 0008 gives the digests made here (edi.lookup.LEGACY_KEY_ID)
 
 
 def _lookup_key():  # type: ignore[no-untyped-def]
@@ -53,11 +55,16 @@ def upgrade() -> None:
     rows = bind.execute(pending).all()
     if rows:
         key = _lookup_key()
+        # under the key migration 0008 names these digests by, whichever key is current now
+        if _LEGACY_KEY_ID not in key.ring.keys:
+            raise RuntimeError(f"migration 0006 digests the stored CLM01s under the lookup key {_LEGACY_KEY_ID!r}, "
+                               "which the configured lookup key ring does not hold")
         while rows:
             bind.execute(
                 table.update().where(table.c.id == sa.bindparam("row_id")).values(
                     patient_control_number_hmac=sa.bindparam("digest"), patient_control_number=None),
-                [{"row_id": row.id, "digest": key.clm01(row.patient_control_number)} for row in rows],
+                [{"row_id": row.id, "digest": key.digest_with(_LEGACY_KEY_ID, "clm01", row.patient_control_number)}
+                 for row in rows],
             )
             rows = bind.execute(pending).all()
     op.drop_index("ix_transactions_partner_id_patient_control_number", table_name="transactions")
