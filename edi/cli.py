@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +27,10 @@ audit_app = typer.Typer(no_args_is_help=True, help="The audit trail (EDI_DATABAS
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(no_args_is_help=True, help="Master keys of the payload store (EDI_MASTER_KEYS_FILE).")
 app.add_typer(keys_app, name="keys")
+lookup_keys_app = typer.Typer(
+    no_args_is_help=True, help="Lookup keys of the store's CLM01 digests (EDI_LOOKUP_KEY_FILE or <data>/lookup.key)."
+)
+app.add_typer(lookup_keys_app, name="lookup-keys")
 clients_app = typer.Typer(no_args_is_help=True, help="OAuth2 clients of the submitters (EDI_PARTNERS_FILE).")
 app.add_typer(clients_app, name="clients")
 api_keys_app = typer.Typer(no_args_is_help=True, help="API keys of the submitters (EDI_PARTNERS_FILE).")
@@ -618,9 +622,7 @@ def keys_status() -> None:
         rows = run_keys_status()
     except KeyRingError as error:
         raise _key_error(error) from None
-    for row in rows:
-        marks = ", ".join(m for m in ("current" if row.current else "", "" if row.in_ring else "NOT IN RING") if m)
-        typer.echo(f"{row.key_id}\t{row.objects}" + (f"\t{marks}" if marks else ""))
+    _print_key_usage(rows)
 
 
 @keys_app.command("retire")
@@ -634,6 +636,99 @@ def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove
     except KeyRingError as error:
         raise _key_error(error) from None
     typer.echo(f"retired {key_id}; the ring holds {', '.join(sorted(ring.keys))}")
+
+
+def _print_key_usage(rows: list[Any]) -> None:  # connectors.pipeline.maintenance.KeyStatus
+    for row in rows:
+        marks = ", ".join(m for m in ("current" if row.current else "", "" if row.in_ring else "NOT IN RING") if m)
+        typer.echo(f"{row.key_id}\t{row.objects}" + (f"\t{marks}" if marks else ""))
+
+
+@lookup_keys_app.command("new")
+def lookup_keys_new(
+    key_id: Annotated[str | None, typer.Option("--id", help="Id of the new key (default: the next lN).")] = None,
+    current: Annotated[bool, typer.Option("--current", help="Make it the key new digests are made with.")] = False,
+) -> None:
+    """Add a freshly generated lookup key to the ring file; prints its id, never the key.
+
+    Give every process the new ring before making the key current (`rotate --make-current`):
+    a process without it cannot match claims digested under it.
+    """
+    from connectors.pipeline.maintenance import run_lookup_keys_new
+    from edi.keys import KeyRingError
+
+    try:
+        new_id, lookup = run_lookup_keys_new(key_id, current=current)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    typer.echo(f"added lookup key {new_id}; current key: {lookup.current}")
+
+
+@lookup_keys_app.command("rotate")
+def lookup_keys_rotate(
+    make_current: Annotated[
+        str | None, typer.Option("--make-current", help="Make this key id current first.")
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Rotate in this process and return when done.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Claims per batch.")] = 100,
+    pause: Annotated[float, typer.Option("--pause", min=0.0, help="Seconds to rest between batches.")] = 0.0,
+) -> None:
+    """Recompute every stored CLM01 digest under the current lookup key (from the encrypted
+    requests), in the background unless --wait.
+
+    Resumable: run it again after an interruption. Progress shows counts and key ids only.
+    """
+    from connectors.pipeline.maintenance import run_lookup_keys_rotate, start_lookup_rotation
+    from edi.keys import KeyRingError
+    from edi.pipeline.lookup_rotation import LookupRotationProgress
+
+    try:
+        if not wait:
+            pid, log = start_lookup_rotation(make_current, batch_size=batch_size, pause=pause)
+            typer.echo(f"lookup key rotation running in the background (pid {pid}, progress in {log}); "
+                       "`edi lookup-keys status` shows what is left")
+            return
+
+        def progress(report: LookupRotationProgress) -> None:
+            typer.echo(f"redigested {report.redigested}, forgotten {report.forgotten}, changed {report.changed}, "
+                       f"failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
+
+        report = run_lookup_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    for failure in report.failed:
+        typer.echo(f"could not recompute {failure}", err=True)
+    typer.echo(f"lookup key rotation done under {report.key_id}: {report.redigested} recomputed, "
+               f"{report.forgotten} forgotten (request purged), {report.changed} changed meanwhile, "
+               f"{len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@lookup_keys_app.command("status")
+def lookup_keys_status() -> None:
+    """Stored CLM01 digests per lookup key id (and which ids the ring holds)."""
+    from connectors.pipeline.maintenance import run_lookup_keys_status
+    from edi.keys import KeyRingError
+
+    try:
+        rows = run_lookup_keys_status()
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    _print_key_usage(rows)
+
+
+@lookup_keys_app.command("retire")
+def lookup_keys_retire(key_id: Annotated[str, typer.Argument(help="The lookup key id to remove.")]) -> None:
+    """Remove an old lookup key from the ring file; refused while any stored digest was made with it."""
+    from connectors.pipeline.maintenance import run_lookup_keys_retire
+    from edi.keys import KeyRingError
+
+    try:
+        lookup = run_lookup_keys_retire(key_id)
+    except KeyRingError as error:
+        raise _key_error(error) from None
+    typer.echo(f"retired lookup key {key_id}; the ring holds {', '.join(sorted(lookup.ring.keys))}")
 
 
 _PARTNERS_HELP = "The partners file (default: EDI_PARTNERS_FILE)."

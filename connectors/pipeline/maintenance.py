@@ -8,6 +8,10 @@ environment) before ``edi keys rotate``, so new payloads are written under the n
 ``edi keys rotate`` without ``--wait`` starts the rotation as a detached process of its own
 (``python -m edi keys rotate --wait``), so it goes on in the background after the command
 returns; it is resumable (``edi.store.rotation``), so a killed one is simply started again.
+
+``edi lookup-keys ...`` does the same for the lookup key ring of the CLM01 digests
+(``edi.lookup``; ``EDI_LOOKUP_KEY_FILE`` or ``lookup.key`` in the data directory), whose rotation
+recomputes digests from the stored requests (``edi.pipeline.lookup_rotation``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,13 @@ from pathlib import Path
 
 from connectors.pipeline.runtime import open_payload_store
 from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, KeyRingError, generate_key
+from edi.lookup import ENV_KEY as ENV_LOOKUP_KEY
+from edi.lookup import ENV_KEY_FILE as ENV_LOOKUP_KEY_FILE
+from edi.lookup import FILE_NAME as LOOKUP_FILE_NAME
+from edi.lookup import LookupKey, LookupKeyError
+from edi.pipeline.lookup_rotation import LookupRotationProgress, rotate_lookup_digests
 from edi.settings import Settings
-from edi.store import make_engine
+from edi.store import Repository, make_engine
 from edi.store.models import utcnow
 from edi.store.retention import PurgeReport, RetentionPolicy, purge
 from edi.store.rotation import RotationProgress, key_usage, rotate_payloads
@@ -31,11 +40,17 @@ from edi.store.rotation import RotationProgress, key_usage, rotate_payloads
 __all__ = [
     "KeyStatus",
     "key_ring_file",
+    "lookup_key_file",
+    "run_lookup_keys_new",
+    "run_lookup_keys_retire",
+    "run_lookup_keys_rotate",
+    "run_lookup_keys_status",
     "run_keys_new",
     "run_keys_retire",
     "run_keys_rotate",
     "run_keys_status",
     "run_purge",
+    "start_lookup_rotation",
     "start_rotation",
 ]
 
@@ -51,9 +66,9 @@ def key_ring_file(settings: Settings) -> Path:
     return settings.data_dir / "master.keys"
 
 
-def _next_id(ring: KeyRing) -> str:
-    numbers = [int(m.group(1)) for key_id in ring.keys if (m := re.fullmatch(r"k(\d+)", key_id))]
-    return f"k{max(numbers, default=0) + 1}"
+def _next_id(ring: KeyRing, prefix: str = "k") -> str:
+    numbers = [int(m.group(1)) for key_id in ring.keys if (m := re.fullmatch(rf"{prefix}(\d+)", key_id))]
+    return f"{prefix}{max(numbers, default=0) + 1}"
 
 
 def run_keys_new(key_id: str | None = None, *, current: bool = False) -> tuple[str, KeyRing]:
@@ -173,3 +188,115 @@ def run_purge(*, dry_run: bool = False) -> PurgeReport:
         folders = outbound_folders(submitters, DoorSettings.from_env().sftp_root)
         report.outbound_files = purge_outbound(folders, outbound_policy, now=now, dry_run=dry_run)
     return report
+
+
+# -- the lookup key ring (edi.lookup) -------------------------------------------------------------
+
+
+def lookup_key_file(settings: Settings) -> Path:
+    """The file the lookup key ring lives in (made on first use when it is the data dir's);
+    ``LookupKeyError`` when it is given inline."""
+    if os.environ.get(ENV_LOOKUP_KEY):
+        raise LookupKeyError(f"the lookup key is given inline in {ENV_LOOKUP_KEY}: edit it there, "
+                             f"or move it to a file and set {ENV_LOOKUP_KEY_FILE}")
+    settings.lookup_key()  # the data dir's lookup.key is made here if it is the one and missing
+    if os.environ.get(ENV_LOOKUP_KEY_FILE):
+        return Path(os.environ[ENV_LOOKUP_KEY_FILE])
+    return settings.data_dir / LOOKUP_FILE_NAME
+
+
+def run_lookup_keys_new(key_id: str | None = None, *, current: bool = False) -> tuple[str, LookupKey]:
+    """Add a freshly generated lookup key to the ring file (current only if asked); returns its
+    id. A single-key file becomes key ring JSON, its key keeping the id ``l1``."""
+    path = lookup_key_file(Settings.from_env())
+    ring = LookupKey.from_file(path).ring
+    new_id = key_id or _next_id(ring, "l")
+    if new_id in ring.keys:
+        raise LookupKeyError(f"lookup key id {new_id!r} is already in the ring")
+    try:
+        lookup = LookupKey(ring.with_key(new_id, generate_key(), current=current))
+    except KeyRingError as error:
+        raise LookupKeyError(str(error)) from None
+    lookup.save(path)
+    return new_id, lookup
+
+
+def _make_lookup_current(settings: Settings, key_id: str) -> None:
+    path = lookup_key_file(settings)
+    ring = LookupKey.from_file(path).ring
+    if key_id not in ring.keys:
+        raise LookupKeyError(f"lookup key id {key_id!r} is not in the ring (add it with `edi lookup-keys new`)")
+    if ring.current != key_id:
+        LookupKey(KeyRing(ring.keys, key_id)).save(path)
+
+
+def run_lookup_keys_rotate(
+    make_current: str | None = None,
+    *,
+    batch_size: int = 100,
+    pause: float = 0.0,
+    progress: Callable[[LookupRotationProgress], None] | None = None,
+) -> LookupRotationProgress:
+    """Make a lookup key current if asked, then recompute every CLM01 digest under the current
+    key (blocking)."""
+    settings = Settings.from_env()
+    if make_current is not None:
+        _make_lookup_current(settings, make_current)
+    store = open_payload_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        return rotate_lookup_digests(Repository(engine, lookup_key=settings.lookup_key()), store,
+                                     batch_size=batch_size, pause=pause, progress=progress)
+    finally:
+        engine.dispose()
+
+
+def start_lookup_rotation(make_current: str | None = None, *, batch_size: int = 100, pause: float = 0.0,
+                          log: Path | None = None) -> tuple[int, Path]:
+    """Start ``edi lookup-keys rotate --wait`` detached; returns its pid and its progress file."""
+    settings = Settings.from_env()
+    if make_current is not None:
+        _make_lookup_current(settings, make_current)  # before returning: errors reach the caller
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log = log or settings.data_dir / "lookup-keys-rotate.log"
+    argv = [sys.executable, "-m", "edi", "lookup-keys", "rotate", "--wait", "--batch-size", str(batch_size),
+            "--pause", str(pause)]
+    with open(log, "ab") as out:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    return child.pid, log
+
+
+def _lookup_usage(settings: Settings, lookup: LookupKey) -> dict[str | None, int]:
+    engine = make_engine(settings.database_url)
+    try:
+        return Repository(engine, lookup_key=lookup).lookup_key_usage()
+    finally:
+        engine.dispose()
+
+
+def run_lookup_keys_status() -> list[KeyStatus]:
+    """Stored CLM01 digests per lookup key id, with ring membership (``-``: digests of no known key)."""
+    settings = Settings.from_env()
+    lookup = settings.lookup_key()
+    usage = {key_id or "-": count for key_id, count in _lookup_usage(settings, lookup).items()}
+    ring = lookup.ring
+    ids = sorted(set(usage) | set(ring.keys))
+    return [KeyStatus(key_id, usage.get(key_id, 0), key_id in ring.keys, key_id == ring.current) for key_id in ids]
+
+
+def run_lookup_keys_retire(key_id: str) -> LookupKey:
+    """Remove a lookup key from the ring file -- refused while any stored digest was made with it."""
+    settings = Settings.from_env()
+    path = lookup_key_file(settings)
+    lookup = LookupKey.from_file(path)
+    if key_id not in lookup.ring.keys:
+        raise LookupKeyError(f"lookup key id {key_id!r} is not in the ring")
+    if key_id == lookup.current:
+        raise LookupKeyError(f"cannot retire the current lookup key {key_id!r}: make another one current first")
+    still = _lookup_usage(settings, lookup).get(key_id, 0)
+    if still:
+        raise LookupKeyError(f"{still} stored CLM01 digests were made with {key_id!r}: "
+                             "run `edi lookup-keys rotate --wait` first")
+    retired = LookupKey(lookup.ring.without_key(key_id))
+    retired.save(path)
+    return retired
