@@ -11,7 +11,7 @@ never from the command line (visible in ``ps``) or from code.
 ``EDI_BROKER_URL``         the queues (embedded SQLite broker in the data dir; ``amqp://...``)
 ``EDI_PARTNERS_FILE``      trading partners and submitters (YAML, see ``edi.partners``)
 ``EDI_MASTER_KEYS[_FILE]`` the payload key ring (see ``edi.keys``)
-``EDI_LOOKUP_KEY[_FILE]``  key of the store's CLM01 digests (``edi.lookup``; ``<data>/lookup.key``)
+``EDI_LOOKUP_KEY[_FILE]``  key ring of the store's CLM01 digests (``edi.lookup``; ``<data>/lookup.key``)
 ``EDI_PGP_PRIVATE_KEY``    our OpenPGP private key (armored text; ``..._FILE``: a path), for the peers
                            with a ``pgp`` section (``connectors.pgp``)
 ``EDI_PGP_PASSPHRASE``     its passphrase (``..._FILE``: a path)
@@ -93,8 +93,8 @@ class Settings:
 
 
     def lookup_key(self, environ: Mapping[str, str] | None = None) -> LookupKey:
-        """The key of the store's lookup digests (``edi.lookup``): ``EDI_LOOKUP_KEY[_FILE]``, else
-        ``lookup.key`` in the data dir (made on first use)."""
+        """The key ring of the store's lookup digests (``edi.lookup``): ``EDI_LOOKUP_KEY[_FILE]``,
+        else ``lookup.key`` in the data dir (made on first use)."""
         return LookupKey.load(self.data_dir, environ)
 
 
