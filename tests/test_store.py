@@ -616,6 +616,7 @@ def test_migration_0006_replaces_stored_clm01s_by_their_digests(database_url: st
             digests = {row[0] for row in connection.execute(text("SELECT patient_control_number_hmac FROM transactions"))}
         assert digests == {LOOKUP_KEY.clm01(f"OLDMRN-{n:05d}") for n in range(1500)}  # all batches converted
         assert len(repo.find_for_claim_response("payer-1", patient_control_number="OLDMRN-01234")) == 1
+        assert repo.lookup_key_usage() == {"l1": 1500}  # 0008: the key they were made with is named
     finally:
         engine.dispose()
     if database_url.startswith("sqlite"):  # nothing of the old numbers is left in the files either
