@@ -19,11 +19,11 @@ states and kinds only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -446,6 +446,72 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+class _NewEvent(NamedTuple):
+    transaction_id: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    detail_code: str | None
+    actor: str | None
+
+
+class _Writes:
+    """The rows one commit adds (events, their audit entries, payload references, outbox
+    messages), written at its end with one multi-row INSERT per table.
+
+    The ORM's unit of work inserts rows with database-generated keys one statement at a time
+    (on SQLite) and walks every object through its bookkeeping: for the handful of rows a move
+    adds that was most of a real-time request's commit time. Rows written here bypass the
+    ``before_flush`` audit hook, so ``write`` builds their audit entries itself, with the same
+    function and from each transaction's row as it commits -- every event still gets its entry
+    in the same database transaction.
+    """
+
+    __slots__ = ("events", "outbox", "payloads")
+
+    def __init__(self) -> None:
+        self.events: list[_NewEvent] = []
+        self.payloads: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+
+    def event(self, transaction_id: str, at: datetime, from_state: str | None, to_state: str,
+              detail_code: str | None = None, actor: str | None = None) -> None:
+        self.events.append(_NewEvent(transaction_id, at, from_state, to_state, detail_code, actor))
+
+    def attach(self, transaction_id: str, attach: Sequence[PayloadAttachment], now: datetime) -> None:
+        for attachment in attach:
+            kind = PayloadKind(attachment.kind)
+            _code(attachment.document_type, "document type")
+            stored = attachment.stored
+            self.payloads.append({
+                "id": new_id(), "transaction_id": transaction_id, "kind": kind.value,
+                "document_type": attachment.document_type, "uri": stored.uri, "key_id": stored.key_id,
+                "sha256": stored.sha256, "size": stored.size, "created_at": now,
+            })
+
+    def send(self, transaction_id: str, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        for message in messages:
+            _code(message.topic, "outbox topic", TOPIC)
+            self.outbox.append({"topic": message.topic, "transaction_id": message.transaction_id or transaction_id,
+                                "body": message.body, "created_at": now})
+
+    def write(self, session: Session, transactions: Mapping[str, Any]) -> None:
+        """Insert everything gathered; ``transactions`` maps ids to rows as they commit."""
+        from edi.audit.events import entries_for  # edi.audit imports edi.store: not at load time
+        from edi.audit.models import AuditEntry
+
+        connection = session.connection()
+        if self.events:
+            connection.execute(insert(TransactionEvent.__table__), [e._asdict() for e in self.events])
+            entries = entries_for(self.events, transactions)
+            if entries:
+                connection.execute(insert(AuditEntry.__table__), entries)
+        if self.payloads:
+            connection.execute(insert(Payload.__table__), self.payloads)
+        if self.outbox:
+            connection.execute(insert(OutboxEntry.__table__), self.outbox)
+
+
 # -- the repository ----------------------------------------------------------------------------
 
 
@@ -537,28 +603,26 @@ class Repository:
         now = self._clock()
         try:
             with self._transaction() as session:
-                row = Transaction(
+                values = dict(
                     id=transaction_id or new_id(), submitter_id=new.submitter_id, kind=kind.value,
                     partner_id=new.partner_id, state=state.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
                     document_type=new.document_type, attempts=0, reply_to=new.reply_to,
                     created_at=now, updated_at=now, **self._columns(new.correlation),
                 )
-                session.add(row)
-                session.flush()  # a duplicate idempotency key fails here
-                events = [TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=None, to_state=State.RECEIVED.value, actor=actor,
-                )]
+                # a duplicate idempotency key fails here
+                session.connection().execute(insert(Transaction.__table__), [values])
+                row = Transaction(**values)  # never added: what the record and the audit entries read
+                writes = _Writes()
+                writes.event(row.id, now, None, State.RECEIVED.value, None, actor)
                 before = State.RECEIVED
                 for step in then:
-                    events.append(TransactionEvent(
-                        transaction_id=row.id, at=now, from_state=before.value, to_state=State(step.to).value,
-                        detail_code=step.detail_code, actor=step.actor or actor,
-                    ))
+                    writes.event(row.id, now, before.value, State(step.to).value, step.detail_code,
+                                 step.actor or actor)
                     before = State(step.to)
-                session.add_all(events)
-                self._add_payloads(session, [row.id], attach, now)
-                self._add_outbox(session, [row.id], outbox, now)
+                writes.attach(row.id, attach, now)
+                writes.send(row.id, outbox, now)
+                writes.write(session, {row.id: row})
                 record = _record(row)
         except IntegrityError:
             if new.idempotency_key is None:
@@ -807,6 +871,7 @@ class Repository:
             return []
         ids = list(dict.fromkeys(move.transaction_id for move in moves))
         moved: list[TransactionRecord] = []
+        writes = _Writes()
         with self._transaction() as session:
             rows = self._locked(session, ids)
             now = self._clock()
@@ -826,7 +891,7 @@ class Repository:
                 if row is None:
                     raise TransactionNotFoundError(move.transaction_id)
                 if move.to is None:
-                    self._record_late(session, row, move, now, actor)
+                    self._record_late(writes, row, move, now, actor)
                     continue
                 target = State(move.to)
                 wanted = frozenset(move.expected)
@@ -838,38 +903,35 @@ class Repository:
                     if not (move.skip_refused or move.keep_if_refused):
                         raise
                     if move.keep_if_refused:
-                        self._record_late(session, row, move, now, actor)
+                        self._record_late(writes, row, move, now, actor)
                     continue
-                session.add(TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
-                    detail_code=move.detail_code, actor=actor,
-                ))
+                writes.event(row.id, now, row.state, target.value, move.detail_code, actor)
                 row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, move.attempts
                 if move.partner_id is not None:
                     row.partner_id = move.partner_id
                 if move.correlation is not None:
                     for column, value in self._columns(move.correlation).items():
                         setattr(row, column, value)
-                self._add_payloads(session, [row.id], move.attach, now)
-                self._add_outbox(session, [row.id], move.outbox, now)
+                writes.attach(row.id, move.attach, now)
+                writes.send(row.id, move.outbox, now)
                 moved.append(_record(row))
+            writes.write(session, rows)  # after every move: the audit entries see the rows as they commit
         return moved
 
-    def _record_late(self, session: Session, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
+    def _record_late(self, writes: _Writes, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
         """An answer for a transaction that moved on meanwhile (answers are processed concurrently,
         so a 277CA can land after its 835): the state stays, but the answer is still an event in
         the history and on the audit trail (a same-state event with its detail code), its keys
         fill what is still unknown, and what it carried is recorded and sent."""
         if move.detail_code is not None:
-            session.add(TransactionEvent(transaction_id=row.id, at=now, from_state=row.state, to_state=row.state,
-                                         detail_code=move.detail_code, actor=actor))
+            writes.event(row.id, now, row.state, row.state, move.detail_code, actor)
             row.updated_at = now
         if move.correlation is not None:
             for column, value in self._columns(move.correlation).items():
                 if getattr(row, column) is None:
                     setattr(row, column, value)
-        self._add_payloads(session, [row.id], move.attach, now)
-        self._add_outbox(session, [row.id], move.outbox, now)
+        writes.attach(row.id, move.attach, now)
+        writes.send(row.id, move.outbox, now)
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
