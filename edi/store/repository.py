@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import Engine, Select, and_, bindparam, delete, func, insert, or_, select, update
@@ -455,6 +456,23 @@ class _NewEvent(NamedTuple):
     actor: str | None
 
 
+@lru_cache(maxsize=256)  # a few statements and the sets of columns a move changes
+def _statement(name: str, columns: tuple[str, ...] = ()) -> Any:
+    """The bulk paths' statements, built once: an ``insert()`` or ``select()`` built per call
+    costs its construction and its compiled-cache key each time (about 0.1 ms each)."""
+    from edi.audit.models import AuditEntry  # edi.audit imports edi.store: not at load time
+
+    table = Transaction.__table__
+    if name == "lock":
+        return (select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+                .order_by(table.c.id).with_for_update())
+    if name == "update":
+        return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+    tables = {"transaction": table, "event": TransactionEvent.__table__, "audit": AuditEntry.__table__,
+              "payload": Payload.__table__, "outbox": OutboxEntry.__table__}
+    return insert(tables[name])
+
+
 class _Writes:
     """The rows one commit adds (events, their audit entries, payload references, outbox
     messages), written at its end with one multi-row INSERT per table.
@@ -498,18 +516,17 @@ class _Writes:
     def write(self, session: Session, transactions: Mapping[str, Any]) -> None:
         """Insert everything gathered; ``transactions`` maps ids to rows as they commit."""
         from edi.audit.events import entries_for  # edi.audit imports edi.store: not at load time
-        from edi.audit.models import AuditEntry
 
         connection = session.connection()
         if self.events:
-            connection.execute(insert(TransactionEvent.__table__), [e._asdict() for e in self.events])
+            connection.execute(_statement("event"), [e._asdict() for e in self.events])
             entries = entries_for(self.events, transactions)
             if entries:
-                connection.execute(insert(AuditEntry.__table__), entries)
+                connection.execute(_statement("audit"), entries)
         if self.payloads:
-            connection.execute(insert(Payload.__table__), self.payloads)
+            connection.execute(_statement("payload"), self.payloads)
         if self.outbox:
-            connection.execute(insert(OutboxEntry.__table__), self.outbox)
+            connection.execute(_statement("outbox"), self.outbox)
 
 
 # -- the repository ----------------------------------------------------------------------------
@@ -611,7 +628,7 @@ class Repository:
                     created_at=now, updated_at=now, **self._columns(new.correlation),
                 )
                 # a duplicate idempotency key fails here
-                session.connection().execute(insert(Transaction.__table__), [values])
+                session.connection().execute(_statement("transaction"), [values])
                 row = Transaction(**values)  # never added: what the record and the audit entries read
                 writes = _Writes()
                 writes.event(row.id, now, None, State.RECEIVED.value, None, actor)
@@ -940,13 +957,11 @@ class Repository:
         session does not know (changed freely, then written by ``_update_plain``) and the values
         they were read with. ``apply`` moves the rows of every real-time request and every answer
         file; the ORM's load and flush bookkeeping was most of its cost for one row."""
-        table = Transaction.__table__
         connection = session.connection()
         rows: dict[str, Transaction] = {}
         loaded: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
-            statement = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update()
-            for found in connection.execute(statement).mappings():
+            for found in connection.execute(_statement("lock"), {"ids": list(chunk)}).mappings():
                 values = dict(found)
                 loaded[values["id"]] = values
                 rows[values["id"]] = Transaction(**values)
@@ -956,7 +971,6 @@ class Repository:
     def _update_plain(session: Session, rows: Mapping[str, Transaction], loaded: Mapping[str, dict[str, Any]]) -> None:
         """Write what changed in rows from ``_locked_plain``: one UPDATE (executemany) per set of
         changed columns."""
-        table = Transaction.__table__
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for transaction_id, row in rows.items():
             before = loaded[transaction_id]
@@ -965,9 +979,7 @@ class Repository:
                 groups.setdefault(tuple(sorted(changes)), []).append({"_id": transaction_id, **changes})
         connection = session.connection()
         for names, params in groups.items():
-            statement = update(table).where(table.c.id == bindparam("_id")).values(
-                {name: bindparam(name) for name in names})
-            connection.execute(statement, params)
+            connection.execute(_statement("update", names), params)
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
