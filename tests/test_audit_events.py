@@ -11,6 +11,7 @@ from edi.audit import AuditEntry, seal_all, verify_chain
 from edi.audit.events import action_of
 from edi.store import (
     ALL_SUBMITTERS,
+    Correlation,
     Kind,
     NewTransaction,
     Repository,
@@ -20,7 +21,7 @@ from edi.store import (
     make_engine,
     migrate,
 )
-from edi.store.repository import UnexpectedStateError
+from edi.store.repository import Move, UnexpectedStateError
 from edi.store.states import IllegalTransitionError
 
 
@@ -109,3 +110,40 @@ def test_rejections_and_replays_speak_the_trails_vocabulary() -> None:
     assert action_of("failed", "Has Spaces") == ("failed", "ok")
     assert action_of("delivered", "277CA:A1", "delivered") == ("responded", "277ca:a1")  # a late answer
     assert action_of("responded", "delivery:replayed", "responded") == ("replayed", "delivery:replayed")
+
+
+def _entries(repository: Repository, transaction_id: str) -> list[tuple[object, ...]]:
+    columns = [c for c in AuditEntry.__table__.columns if c.name not in ("id", "recorded_at", "transaction_id")]
+    with repository.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(
+            select(*columns).where(AuditEntry.transaction_id == transaction_id).order_by(AuditEntry.id))]
+
+
+def test_bulk_written_moves_get_the_entries_the_flush_hook_writes(repository: Repository) -> None:
+    """``create`` and ``apply`` insert their events without the ORM's unit of work and build the
+    audit entries themselves: the same entries, field for field, as moves made one by one through
+    the flush hook -- control numbers learnt in the same commit included."""
+    new = NewTransaction(submitter_id="clinic-a", kind=Kind.ELIGIBILITY, partner_id="simplan", document_type="270",
+                         correlation=Correlation(control_number="CN-1", isa13=17, gs06=17))
+    keys = Correlation(st02=3)
+    bulk = repository.create(new, actor="api", then=[Step(State.VALIDATED), Step(State.QUEUED, actor="translate")])
+    repository.apply([Move(bulk.transaction.id, State.SENT, "core:sending", frozenset({State.QUEUED}),
+                           correlation=keys),
+                      Move(bulk.transaction.id, State.RESPONDED, "271:ok"),
+                      Move(bulk.transaction.id, None, "271:late")], actor="transport")
+    one = repository.create(new, actor="api").transaction.id
+    repository.transition(one, State.VALIDATED, actor="api")
+    repository.transition(one, State.QUEUED, actor="translate")
+    repository.transition(one, State.SENT, actor="transport", detail_code="core:sending", correlation=keys)
+    repository.transition(one, State.RESPONDED, actor="transport", detail_code="271:ok")
+    repository.apply([Move(one, None, "271:late")], actor="transport")
+    entries = _entries(repository, bulk.transaction.id)
+    assert entries == _entries(repository, one)
+    assert len(entries) == 5 and entries[2][6:10] == ("CN-1", 17, 17, 3)  # the sent entry has the new ST02
+    history = repository.history(bulk.transaction.id, submitter_id=ALL_SUBMITTERS)
+    with repository.engine.connect() as connection:
+        times = connection.execute(select(AuditEntry.recorded_at).where(
+            AuditEntry.transaction_id == bulk.transaction.id).order_by(AuditEntry.id)).scalars().all()
+    assert times == [e.at for e in history if e.to_state is not State.QUEUED]
+    assert seal_all(repository.engine) == 10
+    assert verify_chain(repository.engine).ok

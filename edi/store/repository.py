@@ -19,13 +19,14 @@ states and kinds only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from functools import lru_cache
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -447,6 +448,88 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+class _NewEvent(NamedTuple):
+    transaction_id: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    detail_code: str | None
+    actor: str | None
+
+
+@lru_cache(maxsize=256)  # a few statements and the sets of columns a move changes
+def _statement(name: str, columns: tuple[str, ...] = ()) -> Any:
+    """The bulk paths' statements, built once: an ``insert()`` or ``select()`` built per call
+    costs its construction and its compiled-cache key each time (about 0.1 ms each)."""
+    from edi.audit.models import AuditEntry  # edi.audit imports edi.store: not at load time
+
+    table = Transaction.__table__
+    if name == "lock":
+        return (select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+                .order_by(table.c.id).with_for_update())
+    if name == "update":
+        return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+    tables = {"transaction": table, "event": TransactionEvent.__table__, "audit": AuditEntry.__table__,
+              "payload": Payload.__table__, "outbox": OutboxEntry.__table__}
+    return insert(tables[name])
+
+
+class _Writes:
+    """The rows one commit adds (events, their audit entries, payload references, outbox
+    messages), written at its end with one multi-row INSERT per table.
+
+    The ORM's unit of work inserts rows with database-generated keys one statement at a time
+    (on SQLite) and walks every object through its bookkeeping: for the handful of rows a move
+    adds that was most of a real-time request's commit time. Rows written here bypass the
+    ``before_flush`` audit hook, so ``write`` builds their audit entries itself, with the same
+    function and from each transaction's row as it commits -- every event still gets its entry
+    in the same database transaction.
+    """
+
+    __slots__ = ("events", "outbox", "payloads")
+
+    def __init__(self) -> None:
+        self.events: list[_NewEvent] = []
+        self.payloads: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+
+    def event(self, transaction_id: str, at: datetime, from_state: str | None, to_state: str,
+              detail_code: str | None = None, actor: str | None = None) -> None:
+        self.events.append(_NewEvent(transaction_id, at, from_state, to_state, detail_code, actor))
+
+    def attach(self, transaction_id: str, attach: Sequence[PayloadAttachment], now: datetime) -> None:
+        for attachment in attach:
+            kind = PayloadKind(attachment.kind)
+            _code(attachment.document_type, "document type")
+            stored = attachment.stored
+            self.payloads.append({
+                "id": new_id(), "transaction_id": transaction_id, "kind": kind.value,
+                "document_type": attachment.document_type, "uri": stored.uri, "key_id": stored.key_id,
+                "sha256": stored.sha256, "size": stored.size, "created_at": now,
+            })
+
+    def send(self, transaction_id: str, messages: Sequence[OutboxMessage], now: datetime) -> None:
+        for message in messages:
+            _code(message.topic, "outbox topic", TOPIC)
+            self.outbox.append({"topic": message.topic, "transaction_id": message.transaction_id or transaction_id,
+                                "body": message.body, "created_at": now})
+
+    def write(self, session: Session, transactions: Mapping[str, Any]) -> None:
+        """Insert everything gathered; ``transactions`` maps ids to rows as they commit."""
+        from edi.audit.events import entries_for  # edi.audit imports edi.store: not at load time
+
+        connection = session.connection()
+        if self.events:
+            connection.execute(_statement("event"), [e._asdict() for e in self.events])
+            entries = entries_for(self.events, transactions)
+            if entries:
+                connection.execute(_statement("audit"), entries)
+        if self.payloads:
+            connection.execute(_statement("payload"), self.payloads)
+        if self.outbox:
+            connection.execute(_statement("outbox"), self.outbox)
+
+
 # -- the repository ----------------------------------------------------------------------------
 
 
@@ -544,28 +627,26 @@ class Repository:
         now = self._clock()
         try:
             with self._transaction() as session:
-                row = Transaction(
+                values = dict(
                     id=transaction_id or new_id(), submitter_id=new.submitter_id, kind=kind.value,
                     partner_id=new.partner_id, state=state.value, idempotency_key=new.idempotency_key,
                     request_sha256=new.request_sha256, callback_url=new.callback_url,
                     document_type=new.document_type, attempts=0, reply_to=new.reply_to,
                     created_at=now, updated_at=now, **self._columns(new.correlation),
                 )
-                session.add(row)
-                session.flush()  # a duplicate idempotency key fails here
-                events = [TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=None, to_state=State.RECEIVED.value, actor=actor,
-                )]
+                # a duplicate idempotency key fails here
+                session.connection().execute(_statement("transaction"), [values])
+                row = Transaction(**values)  # never added: what the record and the audit entries read
+                writes = _Writes()
+                writes.event(row.id, now, None, State.RECEIVED.value, None, actor)
                 before = State.RECEIVED
                 for step in then:
-                    events.append(TransactionEvent(
-                        transaction_id=row.id, at=now, from_state=before.value, to_state=State(step.to).value,
-                        detail_code=step.detail_code, actor=step.actor or actor,
-                    ))
+                    writes.event(row.id, now, before.value, State(step.to).value, step.detail_code,
+                                 step.actor or actor)
                     before = State(step.to)
-                session.add_all(events)
-                self._add_payloads(session, [row.id], attach, now)
-                self._add_outbox(session, [row.id], outbox, now)
+                writes.attach(row.id, attach, now)
+                writes.send(row.id, outbox, now)
+                writes.write(session, {row.id: row})
                 record = _record(row)
         except IntegrityError:
             if new.idempotency_key is None:
@@ -814,8 +895,9 @@ class Repository:
             return []
         ids = list(dict.fromkeys(move.transaction_id for move in moves))
         moved: list[TransactionRecord] = []
+        writes = _Writes()
         with self._transaction() as session:
-            rows = self._locked(session, ids)
+            rows, loaded = self._locked_plain(session, ids)
             now = self._clock()
             if inbound is not None:  # the document's processing commits with its effects
                 _code(inbound.outcome, "outcome")
@@ -833,7 +915,7 @@ class Repository:
                 if row is None:
                     raise TransactionNotFoundError(move.transaction_id)
                 if move.to is None:
-                    self._record_late(session, row, move, now, actor)
+                    self._record_late(writes, row, move, now, actor)
                     continue
                 target = State(move.to)
                 wanted = frozenset(move.expected)
@@ -845,38 +927,66 @@ class Repository:
                     if not (move.skip_refused or move.keep_if_refused):
                         raise
                     if move.keep_if_refused:
-                        self._record_late(session, row, move, now, actor)
+                        self._record_late(writes, row, move, now, actor)
                     continue
-                session.add(TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
-                    detail_code=move.detail_code, actor=actor,
-                ))
+                writes.event(row.id, now, row.state, target.value, move.detail_code, actor)
                 row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, move.attempts
                 if move.partner_id is not None:
                     row.partner_id = move.partner_id
                 if move.correlation is not None:
                     for column, value in self._columns(move.correlation).items():
                         setattr(row, column, value)
-                self._add_payloads(session, [row.id], move.attach, now)
-                self._add_outbox(session, [row.id], move.outbox, now)
+                writes.attach(row.id, move.attach, now)
+                writes.send(row.id, move.outbox, now)
                 moved.append(_record(row))
+            self._update_plain(session, rows, loaded)
+            writes.write(session, rows)  # after every move: the audit entries see the rows as they commit
         return moved
 
-    def _record_late(self, session: Session, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
+    def _record_late(self, writes: _Writes, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
         """An answer for a transaction that moved on meanwhile (answers are processed concurrently,
         so a 277CA can land after its 835): the state stays, but the answer is still an event in
         the history and on the audit trail (a same-state event with its detail code), its keys
         fill what is still unknown, and what it carried is recorded and sent."""
         if move.detail_code is not None:
-            session.add(TransactionEvent(transaction_id=row.id, at=now, from_state=row.state, to_state=row.state,
-                                         detail_code=move.detail_code, actor=actor))
+            writes.event(row.id, now, row.state, row.state, move.detail_code, actor)
             row.updated_at = now
         if move.correlation is not None:
             for column, value in self._columns(move.correlation).items():
                 if getattr(row, column) is None:
                     setattr(row, column, value)
-        self._add_payloads(session, [row.id], move.attach, now)
-        self._add_outbox(session, [row.id], move.outbox, now)
+        writes.attach(row.id, move.attach, now)
+        writes.send(row.id, move.outbox, now)
+
+    @staticmethod
+    def _locked_plain(session: Session, ids: Sequence[str]) -> tuple[dict[str, Transaction], dict[str, dict[str, Any]]]:
+        """``_locked`` without the ORM's identity map and unit of work: the rows as objects the
+        session does not know (changed freely, then written by ``_update_plain``) and the values
+        they were read with. ``apply`` moves the rows of every real-time request and every answer
+        file; the ORM's load and flush bookkeeping was most of its cost for one row."""
+        connection = session.connection()
+        rows: dict[str, Transaction] = {}
+        loaded: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
+            for found in connection.execute(_statement("lock"), {"ids": list(chunk)}).mappings():
+                values = dict(found)
+                loaded[values["id"]] = values
+                rows[values["id"]] = Transaction(**values)
+        return rows, loaded
+
+    @staticmethod
+    def _update_plain(session: Session, rows: Mapping[str, Transaction], loaded: Mapping[str, dict[str, Any]]) -> None:
+        """Write what changed in rows from ``_locked_plain``: one UPDATE (executemany) per set of
+        changed columns."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for transaction_id, row in rows.items():
+            before = loaded[transaction_id]
+            changes = {name: value for name, old in before.items() if (value := getattr(row, name)) != old}
+            if changes:
+                groups.setdefault(tuple(sorted(changes)), []).append({"_id": transaction_id, **changes})
+        connection = session.connection()
+        for names, params in groups.items():
+            connection.execute(_statement("update", names), params)
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:

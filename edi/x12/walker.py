@@ -35,6 +35,24 @@ _ENTER = 3
 _NOT_FOUND = 4
 
 
+_Plans = dict[tuple, tuple[SegmentRule | None, tuple, SegmentRule | None]]
+# Plans shared by every walker of the process, one table per component separator: a plan depends
+# only on its key (grammar nodes are loaded once, ``load_grammar`` caches them), so the 271 the
+# real-time path validates and then maps, and every later document of the same guide, reuse the
+# walks the first one computed instead of each walker starting empty.
+_SHARED_PLANS: dict[str, _Plans] = {}
+_MAX_PLANS = 20_000  # per table; only malformed input makes many distinct keys
+
+
+def _plans_for(component: str) -> _Plans:
+    plans = _SHARED_PLANS.get(component)
+    if plans is None:
+        if len(_SHARED_PLANS) > 16:  # a stream of odd separators: start over rather than grow
+            _SHARED_PLANS.clear()
+        plans = _SHARED_PLANS.setdefault(component, {})
+    return plans
+
+
 class Walker:
     """Tracks counts across one interchange and places segments in the grammar."""
 
@@ -42,15 +60,15 @@ class Walker:
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
-        #: (start node, segment id, qualifier values...) -> (target, ops, simple); see `plan`
-        self.plans: dict[tuple, tuple[SegmentRule | None, tuple, SegmentRule | None]] = {}
         self.component = ":"
+        #: (start node, segment id, qualifier values...) -> (target, ops, simple); see `plan`
+        self.plans: _Plans = _plans_for(self.component)
 
     def new_interchange(self, component: str) -> None:
-        """Counts start afresh; plans survive unless the component separator changed."""
+        """Counts start afresh; plans are those of the component separator."""
         self.counts = {}
         if component != self.component:
-            self.plans.clear()
+            self.plans = _plans_for(component)
             self.component = component
 
     # -- counters -------------------------------------------------------------------------------
@@ -87,7 +105,7 @@ class Walker:
             if len(ops) == 1 and ops[0][0] == _MATCH and ops[0][1].usage != "N":
                 simple = ops[0][1]
             plan = (target, ops, simple)
-            if len(self.plans) > 20_000:  # bounded: only malformed input makes many distinct keys
+            if len(self.plans) > _MAX_PLANS:
                 self.plans.clear()
             self.plans[key] = plan
         return plan
