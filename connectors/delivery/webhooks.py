@@ -358,7 +358,7 @@ class WebhookSender:
             return record(AttemptOutcome.RETRY, error=AttemptError.CONNECT)
         except aiohttp.InvalidURL:
             return record(AttemptOutcome.REFUSED, error=AttemptError.REFUSED, refusal=RefusalReason.INVALID_URL)
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, OSError):  # a reset or a dropped connection, wrapped or not
             return record(AttemptOutcome.RETRY, error=AttemptError.NETWORK)
         if 300 <= status < 400:
             return record(AttemptOutcome.FAILED, status=status, error=AttemptError.REDIRECT)
