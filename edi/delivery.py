@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import ipaddress
 import json
@@ -358,6 +359,14 @@ def check_callback_url(url: str, config: CallbackConfig, *, requested: bool) -> 
     permitted); false for the submitter's configured URL, which is trusted for its host but
     still bound by the scheme rule and, at connect time, by the address rule.
     """
+    return _checked_url(url, config, requested)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_url(url: str, config: CallbackConfig, requested: bool) -> CallbackTarget:
+    """The rules depend on nothing but the URL and the (frozen) configuration, and every callback
+    of a submitter checks the same URL: remembered, they cost a dictionary look-up instead of a
+    URL parse and several IP address parses per POST. Refusals raise and are not remembered."""
     split = _split(url)
     if requested and not config.host_permitted(split.host):
         raise DeliveryRefused(RefusalReason.HOST_NOT_ALLOWED, split.host)

@@ -328,6 +328,23 @@ def test_redirect_to_a_host_not_allowed_is_not_followed() -> None:
         assert second.requests == [] and len(first.requests) == 2
 
 
+def test_cookies_a_receiver_sets_are_never_sent_back(receiver: CallbackReceiver) -> None:
+    """A receiver's cookie would otherwise ride along on every later callback of every claim."""
+    receiver.reply(Reply(200, headers={"set-cookie": "session=abc; Path=/"}), 200, 200)
+    config = loopback_config(receiver.url)
+
+    async def run() -> list[Attempt]:
+        async with WebhookSender(retry=FAST) as sender:
+            return [await sender.send_once(plan_delivery(config, BODY, webhook_id=f"msg_cookie{n}"), config)
+                    for n in range(3)]
+
+    attempts = asyncio.run(run())
+    assert [a.outcome for a in attempts] == [AttemptOutcome.DELIVERED] * 3
+    assert [r.webhook_id for r in receiver.requests] == ["msg_cookie0", "msg_cookie1", "msg_cookie2"]
+    assert all("cookie" not in r.headers for r in receiver.requests)
+    assert all(r.verified and r.headers["user-agent"].startswith("edi-engine-webhooks/") for r in receiver.requests)
+
+
 # ------------------------------------------------------------------ allow-list and SSRF
 
 

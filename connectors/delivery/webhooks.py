@@ -12,12 +12,14 @@ the attempt) and ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.tim
 Redirects are followed only for 307/308 (which keep the POST and its body), hop by hop through
 the same allow-list and address checks, at most ``DeliveryLimits.max_redirects`` times; any
 other 3xx fails the delivery. Proxies from the environment are ignored (``trust_env=False``):
-a proxy would resolve the name itself and undo the pinning. At most
-``DeliveryLimits.max_response_bytes`` of a response are read (raw, never decompressed) and
-then dropped: response bodies are never logged or stored. This module logs the webhook-id,
-submitter, host, attempt number, outcome and status, nothing else; httpx's own ``httpx`` logger
-records each request line (pinned address and path) at INFO, so keep that logger at WARNING
-where callback paths may carry tokens.
+a proxy would resolve the name itself and undo the pinning. Cookies a receiver sets are
+dropped, never sent back. At most ``DeliveryLimits.max_response_bytes`` of a response are read
+(raw, never decompressed) and then dropped: response bodies are never logged or stored. This
+module logs the webhook-id, submitter, host, attempt number, outcome and status, nothing else.
+
+The transport is aiohttp: the delivery stage POSTs three callbacks per claim, and httpx spent
+several times aiohttp's CPU on each (its connection pool checks every pooled connection on
+every request; see ``benchmarks/README.md``, "Pipeline benchmark").
 
 ``WebhookSender`` is asynchronous, so the total timeout can cancel an attempt at any point
 (DNS, connect, a slowly dripping response); ``deliver`` and ``replay`` are blocking wrappers
@@ -44,8 +46,10 @@ from types import TracebackType
 from typing import Protocol, TypeVar
 from urllib.parse import urljoin
 
+import aiohttp
 import httpx
 from standardwebhooks import Webhook
+from yarl import URL
 
 from edi.delivery import (
     Attempt,
@@ -88,6 +92,10 @@ _log = logging.getLogger(__name__)
 # Connections per callback host, all kept alive: the delivery stage sends a group's callbacks
 # concurrently, up to this many in flight (reconnecting for each would cost more than the POST).
 MAX_CONNECTIONS = 16
+# Seconds an idle connection is kept for the next callback: below the 5 s after which common
+# servers (uvicorn, Node) close idle keep-alive connections, so a POST rarely goes out on a
+# connection the receiver is closing at that moment.
+KEEPALIVE_SECONDS = 4.0
 
 USER_AGENT = "edi-engine-webhooks/1"
 
@@ -209,7 +217,7 @@ class _RedirectRefused(Exception):
 class WebhookSender:
     """Delivers ``Delivery`` records: one attempt (``send_once``) or the whole retry schedule (``deliver``).
 
-    Keeps a few HTTP clients, one per (scheme, address, port, host name), so keep-alive
+    Keeps a few HTTP sessions, one per (scheme, address, port, host name), so keep-alive
     connections are reused only for the same pinned address and the same TLS name. Use as an
     async context manager, or call ``aclose``.
     """
@@ -223,7 +231,7 @@ class WebhookSender:
         ssl_context: ssl.SSLContext | None = None,
         rng: random.Random | None = None,
         user_agent: str = USER_AGENT,
-        max_clients: int = 32,
+        max_sessions: int = 32,
     ) -> None:
         self.retry = retry or DeliveryRetryPolicy()
         self.limits = limits or DeliveryLimits()
@@ -231,8 +239,8 @@ class WebhookSender:
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._rng = rng or random.Random()
         self._user_agent = user_agent
-        self._max_clients = max_clients
-        self._clients: OrderedDict[tuple[str, str, int, str], httpx.AsyncClient] = OrderedDict()
+        self._max_sessions = max_sessions
+        self._sessions: OrderedDict[tuple[str, str, int, str], aiohttp.ClientSession] = OrderedDict()
 
     async def __aenter__(self) -> WebhookSender:
         return self
@@ -243,9 +251,9 @@ class WebhookSender:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), OrderedDict()
-        for client in clients:
-            await client.aclose()
+        sessions, self._sessions = list(self._sessions.values()), OrderedDict()
+        for session in sessions:
+            await session.close()
 
     # -------------------------------------------------------------- public
 
@@ -319,7 +327,6 @@ class WebhookSender:
     ) -> Attempt:
         started, clock = datetime.now(UTC), time.monotonic()
         headers = sign_headers(callback.secret, delivery.webhook_id, delivery.body, int(time.time()))
-        headers["user-agent"] = self._user_agent
         progress = _Progress(host=callback.target.host)
 
         def record(
@@ -343,15 +350,15 @@ class WebhookSender:
             return record(AttemptOutcome.FAILED, error=AttemptError.REDIRECT, refusal=exc.reason)
         except DeliveryRefused as exc:
             return record(AttemptOutcome.REFUSED, error=AttemptError.REFUSED, refusal=exc.reason)
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:  # the total timeout, and aiohttp's connect and read timeouts
             return record(AttemptOutcome.RETRY, error=AttemptError.TIMEOUT)
         except _DnsFailure:
             return record(AttemptOutcome.RETRY, error=AttemptError.DNS)
-        except httpx.ConnectError:
+        except aiohttp.ClientConnectorError:  # refused, unreachable, or a TLS handshake that failed
             return record(AttemptOutcome.RETRY, error=AttemptError.CONNECT)
-        except httpx.InvalidURL:
+        except aiohttp.InvalidURL:
             return record(AttemptOutcome.REFUSED, error=AttemptError.REFUSED, refusal=RefusalReason.INVALID_URL)
-        except httpx.HTTPError:
+        except (aiohttp.ClientError, OSError):  # a reset or a dropped connection, wrapped or not
             return record(AttemptOutcome.RETRY, error=AttemptError.NETWORK)
         if 300 <= status < 400:
             return record(AttemptOutcome.FAILED, status=status, error=AttemptError.REDIRECT)
@@ -392,54 +399,59 @@ class WebhookSender:
         progress: _Progress,
     ) -> tuple[int, str | None, float | None]:
         """POST to the first checked address that accepts a connection (nothing is sent to the others)."""
-        extensions = {} if target.scheme == "http" or target.is_ip_literal else {"sni_hostname": target.host}
+        server_hostname = None if target.scheme == "http" or target.is_ip_literal else target.host
+        headers = {**headers, "host": target.host_header}
         for index, address in enumerate(addresses):
             netloc = f"[{address}]" if address.version == 6 else str(address)
-            url = f"{target.scheme}://{netloc}:{target.port}{target.path}"
-            client = await self._client((target.scheme, str(address), target.port, target.host))
+            # encoded: the path and query go out exactly as check_callback_url accepted them
+            url = URL(f"{target.scheme}://{netloc}:{target.port}{target.path}", encoded=True)
+            session = await self._session((target.scheme, str(address), target.port, target.host))
             progress.address = str(address)
             try:
-                async with client.stream("POST", url, content=body, headers={**headers, "host": target.host_header},
-                                         extensions=extensions) as response:
+                async with session.post(url, data=body, headers=headers, server_hostname=server_hostname,
+                                        allow_redirects=False) as response:
                     await self._drain(response, progress)
-                    return (response.status_code, response.headers.get("location"),
+                    return (response.status, response.headers.get("location"),
                             parse_retry_after(response.headers.get("retry-after")))
-            except (httpx.ConnectError, httpx.ConnectTimeout):
+            except aiohttp.ClientConnectorError:
                 if index == len(addresses) - 1:
                     raise
         raise AssertionError("unreachable: check_addresses never returns an empty tuple")
 
-    async def _drain(self, response: httpx.Response, progress: _Progress) -> None:
+    async def _drain(self, response: aiohttp.ClientResponse, progress: _Progress) -> None:
         """Read (and drop) the response up to the size limit; a larger one is cut off and its connection closed."""
         limit = self.limits.max_response_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        declared = response.content_length
+        if declared is not None and declared > limit:
             progress.truncated = True
+            response.close()
             return
-        async for chunk in response.aiter_raw():
+        while chunk := await response.content.readany():
             progress.response_bytes += len(chunk)
             if progress.response_bytes > limit:
                 progress.truncated = True
+                response.close()
                 return
 
-    async def _client(self, key: tuple[str, str, int, str]) -> httpx.AsyncClient:
-        client = self._clients.pop(key, None)
-        if client is None:
-            client = httpx.AsyncClient(
-                verify=self._ssl,
+    async def _session(self, key: tuple[str, str, int, str]) -> aiohttp.ClientSession:
+        session = self._sessions.pop(key, None)
+        if session is None:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=MAX_CONNECTIONS, limit_per_host=0,
+                                               keepalive_timeout=KEEPALIVE_SECONDS),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.limits.connect_timeout,
+                                              sock_connect=self.limits.connect_timeout,
+                                              sock_read=self.limits.read_timeout),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
                 trust_env=False,
-                follow_redirects=False,
-                timeout=httpx.Timeout(
-                    connect=self.limits.connect_timeout, read=self.limits.read_timeout,
-                    write=self.limits.read_timeout, pool=self.limits.connect_timeout,
-                ),
-                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS),
+                headers={"user-agent": self._user_agent},
             )
-        self._clients[key] = client
-        while len(self._clients) > self._max_clients:
-            _key, oldest = self._clients.popitem(last=False)
-            await oldest.aclose()
-        return client
+        self._sessions[key] = session
+        while len(self._sessions) > self._max_sessions:
+            _key, oldest = self._sessions.popitem(last=False)
+            await oldest.close()
+        return session
 
 
 async def _call(hook: Callable[[_T], object] | None, value: _T) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,7 +42,7 @@ from edi.pipeline.transmission import (
     begin_realtime,
     begin_realtime_many,
 )
-from edi.store import ALL_SUBMITTERS, DeliveryAttempt, Kind, Move, State
+from edi.store import ALL_SUBMITTERS, DeliveryAttempt, Kind, Move, State, TransactionRecord
 from edi.store.models import DeliveryOutcome
 from edi.store.states import NON_TERMINAL
 
@@ -208,8 +208,12 @@ class DeliveryWorker(_PipelineWorker):
     def handle_many(self, messages: list[StageMessage]) -> None:
         with self._leased([m.transaction_id for m in messages]) as held:
             if held:
+                # the records the consumer read for the messages: what deliver_many reads of them
+                # (submitter, callback URL, reply address, terminal or not) a lease does not change
+                records = {m.transaction_id: m.transaction for m in messages
+                           if m.transaction_id in held and m.transaction is not None}
                 deliver_many(self.pipeline, [m.transaction_id for m in messages if m.transaction_id in held],
-                             self._loop, self._sender, replies=self.replies)
+                             self._loop, self._sender, replies=self.replies, records=records)
 
     @contextmanager
     def _leased(self, transaction_ids: list[str]) -> Iterator[set[str]]:
@@ -346,7 +350,8 @@ def _settle(pipeline: Pipeline, record: Any, item: plan.Pending, attempt: Attemp
 
 
 def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, sender: WebhookSender,
-                 *, replies: DoorReplies | None = None) -> None:
+                 *, replies: DoorReplies | None = None, records: Mapping[str, TransactionRecord] | None = None,
+                 ) -> None:
     """``deliver_pending`` for a group: what is owed is read in a few queries, the callbacks are
     POSTed concurrently (each transaction's own in order, up to ``MAX_CONNECTIONS`` in flight),
     the successful attempts recorded in one commit and the transactions whose final answer went
@@ -355,9 +360,12 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
     transaction with nobody to call, or with documents left after one dead-lettered alone, goes
     through ``deliver_pending``, which sends only what is still owed. Answers to requests that
     came in by a door are written through it one after the other and recorded the same way (a
-    roster's thousands of answers would otherwise cost several commits each)."""
+    roster's thousands of answers would otherwise cost several commits each). ``records``: the
+    transactions as read already (the rest are read here)."""
     ids = list(dict.fromkeys(transaction_ids))
-    records = pipeline.repository.get_many(ids)
+    known = dict(records or {})
+    missing = [i for i in ids if i not in known]
+    records = {**known, **pipeline.repository.get_many(missing)} if missing else known
     owed = plan.pending_many(pipeline, [i for i in ids if i in records])
     jobs: list[tuple[Any, list[Delivery], Any]] = []
     alone: list[str] = []

@@ -26,7 +26,22 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Engine, Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -530,6 +545,17 @@ class _Writes:
             connection.execute(_statement("outbox"), self.outbox)
 
 
+def _among(column: Any, ids: Sequence[str], postgres: bool) -> ColumnElement[bool]:
+    """``column IN ids``. On PostgreSQL one array parameter (``= ANY``) rather than one per id:
+    the statement's text is then the same whatever the count, so SQLAlchemy's compiled form and
+    psycopg's parsed form are reused; an IN list of 200 ids was compiled and parsed again on each
+    call (psycopg caches statements of at most 50 parameters), which was most of the CPU of the
+    delivery stage's reads (``benchmarks/bench_delivery.py``)."""
+    if postgres:
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(String)))
+    return column.in_(ids)
+
+
 # -- the repository ----------------------------------------------------------------------------
 
 
@@ -541,6 +567,7 @@ class Repository:
     ) -> None:
         """``lookup_key`` digests CLM01s (``edi.lookup``); default: the one ``Settings.from_env()`` names."""
         self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
         self._lookup_key = lookup_key
@@ -988,11 +1015,11 @@ class Repository:
         for names, params in groups.items():
             connection.execute(_statement("update", names), params)
 
-    @staticmethod
-    def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
+    def _locked(self, session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
         rows: dict[str, Transaction] = {}
         for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
-            statement = select(Transaction).where(Transaction.id.in_(chunk)).order_by(Transaction.id).with_for_update()
+            statement = (select(Transaction).where(_among(Transaction.id, chunk, self._postgres)).order_by(Transaction.id)
+                         .with_for_update())
             rows.update((row.id, row) for row in session.scalars(statement))
         return rows
 
@@ -1095,7 +1122,8 @@ class Repository:
         with self._reading() as session:
             for chunk in _chunks(ids):
                 found.update((row.id, _record(row))
-                             for row in session.scalars(select(Transaction).where(Transaction.id.in_(chunk))))
+                             for row in session.scalars(select(Transaction).where(
+                                 _among(Transaction.id, chunk, self._postgres))))
         return found
 
     def payloads_of(
@@ -1106,7 +1134,7 @@ class Repository:
         found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
         with self._reading() as session:
             for chunk in _chunks(ids):
-                statement = select(Payload).where(Payload.transaction_id.in_(chunk))
+                statement = select(Payload).where(_among(Payload.transaction_id, chunk, self._postgres))
                 if kind is not None:
                     statement = statement.where(Payload.kind == PayloadKind(kind).value)
                 for row in session.scalars(statement.order_by(Payload.transaction_id, Payload.id)):
@@ -1119,7 +1147,8 @@ class Repository:
         found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
         with self._reading() as session:
             for chunk in _chunks(ids):
-                rows = session.scalars(select(Delivery).where(Delivery.transaction_id.in_(chunk)).order_by(Delivery.id))
+                rows = session.scalars(select(Delivery).where(_among(Delivery.transaction_id, chunk, self._postgres))
+                                       .order_by(Delivery.id))
                 for row in rows:
                     found[row.transaction_id].append(_delivery(row))
         return found
@@ -1629,9 +1658,14 @@ class Repository:
             now = self._clock()
             until = now + timedelta(seconds=seconds)
             for chunk in _chunks(ids):
-                statement = dialect.insert(table).values(
-                    [{"transaction_id": i, "holder": holder, "until": until} for i in chunk]
-                )
+                if self._postgres:  # one array parameter (see ``_among``)
+                    rows = select(func.unnest(bindparam("ids", list(chunk), type_=postgresql.ARRAY(String))),
+                                  literal(holder, table.c.holder.type), literal(until, table.c.until.type))
+                    statement = dialect.insert(table).from_select(["transaction_id", "holder", "until"], rows)
+                else:
+                    statement = dialect.insert(table).values(
+                        [{"transaction_id": i, "holder": holder, "until": until} for i in chunk]
+                    )
                 statement = statement.on_conflict_do_update(
                     index_elements=[table.c.transaction_id],
                     set_={"holder": statement.excluded.holder, "until": statement.excluded.until},
@@ -1647,7 +1681,8 @@ class Repository:
             until = self._clock() + timedelta(seconds=seconds)
             for chunk in _chunks(ids):
                 session.execute(update(DeliveryLease).where(
-                    DeliveryLease.transaction_id.in_(chunk), DeliveryLease.holder == holder).values(until=until))
+                    _among(DeliveryLease.transaction_id, chunk, self._postgres), DeliveryLease.holder == holder,
+                ).values(until=until))
 
     def release_deliveries(self, transaction_ids: Sequence[str], holder: str) -> None:
         ids = sorted(dict.fromkeys(transaction_ids))
@@ -1656,7 +1691,7 @@ class Repository:
         with self._transaction() as session:
             for chunk in _chunks(ids):
                 session.execute(delete(DeliveryLease).where(
-                    DeliveryLease.transaction_id.in_(chunk), DeliveryLease.holder == holder))
+                    _among(DeliveryLease.transaction_id, chunk, self._postgres), DeliveryLease.holder == holder))
 
     def remind(self, transaction_ids: Sequence[str], due_at: datetime) -> None:
         """Have the sweeper look at transactions at ``due_at`` unless something is scheduled for
@@ -1665,7 +1700,7 @@ class Repository:
         with self._transaction() as session:
             for chunk in _chunks(ids):
                 session.execute(update(Transaction).where(
-                    Transaction.id.in_(chunk), Transaction.due_at.is_(None)).values(due_at=due_at))
+                    _among(Transaction.id, chunk, self._postgres), Transaction.due_at.is_(None)).values(due_at=due_at))
 
     def deliveries(self, transaction_id: str, *, submitter_id: Scope) -> list[DeliveryRecord]:
         """Every callback attempt for the transaction, oldest first."""
