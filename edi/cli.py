@@ -630,7 +630,7 @@ def keys_rotate(
 
         def file_progress(report: FileRotation) -> None:
             typer.echo(f"door files: rotated {report.rotated}, already current {report.current}, "
-                       f"failed {len(report.failed)} (key {report.key_id})", err=True)
+                       f"plaintext sealed {report.sealed}, failed {len(report.failed)} (key {report.key_id})", err=True)
 
         report, files = run_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress,
                                         file_progress=file_progress)
@@ -638,9 +638,11 @@ def keys_rotate(
         raise _key_error(error) from None
     for failure in [*report.failed, *files.failed]:
         typer.echo(f"could not rotate {failure}", err=True)
+    for large in files.too_large:
+        typer.echo(f"left in plaintext (above EDI_DOORS_MAX_BYTES; `edi purge` removes it in time): {large}", err=True)
     typer.echo(f"rotation done under {report.key_id}: {report.rotated} rewritten, {report.corrected} rows corrected, "
                f"{report.missing} missing, {len(report.failed)} failed; door files: {files.rotated} rewritten, "
-               f"{files.current} already current, {len(files.failed)} failed")
+               f"{files.current} already current, {files.sealed} plaintext sealed, {len(files.failed)} failed")
     if report.failed or files.failed:
         raise typer.Exit(1)
 

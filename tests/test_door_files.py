@@ -145,7 +145,7 @@ def test_door_files_are_rotated_retired_and_read_back_audited(env: dict[str, str
     assert "3 door archive or quarantine files are still sealed with 'k1'" in refused.stderr.decode()
 
     rotated = out(edi(env, "keys", "rotate", "--wait"))
-    assert "door files: 3 rewritten, 0 already current, 0 failed" in rotated
+    assert "door files: 3 rewritten, 0 already current, 0 plaintext sealed, 0 failed" in rotated
     assert not hits(rotated.encode())
     assert out(edi(env, "keys", "status")).splitlines() == ["k1\t0\t0", f"k2\t{objects}\t3\tcurrent"]
     for kind, path in files.items():
@@ -200,6 +200,35 @@ def test_a_door_file_that_does_not_open_is_reported_and_its_key_kept(env: dict[s
             assert list(outcomes) == ["unreadable"]  # trying to read is on the trail too
     finally:
         engine.dispose()
+
+
+def test_rotation_seals_what_an_older_door_quarantined_in_plaintext(env: dict[str, str], tmp_path: Path) -> None:
+    quarantine = tmp_path / "drop" / "quarantine"
+    quarantine.mkdir(parents=True)
+    legacy = quarantine / "20250102T100000-0123456789ab--cut.json"
+    legacy.write_bytes(request())
+    age = aged(legacy, 3).stat().st_mtime_ns
+    in_a_folder = quarantine / "20250102T100001-0123456789ab--folder"  # a refused folder, moved in whole
+    in_a_folder.mkdir()
+    (in_a_folder / "inside.json").write_bytes(request())
+    huge = quarantine / "20250102T100002-0123456789ab--huge.jsonl"
+    with open(huge, "wb") as handle:
+        handle.truncate(2048)
+    link = quarantine / "20250102T100003-0123456789ab--link.json"
+    link.symlink_to(tmp_path / "ring.json")
+    result = edi({**env, "EDI_DOORS_MAX_BYTES": "1024"}, "keys", "rotate", "--wait")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "0 rewritten, 0 already current, 2 plaintext sealed, 0 failed" in result.stdout.decode()
+    assert b"left in plaintext" in result.stderr and b"huge.jsonl: 2048 bytes" in result.stderr
+    assert not legacy.exists() and not (in_a_folder / "inside.json").exists()
+    (sealed,) = quarantine.glob("*--cut.json.*.enc")
+    (inside,) = in_a_folder.glob("inside.json.*.enc")
+    assert sealed.stat().st_mtime_ns == age  # as old as what it replaces: purged on the same day
+    for path in (sealed, inside):
+        assert not hits(path.read_bytes())
+        assert edi(env, "doors", "open", str(path)).stdout == request()
+    assert huge.exists() and link.is_symlink() and (tmp_path / "ring.json").exists()
+    assert out(edi(env, "keys", "status")).splitlines() == ["k1\t0\t2\tcurrent"]
 
 
 def aged(path: Path, days: float) -> Path:

@@ -7,7 +7,8 @@ of ``edi.payloads`` (AES-256-GCM under a fresh data key, wrapped by the current 
 payload id bound into both seals). No database row refers to these files, so the folders
 themselves are the index: ``edi keys status`` counts them by the key id in their header,
 ``edi keys rotate`` rewrites the ones on an older key (same name, same modification time,
-replaced atomically: a reader sees the old or the new version), ``edi keys retire`` refuses a
+replaced atomically: a reader sees the old or the new version) and seals plaintext ones an older
+door left (refused files were once quarantined as dropped), ``edi keys retire`` refuses a
 key some file still needs, and ``edi purge`` removes them past retention by modification time,
 which a rotation keeps, so a rotation never makes a file younger.
 
@@ -61,6 +62,7 @@ __all__ = [
     "key_usage",
     "open_sealed",
     "payload_id_of",
+    "plain_files",
     "purge_files",
     "reseal_files",
     "sealed_files",
@@ -211,12 +213,43 @@ class FileRotation:
     key_id: str
     rotated: int = 0
     current: int = 0  # already on the current key
+    sealed: int = 0  # plaintext files (kept by an older door, or one run without a key ring) sealed
     failed: list[str] = field(default_factory=list)
+    too_large: list[str] = field(default_factory=list)  # plaintext files above max_bytes, left for purge
+
+
+def plain_files(folders: list[DoorFolder]) -> Iterator[tuple[DoorFolder, Path]]:
+    """Every plain file in the folders that is not sealed (links and a writer's temp files left alone)."""
+    for folder in folders:
+        for top, dirs, files in os.walk(folder.path, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                path = Path(top) / name
+                if name.startswith(".") or payload_id_of(name) is not None:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        yield folder, path
+
+
+def _seal_plain(keyring: KeyRing, path: Path, info: os.stat_result) -> None:
+    """A plaintext file replaced by its sealed form beside it (same age), then removed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        content = handle.read()
+    payload_id = new_payload_id()
+    _replace(path.with_name(f"{path.name}.{payload_id}{SEALED_SUFFIX}"), seal(keyring, payload_id, content),
+             mtime_ns=info.st_mtime_ns)
+    path.unlink()
+    _fsync_dir(path.parent)
 
 
 def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
-                 progress: Callable[[FileRotation], None] | None = None, every: int = 100) -> FileRotation:
-    """Rewrite every sealed file whose header names a key other than the ring's current one.
+                 progress: Callable[[FileRotation], None] | None = None, every: int = 100,
+                 max_bytes: int = 256 << 20) -> FileRotation:
+    """Rewrite every sealed file whose header names a key other than the ring's current one, then
+    seal the plaintext files found there (up to ``max_bytes`` each: larger ones are listed, and
+    ``edi purge`` removes them in time).
 
     Resumable by nature: a rerun skips files already on the current key. A file that fails to
     open (its key not in the ring, altered) is listed and left as it is.
@@ -240,6 +273,18 @@ def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
             report.failed.append(f"{path}: {type(error).__name__}: {error}")
         if progress is not None and (report.rotated + len(report.failed)) % every == 0:
             progress(report)
+    for _, path in plain_files(folders):
+        try:
+            info = os.lstat(path)
+            if info.st_size > max_bytes:
+                report.too_large.append(f"{path}: {info.st_size} bytes")
+                continue
+            _seal_plain(keyring, path, info)
+            report.sealed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            report.failed.append(f"{path}: {type(error).__name__}: {error.strerror or error}")
     if progress is not None:
         progress(report)
     return report
