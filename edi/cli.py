@@ -753,8 +753,9 @@ def purge(
 ) -> None:
     """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS),
     the doors' outbound answers once picked up or old (EDI_RETENTION_OUTBOUND_PICKED_UP_HOURS,
-    EDI_RETENTION_OUTBOUND_DAYS), and their archive and quarantine files once old
-    (EDI_RETENTION_ARCHIVE_DAYS, EDI_RETENTION_QUARANTINE_DAYS).
+    EDI_RETENTION_OUTBOUND_DAYS), their archive and quarantine files once old
+    (EDI_RETENTION_ARCHIVE_DAYS, EDI_RETENTION_QUARANTINE_DAYS), and SFTP uploads left unanswered
+    (EDI_RETENTION_UNANSWERED_UPLOAD_HOURS).
 
     Transactions, their events and deliveries are kept; see edi.store.retention,
     connectors.ingest.outbound_retention and connectors.ingest.sealed_files.
@@ -776,6 +777,7 @@ def purge(
     assert report.archive_cutoff is not None and report.quarantine_cutoff is not None
     typer.echo(f"doors' archive before {report.archive_cutoff.isoformat()}: {verb} {report.archive_files} files; "
                f"quarantine before {report.quarantine_cutoff.isoformat()}: {verb} {report.quarantine_files} files")
+    typer.echo(f"SFTP uploads left unanswered: {verb} {report.leftover_uploads} files")
 
 
 def main() -> None:

@@ -259,24 +259,34 @@ def test_purge_removes_only_door_files_past_their_retention(env: dict[str, str],
     }
     files["link-old"].symlink_to(tmp_path / "ring.json")
     aged(files["link-old"], 40)
+    home = tmp_path / "sftp" / SUBMITTER_ID / "inbound"  # uploads a stopped SFTP door never answered
+    home.mkdir(parents=True)
+    files["upload-old"] = plain(home / "claims.json", 2)
+    files["upload-part-old"] = plain(home / "claims.json.part", 1.5)
+    files["upload-live"] = plain(home / "roster.csv.part", 0.01)
     for folder in (old_day, drop / "archive" / "2025-06-01"):
         aged(folder, 3000)
 
-    dry = out(edi(env, "purge", "--dry-run"))
-    assert "doors' archive before" in dry and "would remove 1 files; quarantine before" in dry
-    assert dry.rstrip().endswith("would remove 4 files")
+    dry = out(edi(env, "purge", "--dry-run")).splitlines()
+    assert "would remove 1 files; quarantine before" in dry[-2] and dry[-2].endswith("would remove 4 files")
+    assert dry[-1] == "SFTP uploads left unanswered: would remove 2 files"
     assert all(p.exists() or p.is_symlink() for p in files.values())
 
-    done = out(edi(env, "purge"))
-    assert "removed 1 files; quarantine before" in done and done.rstrip().endswith("removed 4 files")
+    done = out(edi(env, "purge")).splitlines()
+    assert "removed 1 files; quarantine before" in done[-2] and done[-2].endswith("removed 4 files")
+    assert done[-1] == "SFTP uploads left unanswered: removed 2 files"
     gone = {k for k, p in files.items() if not (p.exists() or p.is_symlink())}
-    assert gone == {"archive-old", "quarantine-old", "sftp-old", "plain-old", "link-old"}
+    assert gone == {"archive-old", "quarantine-old", "sftp-old", "plain-old", "link-old", "upload-old",
+                    "upload-part-old"}
     assert not old_day.exists() and (drop / "archive" / "2025-06-01").is_dir()
     assert (tmp_path / "ring.json").exists()  # the link went, never its target
 
     shorter = out(edi({**env, "EDI_RETENTION_ARCHIVE_DAYS": "100", "EDI_RETENTION_QUARANTINE_DAYS": "7"}, "purge"))
-    assert "removed 1 files; quarantine before" in shorter and shorter.rstrip().endswith("removed 1 files")
-    assert {k for k, p in files.items() if p.exists()} == {"sftp-young", "temp-old"}
+    assert "removed 1 files; quarantine before" in shorter and "removed 1 files\nSFTP uploads" in shorter
+    assert {k for k, p in files.items() if p.exists()} == {"sftp-young", "temp-old", "upload-live"}
+    refused = edi({**env, "EDI_RETENTION_UNANSWERED_UPLOAD_HOURS": "0.1"}, "purge")
+    assert refused.returncode == 2 and b"EDI_RETENTION_UNANSWERED_UPLOAD_HOURS must be at least 1" in refused.stderr
+    assert files["upload-live"].exists()
 
 
 def test_door_file_retention_settings() -> None:
@@ -310,3 +320,4 @@ def test_the_sftp_door_quarantines_a_refused_upload_sealed(tmp_path: Path) -> No
     (error,) = list((tmp_path / "homes" / "clinic" / "outbound").iterdir())
     assert error.name == "refused.json.error.json" and not hits(error.read_bytes())
     assert not [p for p in (tmp_path / "homes" / "clinic" / "inbound").iterdir()]
+

@@ -189,13 +189,16 @@ def run_keys_retire(key_id: str) -> KeyRing:
 
 def run_purge(*, dry_run: bool = False) -> PurgeReport:
     """The store's retention, then the doors' ``outbound/`` answers (``outbound_retention``) and
-    their sealed archive and quarantine files (``sealed_files``)."""
+    their sealed archive and quarantine files (``sealed_files``) and SFTP uploads left unanswered
+    (``leftover_uploads``)."""
+    from connectors.ingest.leftover_uploads import inbound_folders, leftover_hours, purge_leftover_uploads
     from connectors.ingest.outbound_retention import OutboundRetention, outbound_folders, purge_outbound
 
     settings = Settings.from_env()
     policy = RetentionPolicy.from_env()
     outbound_policy = OutboundRetention.from_env()
     file_policy = sealed_files.DoorFileRetention.from_env()
+    leftover_hours()  # a bad setting stops the purge before anything is removed
     now = utcnow()
     engine = make_engine(settings.database_url)
     try:
@@ -208,6 +211,9 @@ def run_purge(*, dry_run: bool = False) -> PurgeReport:
         report.outbound_files = purge_outbound(folders, outbound_policy, now=now, dry_run=dry_run)
         kept = sealed_files.purge_files(door_folders(settings), file_policy, now=now, dry_run=dry_run)
         report.archive_files, report.quarantine_files = kept["archive"], kept["quarantine"]
+        report.leftover_uploads = purge_leftover_uploads(
+            inbound_folders(submitters, DoorSettings.from_env().sftp_root), leftover_hours() * 3600.0,
+            now=now, dry_run=dry_run)
     report.archive_cutoff = now - timedelta(days=file_policy.archive_days)
     report.quarantine_cutoff = now - timedelta(days=file_policy.quarantine_days)
     return report

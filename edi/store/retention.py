@@ -89,6 +89,7 @@ class PurgeReport:
     quarantine_files: int = 0
     archive_cutoff: datetime | None = None
     quarantine_cutoff: datetime | None = None
+    leftover_uploads: int = 0  # SFTP uploads never answered (connectors.ingest.leftover_uploads)
 
 
 def _due_transactions(connection: Connection, cutoff: datetime, limit: int) -> list[str]:
