@@ -246,13 +246,14 @@ def _seal_plain(keyring: KeyRing, path: Path, info: os.stat_result) -> None:
 
 def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
                  progress: Callable[[FileRotation], None] | None = None, every: int = 100,
-                 max_bytes: int = 256 << 20) -> FileRotation:
+                 pause: float = 0.0, max_bytes: int = 256 << 20) -> FileRotation:
     """Rewrite every sealed file whose header names a key other than the ring's current one, then
     seal the plaintext files found there (up to ``max_bytes`` each: larger ones are listed, and
     ``edi purge`` removes them in time).
 
     Resumable by nature: a rerun skips files already on the current key. A file that fails to
-    open (its key not in the ring, altered) is listed and left as it is.
+    open (its key not in the ring, altered) is listed and left as it is. ``pause`` seconds after
+    every ``every`` rewritten files leave the disk to the doors.
     """
     report = FileRotation(keyring.current)
     for _, path in sealed_files(folders):
@@ -271,8 +272,11 @@ def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
             continue  # purged meanwhile
         except (PayloadError, UnknownKeyError, OSError) as error:
             report.failed.append(f"{path}: {type(error).__name__}: {error}")
-        if progress is not None and (report.rotated + len(report.failed)) % every == 0:
-            progress(report)
+        if (report.rotated + len(report.failed)) % every == 0:
+            if progress is not None:
+                progress(report)
+            if pause > 0:
+                time.sleep(pause)
     for _, path in plain_files(folders):
         try:
             info = os.lstat(path)

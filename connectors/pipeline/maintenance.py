@@ -119,7 +119,7 @@ def run_keys_rotate(
     finally:
         engine.dispose()
     files = sealed_files.reseal_files(door_folders(settings), store.keyring,  # type: ignore[attr-defined]
-                                      progress=file_progress, every=batch_size,
+                                      progress=file_progress, every=batch_size, pause=pause,
                                       max_bytes=DoorSettings.from_env().max_bytes)
     return report, files
 
