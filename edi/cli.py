@@ -362,9 +362,16 @@ def api(
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None, workers=workers)
 
 
-@app.command()
-def doors() -> None:
+doors_app = typer.Typer(invoke_without_command=True, help="Run the ingest doors (folder, SFTP, S3, AMQP, JMS) of "
+                        "the submitters in EDI_PARTNERS_FILE; `edi doors open` reads a kept file back.")
+app.add_typer(doors_app, name="doors")
+
+
+@doors_app.callback()
+def doors(ctx: typer.Context) -> None:
     """Run the ingest doors (folder, SFTP, S3, AMQP, JMS) of the submitters in EDI_PARTNERS_FILE."""
+    if ctx.invoked_subcommand is not None:
+        return
     from connectors.pipeline.commands import run_doors
 
     run_doors()
@@ -417,6 +424,28 @@ def _check_actor(actor: str | None) -> None:
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+@doors_app.command("open")
+def doors_open(
+    path: Annotated[Path, typer.Argument(help="A NAME.ID.enc file in a door's archive/ or quarantine/.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write; default stdout.")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help=_ACTOR_HELP)] = None,
+) -> None:
+    """Print the original bytes of a sealed archive or quarantine file (it holds PHI).
+
+    Only files in the folders of the doors in EDI_PARTNERS_FILE; the read goes on the audit trail
+    (who, which submitter, which folder and file id) before anything is printed.
+    """
+    from connectors.pipeline.maintenance import DoorFileError, run_doors_open
+
+    _check_actor(actor)
+    try:
+        data = run_doors_open(path, actor=actor)
+    except DoorFileError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+    _emit(data, output)
 
 
 @app.command()
@@ -582,10 +611,12 @@ def keys_rotate(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Objects per batch.")] = 100,
     pause: Annotated[float, typer.Option("--pause", min=0.0, help="Seconds to rest between batches.")] = 0.0,
 ) -> None:
-    """Re-encrypt every stored payload under the current key, in the background unless --wait.
+    """Re-encrypt every stored payload and the doors' archive and quarantine files under the current
+    key, in the background unless --wait.
 
     Resumable: run it again after an interruption. Progress shows counts and key ids only.
     """
+    from connectors.ingest.sealed_files import FileRotation
     from connectors.pipeline.maintenance import run_keys_rotate, start_rotation
     from edi.keys import KeyRingError
     from edi.store.rotation import RotationProgress
@@ -601,20 +632,31 @@ def keys_rotate(
             typer.echo(f"rotated {report.rotated}, corrected {report.corrected}, missing {report.missing}, "
                        f"failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
 
-        report = run_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress)
+        def file_progress(report: FileRotation) -> None:
+            typer.echo(f"door files: rotated {report.rotated}, already current {report.current}, "
+                       f"plaintext sealed {report.sealed}, failed {len(report.failed)} (key {report.key_id})", err=True)
+
+        report, files = run_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress,
+                                        file_progress=file_progress)
     except KeyRingError as error:
         raise _key_error(error) from None
-    for failure in report.failed:
+    for failure in [*report.failed, *files.failed]:
         typer.echo(f"could not rotate {failure}", err=True)
+    for large in files.too_large:
+        typer.echo(f"left in plaintext (above EDI_DOORS_MAX_BYTES; `edi purge` removes it in time): {large}", err=True)
     typer.echo(f"rotation done under {report.key_id}: {report.rotated} rewritten, {report.corrected} rows corrected, "
-               f"{report.missing} missing, {len(report.failed)} failed")
-    if report.failed:
+               f"{report.missing} missing, {len(report.failed)} failed; door files: {files.rotated} rewritten, "
+               f"{files.current} already current, {files.sealed} plaintext sealed, {len(files.failed)} failed")
+    if report.failed or files.failed:
         raise typer.Exit(1)
 
 
 @keys_app.command("status")
 def keys_status() -> None:
-    """Stored objects per master key id (and which ids the ring holds)."""
+    """Per master key id: stored objects, door archive/quarantine files (and which ids the ring holds).
+
+    One line per key id: KEY, objects, files, then marks (current, NOT IN RING), tab-separated.
+    """
     from connectors.pipeline.maintenance import run_keys_status
     from edi.keys import KeyRingError
 
@@ -622,12 +664,12 @@ def keys_status() -> None:
         rows = run_keys_status()
     except KeyRingError as error:
         raise _key_error(error) from None
-    _print_key_usage(rows)
+    _print_key_usage(rows, files=True)
 
 
 @keys_app.command("retire")
 def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove from the ring.")]) -> None:
-    """Remove an old key from the key-ring file; refused while any stored object still needs it."""
+    """Remove an old key from the key-ring file; refused while any stored object or door file still needs it."""
     from connectors.pipeline.maintenance import run_keys_retire
     from edi.keys import KeyRingError
 
@@ -638,10 +680,12 @@ def keys_retire(key_id: Annotated[str, typer.Argument(help="The key id to remove
     typer.echo(f"retired {key_id}; the ring holds {', '.join(sorted(ring.keys))}")
 
 
-def _print_key_usage(rows: list[Any]) -> None:  # connectors.pipeline.maintenance.KeyStatus
+def _print_key_usage(rows: list[Any], *, files: bool = False) -> None:  # maintenance.KeyStatus
+    """KEY, count(s), then marks, tab-separated; ``files``: the doors' sealed files as a column too."""
     for row in rows:
         marks = ", ".join(m for m in ("current" if row.current else "", "" if row.in_ring else "NOT IN RING") if m)
-        typer.echo(f"{row.key_id}\t{row.objects}" + (f"\t{marks}" if marks else ""))
+        counts = f"{row.objects}\t{row.files}" if files else f"{row.objects}"
+        typer.echo(f"{row.key_id}\t{counts}" + (f"\t{marks}" if marks else ""))
 
 
 @lookup_keys_app.command("new")
@@ -805,11 +849,13 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what is past retention.")] = False,
 ) -> None:
     """Remove payloads and audit entries past retention (EDI_RETENTION_PAYLOAD_DAYS, EDI_RETENTION_AUDIT_DAYS),
-    and the doors' outbound answers once picked up or old (EDI_RETENTION_OUTBOUND_PICKED_UP_HOURS,
-    EDI_RETENTION_OUTBOUND_DAYS).
+    the doors' outbound answers once picked up or old (EDI_RETENTION_OUTBOUND_PICKED_UP_HOURS,
+    EDI_RETENTION_OUTBOUND_DAYS), their archive and quarantine files once old
+    (EDI_RETENTION_ARCHIVE_DAYS, EDI_RETENTION_QUARANTINE_DAYS), and SFTP uploads left unanswered
+    (EDI_RETENTION_UNANSWERED_UPLOAD_HOURS).
 
-    Transactions, their events and deliveries are kept; see edi.store.retention and
-    connectors.ingest.outbound_retention.
+    Transactions, their events and deliveries are kept; see edi.store.retention,
+    connectors.ingest.outbound_retention and connectors.ingest.sealed_files.
     """
     from connectors.pipeline.maintenance import run_purge
 
@@ -825,6 +871,10 @@ def purge(
     typer.echo(f"audit before {report.audit_cutoff.isoformat()}: {verb} {report.audit_entries} entries"
                + (f"; the chain now starts after {report.anchor[0]}:{report.anchor[1]}" if report.anchor else ""))
     typer.echo(f"doors' outbound answers picked up or past retention: {verb} {report.outbound_files} files")
+    assert report.archive_cutoff is not None and report.quarantine_cutoff is not None
+    typer.echo(f"doors' archive before {report.archive_cutoff.isoformat()}: {verb} {report.archive_files} files; "
+               f"quarantine before {report.quarantine_cutoff.isoformat()}: {verb} {report.quarantine_files} files")
+    typer.echo(f"SFTP uploads left unanswered: {verb} {report.leftover_uploads} files")
 
 
 def main() -> None:

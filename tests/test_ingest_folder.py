@@ -125,9 +125,18 @@ def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipel
 
     assert names(layout.inbound) == [] and names(layout.work) == []
     assert [p.name.split("--")[1].rsplit(".", 2)[0] for p in layout.archive.rglob("*")  if p.is_file()] == ["good.json"]
-    quarantined = sorted(p.name.split("--")[1] for p in layout.quarantine.iterdir())
-    assert quarantined == sorted(["truncated.json", "latin1.csv", "garbage.json", "missing-column.csv",
-                                  "escape.json", "empty.json", "link.json", "folder"])
+    # Refused files are ours to keep and hold PHI: sealed like the archive, each opening to the very
+    # bytes dropped; a link is kept as the link (no content); a folder cannot be sealed, so it goes.
+    sealed = {p.name.split("--")[1].rsplit(".", 2)[0]: p for p in layout.quarantine.iterdir() if p.suffix == ".enc"}
+    assert sorted(sealed) == sorted(["truncated.json", "latin1.csv", "garbage.json", "missing-column.csv",
+                                     "escape.json", "empty.json"])
+    for name, path in sealed.items():
+        dropped = bad[name if name != "escape.json" else "..\\..\\escape.json"]
+        assert open_archived(pipeline.payloads.keyring, path) == dropped
+        assert len(dropped) < 16 or dropped not in path.read_bytes()
+    assert b"SIM00001" in bad["missing-column.csv"] and b"SIM00001" not in sealed["missing-column.csv"].read_bytes()
+    others = sorted(p.name.split("--")[1] for p in layout.quarantine.iterdir() if p.suffix != ".enc")
+    assert others == ["link.json"]
     link = next(p for p in layout.quarantine.iterdir() if p.name.endswith("link.json"))
     assert link.is_symlink() and secret.exists()  # moved as a link, the target untouched
 
@@ -143,7 +152,7 @@ def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipel
     assert "contains a path" in error("escape.json")
     assert error("empty.json") == "file: the file is empty"
     assert error("link.json") == "file: symbolic links are refused: put the file itself into inbound/"
-    assert "only plain files" in error("folder")
+    assert "only plain files" in error("folder") and "it was not kept" in error("folder")
     assert len(outbound_json(layout, "good.json.receipt.json")["accepted"]) == 1
     assert len(transactions(pipeline)) == 1
 
@@ -161,10 +170,22 @@ def test_an_oversize_file_is_refused_from_stat_without_being_opened(pipeline: Pi
         _watching.clear()
     assert any("/outbound/" in p for p in _opened)  # the hook sees opens (the error file is written)
     assert not [p for p in _opened if "huge.jsonl" in p and "/outbound/" not in p]
-    (refused,) = [p for p in layout.quarantine.iterdir()]
-    assert refused.stat().st_size == 3 << 30
-    assert outbound_json(layout, "huge.jsonl.error.json")["rejected"][0]["reason"] == (
-        f"the file is {3 << 30} bytes, above the limit of 4096 bytes; split it and send the parts")
+    # it cannot be sealed without reading it, so it is not kept in plaintext either: it goes
+    assert list(layout.quarantine.iterdir()) == [] and names(layout.work) == [] and names(layout.inbound) == []
+    rejected = outbound_json(layout, "huge.jsonl.error.json")["rejected"]
+    assert [e["reason"] for e in rejected] == [
+        f"the file is {3 << 30} bytes, above the limit of 4096 bytes; split it and send the parts",
+        "it was not kept: send it again once it is fixed"]
+
+
+def test_without_a_key_ring_refused_files_are_quarantined_as_dropped(pipeline: Pipeline, tmp_path: Path) -> None:
+    door, layout = make_door(pipeline, tmp_path, keyring=None, max_bytes=4096)
+    (layout.inbound / "empty.json").write_bytes(b"")
+    with open(layout.inbound / "huge.jsonl", "wb") as handle:
+        handle.truncate(1 << 20)
+    assert drain(door) == 2
+    kept = {p.name.split("--")[1]: p for p in layout.quarantine.iterdir()}
+    assert sorted(kept) == ["empty.json", "huge.jsonl"] and kept["huge.jsonl"].stat().st_size == 1 << 20
 
 
 def test_a_file_is_claimed_only_once_it_stops_changing(pipeline: Pipeline, tmp_path: Path) -> None:

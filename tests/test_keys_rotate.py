@@ -200,7 +200,7 @@ def test_killed_rotation_resumes_and_commands(tmp_path: Path) -> None:
         assert not any(word in log for word in ("DOE", "JANE", "19800101"))
 
         status = edi(env, "keys", "status")
-        assert status.returncode == 0 and status.stdout.splitlines() == ["k1\t0", "k2\t80\tcurrent"]
+        assert status.returncode == 0 and status.stdout.splitlines() == ["k1\t0\t0", "k2\t80\t0\tcurrent"]
 
         retired = edi(env, "keys", "retire", "k1")
         assert retired.returncode == 0, retired.stderr

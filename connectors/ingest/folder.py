@@ -4,12 +4,15 @@ Per submitter one root holds ``inbound/`` (they write), ``work/`` (claimed, bein
 ``archive/`` (done), ``quarantine/`` (refused whole) and ``outbound/`` (we write: receipts,
 ``NAME.error.json`` and response documents).
 
-The archive is ours, not the submitter's, and every file in it holds PHI: with a key ring (as
-``edi doors`` runs it) a taken-in file is archived encrypted like a stored payload
-(``edi.payloads.seal``, AES-256-GCM under the current master key), as ``CLAIM.PAYLOADID.enc``;
-``open_archived`` reads one back. ``outbound/`` stays readable for the submitter (encrypted only
-to a submitter with a PGP key); ``edi purge`` removes answers from it once they are picked up or
-old (``connectors.ingest.outbound_retention``).
+The archive and the quarantine are ours, not the submitter's, and every file in them holds PHI:
+with a key ring (as ``edi doors`` runs it) a taken-in or refused file is kept encrypted like a
+stored payload, as ``CLAIM.PAYLOADID.enc`` (``connectors.ingest.sealed_files``: rotated by
+``edi keys rotate``, removed by ``edi purge``, read back by ``edi doors open``). What cannot be
+sealed without reading more than the size limit -- a file above it, a folder -- is not kept at
+all (the error file says so); a symbolic link is kept as the link, which holds no content.
+``outbound/`` stays readable for the submitter (encrypted only to a submitter with a PGP key);
+``edi purge`` removes answers from it once they are picked up or old
+(``connectors.ingest.outbound_retention``).
 
 Why it works the way it does:
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import stat
 import threading
 import time
@@ -47,17 +51,17 @@ from typing import Any
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
 from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.ingest.receipts import answer_document, answer_name
+from connectors.ingest.sealed_files import SEALED_SUFFIX, open_sealed, write_sealed
 from connectors.pgp import PgpError, PgpPeers
 from edi.ingest import DEFAULT_MAX_BYTES
 from edi.keys import KeyRing
-from edi.payloads import PayloadIntegrityError, new_payload_id, seal, unseal
 
 __all__ = ["ARCHIVE_SUFFIX", "FolderDoor", "FolderLayout", "FolderReplySink", "link_unique", "open_archived",
            "write_atomic"]
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_SUFFIX = ".enc"
+ARCHIVE_SUFFIX = SEALED_SUFFIX
 _IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".filepart", ".partial", ".crdownload")
 _CLAIM_SEPARATOR = "--"
 
@@ -93,12 +97,8 @@ class FolderLayout:
 
 
 def open_archived(keyring: KeyRing, path: Path) -> bytes:
-    """The original bytes of an encrypted archive file (``NAME.PAYLOADID.enc``)."""
-    stem = path.name.removesuffix(ARCHIVE_SUFFIX)
-    payload_id = stem.rsplit(".", 1)[-1]
-    if stem == path.name or len(payload_id) != 32:
-        raise PayloadIntegrityError(f"{path.name} is not an encrypted archive file")
-    return unseal(keyring, payload_id, path.read_bytes())[1]
+    """The original bytes of an encrypted archive or quarantine file (``NAME.PAYLOADID.enc``)."""
+    return open_sealed(keyring, path)
 
 
 def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) -> Path:
@@ -318,7 +318,7 @@ class FolderDoor:
             return 0
         self._failed.pop(claimed, None)
         if receipt.refused_whole:
-            self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt)
+            self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt, content=content)
             return 1
         self._answer(submitter, layout, name, claimed.name, receipt)
         day = layout.archive / datetime.now(UTC).strftime("%Y-%m-%d")
@@ -328,26 +328,59 @@ class FolderDoor:
             self._archive_sealed(claimed, day, content)
         return 1
 
-    def _archive_sealed(self, claimed: Path, folder: Path, content: bytes) -> Path:
-        """The file's bytes sealed into the archive, then the plaintext claim removed (a crash in
+    def _archive_sealed(self, claimed: Path, folder: Path, content: bytes, name: str | None = None) -> Path:
+        """The file's bytes sealed into ``folder``, then the plaintext claim removed (a crash in
         between takes it in again, idempotently, and archives it once more)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        payload_id = new_payload_id()
         assert self.keyring is not None
-        target = write_atomic(folder, f"{claimed.name}.{payload_id}{ARCHIVE_SUFFIX}",
-                              seal(self.keyring, payload_id, content), replace=False)
+        target = write_sealed(self.keyring, folder, name or claimed.name, content)
         claimed.unlink()
         _fsync_dir(claimed.parent)
         return target
 
     def _refuse(self, submitter: str, layout: FolderLayout, path: Path, name: str, errors: list[ItemError],
-                receipt: IntakeReceipt | None = None) -> None:
+                receipt: IntakeReceipt | None = None, *, content: bytes | None = None) -> None:
         shown = name if unsafe_reason(name) is None else safe_name(name)
         claim = path.name if path.parent == layout.work else _claim_name(shown, datetime.now(UTC))
         log.warning("folder door %s: refused %s: %s", submitter, shown, errors[0].reason if errors else "")
+        if self.keyring is not None and content is None:
+            content = self._sealable(path)
+            if content is None and not path.is_symlink():
+                errors = [*errors, ItemError("file", "it was not kept: send it again once it is fixed")]
+                receipt = None
         self._answer(submitter, layout, shown, claim, receipt or IntakeReceipt(rejected=list(errors)))
-        self._move(path, layout.quarantine, claim)
+        if self.keyring is None or path.is_symlink():
+            self._move(path, layout.quarantine, claim)  # a link is moved as the link: it holds no content
+        elif content is not None:
+            self._archive_sealed(path, layout.quarantine, content, claim)
+        else:
+            self._discard(path)
         self._seen.pop(path, None)
+
+    def _sealable(self, path: Path) -> bytes | None:
+        """A refused plain file's bytes, to seal into the quarantine; None for what is not a plain
+        file or is above the size limit (never read: it is not kept)."""
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > self.max_bytes:
+                return None
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                content = handle.read(self.max_bytes + 1)
+        except OSError:
+            return None
+        return content if len(content) <= self.max_bytes else None
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        """Remove a refused entry that cannot be kept sealed (links inside a folder not followed)."""
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
 
     def _answer(self, submitter: str, layout: FolderLayout, name: str, claim: str, receipt: IntakeReceipt) -> None:
         """``NAME.error.json`` when anything was refused; ``NAME.receipt.json`` when all went in."""

@@ -96,10 +96,10 @@ class DoorRunner:
         self._threads.append(thread)
 
     def _keyring(self) -> Any:
-        """The payload store's master keys: the folder archive is encrypted with them."""
+        """The payload store's master keys: the doors' archive and quarantine are sealed with them."""
         keyring = getattr(self.pipeline.payloads, "keyring", None)
         if keyring is None:
-            raise ValueError("the folder door archives encrypted: the payload store has no key ring")
+            raise ValueError("the folder and SFTP doors keep files encrypted: the payload store has no key ring")
         return keyring
 
     def _folders(self, using: Mapping[str, Submitter]) -> None:
@@ -131,7 +131,8 @@ class DoorRunner:
         assert self.intake is not None
         thread = SftpIngestThread(self.settings.sftp_root, accounts, self.intake,
                                   host_key_path=self.settings.sftp_host_key, host=self.settings.sftp_host,
-                                  port=self.settings.sftp_port, max_bytes=self.settings.max_bytes)
+                                  port=self.settings.sftp_port, max_bytes=self.settings.max_bytes,
+                                  keyring=self._keyring())
         server = thread.start()
         self._stoppers.append(thread.stop)
         self.sftp_server = server

@@ -50,8 +50,10 @@ from connectors.ingest.folder import link_unique
 from connectors.ingest.jsonl_answers import JsonlAnswers
 from connectors.ingest.outbound_retention import mark_picked_up
 from connectors.ingest.receipts import answer_document, answer_name
+from connectors.ingest.sealed_files import write_sealed
 from connectors.loop import ServingThread
 from connectors.pgp import PgpPeers
+from edi.keys import KeyRing
 
 __all__ = [
     "ConfinedSFTPServer",
@@ -74,7 +76,7 @@ FOLDERS = (INBOUND, OUTBOUND)
 TEMPORARY_SUFFIXES = (".part", ".filepart", ".tmp")
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STAGING = ".staging"  # under the root, beside the homes: answers are written there first
-QUARANTINE = ".quarantine"  # under the root: a copy of each file refused whole, per submitter
+QUARANTINE = ".quarantine"  # under the root: each file refused whole, per submitter (sealed with a key ring)
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -520,6 +522,7 @@ class SftpIngestServer:
     port: int = 0
     host_key_public: str = ""
     max_bytes: int = DEFAULT_MAX_BYTES
+    keyring: KeyRing | None = field(default=None, repr=False)  # quarantine sealed under it; None: as uploaded
     dummy_hash: str = field(default_factory=lambda: hash_password(secrets.token_hex(8)), repr=False)
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set, repr=False)
     _acceptor: asyncssh.SSHAcceptor | None = field(default=None, repr=False)
@@ -567,11 +570,16 @@ class SftpIngestServer:
         return receipt
 
     def _quarantine(self, submitter_id: str, name: str, content: bytes) -> None:
-        """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach)."""
+        """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach),
+        sealed when the door has a key ring (``connectors.ingest.sealed_files``): it holds PHI."""
         folder = self.root / QUARANTINE / submitter_id
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}--{_plain_name(name)}"
+            claim = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}--{_plain_name(name)}"
+            if self.keyring is not None:
+                write_sealed(self.keyring, folder, claim, content)
+                return
+            path = folder / claim
             with path.open("xb") as f:
                 f.write(content)
                 f.flush()
@@ -601,6 +609,7 @@ async def start_ingest_server(
     port: int = 0,
     max_bytes: int = DEFAULT_MAX_BYTES,
     pgp: PgpPeers | None = None,
+    keyring: KeyRing | None = None,
 ) -> SftpIngestServer:
     """Serve the homes under `root` (one per submitter, created as needed) on the running loop."""
     root = Path(root).resolve()
@@ -618,6 +627,7 @@ async def start_ingest_server(
         host=host,
         host_key_public=host_key.export_public_key().decode().strip(),
         max_bytes=max_bytes,
+        keyring=keyring,
     )
     acceptor = await asyncssh.listen(
         host,

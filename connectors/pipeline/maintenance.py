@@ -12,6 +12,11 @@ returns; it is resumable (``edi.store.rotation``), so a killed one is simply sta
 ``edi lookup-keys ...`` does the same for the lookup key ring of the CLM01 digests
 (``edi.lookup``; ``EDI_LOOKUP_KEY_FILE`` or ``lookup.key`` in the data directory), whose rotation
 recomputes digests from the stored requests (``edi.pipeline.lookup_rotation``).
+
+The doors' sealed files (the watched folders' ``archive/`` and ``quarantine/``, the SFTP door's
+quarantine: ``connectors.ingest.sealed_files``) are master-key users too: no row records them,
+so status, rotation and retirement read the folders the partners file configures, the same
+folders ``edi doors`` writes to.
 """
 
 from __future__ import annotations
@@ -22,23 +27,29 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from connectors.ingest import sealed_files
+from connectors.ingest.sealed_files import DoorFolder, FileRotation
 from connectors.pipeline.runtime import open_payload_store
 from edi.keys import ENV_KEYS, ENV_KEYS_FILE, KeyRing, KeyRingError, generate_key
 from edi.lookup import ENV_KEY as ENV_LOOKUP_KEY
 from edi.lookup import ENV_KEY_FILE as ENV_LOOKUP_KEY_FILE
 from edi.lookup import FILE_NAME as LOOKUP_FILE_NAME
 from edi.lookup import LookupKey, LookupKeyError
+from edi.partners import load_partners
 from edi.pipeline.lookup_rotation import LookupRotationProgress, rotate_lookup_digests
-from edi.settings import Settings
+from edi.settings import DoorSettings, Settings
 from edi.store import Repository, make_engine
 from edi.store.models import utcnow
 from edi.store.retention import PurgeReport, RetentionPolicy, purge
 from edi.store.rotation import RotationProgress, key_usage, rotate_payloads
 
 __all__ = [
+    "DoorFileError",
     "KeyStatus",
+    "door_folders",
     "key_ring_file",
     "lookup_key_file",
     "run_lookup_keys_new",
@@ -49,6 +60,7 @@ __all__ = [
     "run_keys_retire",
     "run_keys_rotate",
     "run_keys_status",
+    "run_doors_open",
     "run_purge",
     "start_lookup_rotation",
     "start_rotation",
@@ -93,24 +105,38 @@ def _make_current(settings: Settings, key_id: str) -> None:
         KeyRing(ring.keys, key_id).save(path)
 
 
+def door_folders(settings: Settings) -> list[DoorFolder]:
+    """Where the configured doors keep sealed files (none without a partners file)."""
+    if settings.partners_file is None:
+        return []
+    submitters = load_partners(settings.partners_file).submitters
+    return sealed_files.door_folders(submitters, DoorSettings.from_env().sftp_root)
+
+
 def run_keys_rotate(
     make_current: str | None = None,
     *,
     batch_size: int = 100,
     pause: float = 0.0,
     progress: Callable[[RotationProgress], None] | None = None,
-) -> RotationProgress:
-    """Make a key current if asked, then rewrite every payload under the current key (blocking)."""
+    file_progress: Callable[[FileRotation], None] | None = None,
+) -> tuple[RotationProgress, FileRotation]:
+    """Make a key current if asked, then rewrite every payload and every door file under the
+    current key (blocking)."""
     settings = Settings.from_env()
     if make_current is not None:
         _make_current(settings, make_current)
     store = open_payload_store(settings)
     engine = make_engine(settings.database_url)
     try:
-        return rotate_payloads(engine, store, batch_size=batch_size, pause=pause,  # type: ignore[arg-type]
-                               progress=progress)
+        report = rotate_payloads(engine, store, batch_size=batch_size, pause=pause,  # type: ignore[arg-type]
+                                 progress=progress)
     finally:
         engine.dispose()
+    files = sealed_files.reseal_files(door_folders(settings), store.keyring,  # type: ignore[attr-defined]
+                                      progress=file_progress, every=batch_size, pause=pause,
+                                      max_bytes=DoorSettings.from_env().max_bytes)
+    return report, files
 
 
 def start_rotation(make_current: str | None = None, *, batch_size: int = 100, pause: float = 0.0,
@@ -131,13 +157,15 @@ def start_rotation(make_current: str | None = None, *, batch_size: int = 100, pa
 @dataclass(frozen=True, slots=True)
 class KeyStatus:
     key_id: str
-    objects: int
+    objects: int  # in the payload store
     in_ring: bool
     current: bool
+    files: int = 0  # the doors' sealed archive and quarantine files
 
 
 def run_keys_status() -> list[KeyStatus]:
-    """Objects per master key id, with ring membership; ids in the ring protecting nothing show 0."""
+    """Stored objects and door files per master key id, with ring membership; ids in the ring
+    protecting nothing show 0."""
     settings = Settings.from_env()
     ring = settings.keyring()
     engine = make_engine(settings.database_url)
@@ -145,12 +173,14 @@ def run_keys_status() -> list[KeyStatus]:
         usage = key_usage(engine)
     finally:
         engine.dispose()
-    ids = sorted(set(usage) | set(ring.keys))
-    return [KeyStatus(key_id, usage.get(key_id, 0), key_id in ring.keys, key_id == ring.current) for key_id in ids]
+    files = sealed_files.key_usage(door_folders(settings))
+    ids = sorted(set(usage) | set(files) | set(ring.keys))
+    return [KeyStatus(key_id, usage.get(key_id, 0), key_id in ring.keys, key_id == ring.current, files.get(key_id, 0))
+            for key_id in ids]
 
 
 def run_keys_retire(key_id: str) -> KeyRing:
-    """Remove a key from the ring file -- refused while any stored object still needs it."""
+    """Remove a key from the ring file -- refused while any stored object or door file still needs it."""
     settings = Settings.from_env()
     path = key_ring_file(settings)
     ring = KeyRing.from_file(path)
@@ -163,20 +193,27 @@ def run_keys_retire(key_id: str) -> KeyRing:
         engine.dispose()
     if still:
         raise KeyRingError(f"{still} stored objects are still wrapped with {key_id!r}: run `edi keys rotate --wait` first")
+    files = sealed_files.key_usage(door_folders(settings)).get(key_id, 0)
+    if files:
+        raise KeyRingError(f"{files} door archive or quarantine files are still sealed with {key_id!r}: "
+                           "run `edi keys rotate --wait` first")
     ring = ring.without_key(key_id)
     ring.save(path)
     return ring
 
 
 def run_purge(*, dry_run: bool = False) -> PurgeReport:
-    """The store's retention, then the doors' ``outbound/`` answers (``outbound_retention``)."""
+    """The store's retention, then the doors' ``outbound/`` answers (``outbound_retention``) and
+    their sealed archive and quarantine files (``sealed_files``) and SFTP uploads left unanswered
+    (``leftover_uploads``)."""
+    from connectors.ingest.leftover_uploads import inbound_folders, leftover_hours, purge_leftover_uploads
     from connectors.ingest.outbound_retention import OutboundRetention, outbound_folders, purge_outbound
-    from edi.partners import load_partners
-    from edi.settings import DoorSettings
 
     settings = Settings.from_env()
     policy = RetentionPolicy.from_env()
     outbound_policy = OutboundRetention.from_env()
+    file_policy = sealed_files.DoorFileRetention.from_env()
+    leftover_hours()  # a bad setting stops the purge before anything is removed
     now = utcnow()
     engine = make_engine(settings.database_url)
     try:
@@ -187,6 +224,13 @@ def run_purge(*, dry_run: bool = False) -> PurgeReport:
         submitters = load_partners(settings.partners_file).submitters
         folders = outbound_folders(submitters, DoorSettings.from_env().sftp_root)
         report.outbound_files = purge_outbound(folders, outbound_policy, now=now, dry_run=dry_run)
+        kept = sealed_files.purge_files(door_folders(settings), file_policy, now=now, dry_run=dry_run)
+        report.archive_files, report.quarantine_files = kept["archive"], kept["quarantine"]
+        report.leftover_uploads = purge_leftover_uploads(
+            inbound_folders(submitters, DoorSettings.from_env().sftp_root), leftover_hours() * 3600.0,
+            now=now, dry_run=dry_run)
+    report.archive_cutoff = now - timedelta(days=file_policy.archive_days)
+    report.quarantine_cutoff = now - timedelta(days=file_policy.quarantine_days)
     return report
 
 
@@ -300,3 +344,61 @@ def run_lookup_keys_retire(key_id: str) -> LookupKey:
     retired = LookupKey(lookup.ring.without_key(key_id))
     retired.save(path)
     return retired
+
+
+class DoorFileError(Exception):
+    """``edi doors open`` could not give the file; ``exit_code`` 2 for a wrong argument, 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run_doors_open(path: Path, *, actor: str | None = None) -> bytes:
+    """The original bytes of a door's sealed archive or quarantine file, the read audited.
+
+    The trail has no field for a file, and a file name may itself say something about a patient,
+    so the entry names the submitter and ``<archive|quarantine>:<payload id>`` (its
+    ``control_number``); it is written before the bytes are returned, and a failed open is
+    recorded too (``not-found``, ``unreadable``): trying to read is a read attempt.
+    """
+    from connectors.pipeline.inspect import cli_actor
+    from edi.audit import AuditAction, AuditLog, AuditRecord
+    from edi.keys import UnknownKeyError
+    from edi.payloads import PayloadError
+
+    who = cli_actor(actor)
+    settings = Settings.from_env()
+    folders = door_folders(settings)
+    if not folders:
+        raise DoorFileError("no folder or SFTP door is configured: set EDI_PARTNERS_FILE to the partners file "
+                            "`edi doors` runs with", 2)
+    real = path.resolve()
+    folder = sealed_files.find_door_folder(folders, real)
+    if folder is None:
+        raise DoorFileError(f"{path} is not in the archive or quarantine folder of a door configured in "
+                            f"{settings.partners_file}", 2)
+    payload_id = sealed_files.payload_id_of(real)
+    if payload_id is None:
+        raise DoorFileError(f"{path.name} is not a sealed door file (NAME.PAYLOADID.enc); a door run without a "
+                            "key ring keeps files as they came", 2)
+
+    def audit(outcome: str) -> None:
+        record = AuditRecord(AuditAction.READ, who, outcome, submitter_id=folder.submitter_id,
+                             control_number=f"{folder.kind}:{payload_id}")
+        engine = make_engine(settings.database_url)
+        try:
+            AuditLog(engine).record(record)
+        finally:
+            engine.dispose()
+
+    try:
+        data = sealed_files.open_sealed(settings.keyring(), real)
+    except FileNotFoundError:
+        audit("not-found")
+        raise DoorFileError(f"{path}: no such file", 1) from None
+    except (PayloadError, UnknownKeyError) as error:
+        audit("unreadable")
+        raise DoorFileError(f"{path.name}: {error}", 1) from None
+    audit("ok")
+    return data

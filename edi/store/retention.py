@@ -41,7 +41,7 @@ from edi.payloads import PayloadStore
 from edi.store.models import READ_ONLY, InboundDocument, Payload, Transaction
 from edi.store.states import TERMINAL
 
-__all__ = ["DEFAULT_AUDIT_DAYS", "DEFAULT_PAYLOAD_DAYS", "PurgeReport", "RetentionPolicy", "purge"]
+__all__ = ["DEFAULT_AUDIT_DAYS", "DEFAULT_PAYLOAD_DAYS", "ENV_PAYLOAD_DAYS", "PurgeReport", "RetentionPolicy", "purge"]
 
 DEFAULT_PAYLOAD_DAYS = 2557
 DEFAULT_AUDIT_DAYS = 2192
@@ -84,6 +84,12 @@ class PurgeReport:
     audit_entries: int = 0
     anchor: tuple[int, str] | None = None  # the chain now starts after this (position, hash)
     outbound_files: int = 0  # answers removed from the doors' outbound/ (connectors.ingest.outbound_retention)
+    # the doors' archive/quarantine files (connectors.ingest.sealed_files), and their cutoffs
+    archive_files: int = 0
+    quarantine_files: int = 0
+    archive_cutoff: datetime | None = None
+    quarantine_cutoff: datetime | None = None
+    leftover_uploads: int = 0  # SFTP uploads never answered (connectors.ingest.leftover_uploads)
 
 
 def _due_transactions(connection: Connection, cutoff: datetime, limit: int) -> list[str]:
