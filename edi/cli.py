@@ -595,7 +595,7 @@ def keys_rotate(
 
         def progress(report: RotationProgress) -> None:
             typer.echo(f"rotated {report.rotated}, corrected {report.corrected}, missing {report.missing}, "
-                       f"failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
+                       f"reply addresses {report.addresses}, failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
 
         report = run_keys_rotate(make_current, batch_size=batch_size, pause=pause, progress=progress)
     except KeyRingError as error:
@@ -603,7 +603,7 @@ def keys_rotate(
     for failure in report.failed:
         typer.echo(f"could not rotate {failure}", err=True)
     typer.echo(f"rotation done under {report.key_id}: {report.rotated} rewritten, {report.corrected} rows corrected, "
-               f"{report.missing} missing, {len(report.failed)} failed")
+               f"{report.missing} missing, {report.addresses} reply addresses resealed, {len(report.failed)} failed")
     if report.failed:
         raise typer.Exit(1)
 
