@@ -351,7 +351,7 @@ class JmsDoor(MessageDoor):
         link.send(self.dead_letter, frame.body or b"", copied)
         link.connection.ack(headers["ack"])
         self.dead_lettered += 1
-        log.warning("JMS door: message %s%s dead-lettered to %s (%s)", name,
+        log.warning("JMS door: a message%s dead-lettered to %s (%s)",  # never its id: it may be PHI
                     f" of {submitter}" if submitter else "", self.dead_letter,
                     "refused by the intake" if receipt is not None else errors[0].reason if errors else "refused")
         return True

@@ -131,7 +131,8 @@ class DoorRunner:
         assert self.intake is not None
         thread = SftpIngestThread(self.settings.sftp_root, accounts, self.intake,
                                   host_key_path=self.settings.sftp_host_key, host=self.settings.sftp_host,
-                                  port=self.settings.sftp_port, max_bytes=self.settings.max_bytes)
+                                  port=self.settings.sftp_port, max_bytes=self.settings.max_bytes,
+                                  keyring=self._keyring())
         server = thread.start()
         self._stoppers.append(thread.stop)
         self.sftp_server = server
@@ -156,7 +157,8 @@ class DoorRunner:
         for (bucket, queue), members in groups.items():
             assert self.intake is not None
             door = S3Door(s3, bucket, [S3Submitter(sid, c.prefix) for sid, c in members], self.intake,
-                          door_id=self.settings.door_id, max_bytes=self.settings.max_bytes)
+                          door_id=self.settings.door_id, max_bytes=self.settings.max_bytes,
+                          lookup_key=self.pipeline.repository.lookup_key)
             names = ", ".join(f"s3://{bucket}/{c.prefix}/inbound/ ({sid})" for sid, c in members)
             if queue is None:
                 interval = min(c.poll_interval_seconds for _, c in members)

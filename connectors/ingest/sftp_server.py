@@ -46,12 +46,14 @@ import asyncssh
 import yaml
 
 from connectors.ingest.door import Intake, IntakeReceipt, ReplyAddress, Submission
-from connectors.ingest.folder import link_unique
+from connectors.ingest.folder import ARCHIVE_SUFFIX, link_unique
 from connectors.ingest.jsonl_answers import JsonlAnswers
 from connectors.ingest.outbound_retention import mark_picked_up
 from connectors.ingest.receipts import answer_document, answer_name
 from connectors.loop import ServingThread
 from connectors.pgp import PgpPeers
+from edi.keys import KeyRing
+from edi.payloads import new_payload_id, seal
 
 __all__ = [
     "ConfinedSFTPServer",
@@ -520,6 +522,7 @@ class SftpIngestServer:
     port: int = 0
     host_key_public: str = ""
     max_bytes: int = DEFAULT_MAX_BYTES
+    keyring: KeyRing | None = field(default=None, repr=False)  # quarantined files are sealed under it
     dummy_hash: str = field(default_factory=lambda: hash_password(secrets.token_hex(8)), repr=False)
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set, repr=False)
     _acceptor: asyncssh.SSHAcceptor | None = field(default=None, repr=False)
@@ -555,7 +558,7 @@ class SftpIngestServer:
             "sftp ingest: %s: %d accepted, %d refused", submitter_id, len(receipt.accepted), len(receipt.rejected)
         )
         if receipt.refused_whole:
-            await loop.run_in_executor(None, self._quarantine, submitter_id, name, content)
+            await loop.run_in_executor(None, self._quarantine, submitter_id, claim, content)
         # The file is stored now: a failure to write the answer must not fail the upload
         # (the client would send it again).
         body = answer_document(name, receipt, submission_id=claim, responses=responses)
@@ -566,12 +569,20 @@ class SftpIngestServer:
             log.error("sftp ingest: %s: answer not written (%s)", submitter_id, type(error).__name__)
         return receipt
 
-    def _quarantine(self, submitter_id: str, name: str, content: bytes) -> None:
-        """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach)."""
+    def _quarantine(self, submitter_id: str, claim: str, content: bytes) -> None:
+        """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach),
+        named by its claim id (the ``submissionId`` of the submitter's answer), never by the
+        submitter's name, and sealed like a stored payload when the door has the key ring."""
         folder = self.root / QUARANTINE / submitter_id
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}--{_plain_name(name)}"
+            stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{claim.rsplit('/', 1)[-1]}"
+            if self.keyring is not None:
+                payload_id = new_payload_id()
+                path = folder / f"{stamp}.{payload_id}{ARCHIVE_SUFFIX}"
+                content = seal(self.keyring, payload_id, content)
+            else:
+                path = folder / stamp
             with path.open("xb") as f:
                 f.write(content)
                 f.flush()
@@ -601,6 +612,7 @@ async def start_ingest_server(
     port: int = 0,
     max_bytes: int = DEFAULT_MAX_BYTES,
     pgp: PgpPeers | None = None,
+    keyring: KeyRing | None = None,
 ) -> SftpIngestServer:
     """Serve the homes under `root` (one per submitter, created as needed) on the running loop."""
     root = Path(root).resolve()
@@ -618,6 +630,7 @@ async def start_ingest_server(
         host=host,
         host_key_public=host_key.export_public_key().decode().strip(),
         max_bytes=max_bytes,
+        keyring=keyring,
     )
     acceptor = await asyncssh.listen(
         host,
