@@ -74,7 +74,7 @@ class AmqpReplySink:
         if address.channel != "amqp":
             raise ValueError(f"AmqpReplySink cannot send to a {address.channel!r} address")
         if not address.target:
-            raise ValueError(f"no reply queue for {name}: the request had no reply_to")
+            raise ValueError("no reply queue: the request had no reply_to")
         with self._lock:
             if self._connection is None:
                 self._connection = _connection(self.url, self.heartbeat)

@@ -141,7 +141,7 @@ def link_unique(temp: Path, folder: Path, name: str) -> Path:
             return candidate
         except FileExistsError:
             continue
-    raise FileExistsError(f"{folder}: too many files named like {name}")
+    raise FileExistsError(f"{folder}: too many files of one name (never named here: it may be PHI)")
 
 
 def _numbered(name: str, n: int) -> str:

@@ -187,7 +187,7 @@ class JmsReplySink:
         if address.channel != "jms":
             raise ValueError(f"JmsReplySink cannot send to a {address.channel!r} address")
         if not address.target:
-            raise ValueError(f"no reply destination for {name}: the request had no JMSReplyTo and its "
+            raise ValueError("no reply destination: the request had no JMSReplyTo and its "
                              "queue no reply_destination")
         with self._lock:
             for attempt in (1, 2):
