@@ -630,7 +630,7 @@ def keys_rotate(
 
         def progress(report: RotationProgress) -> None:
             typer.echo(f"rotated {report.rotated}, corrected {report.corrected}, missing {report.missing}, "
-                       f"failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
+                       f"reply addresses {report.addresses}, failed {len(report.failed)} of {report.remaining_at_start} (key {report.key_id})", err=True)
 
         def file_progress(report: FileRotation) -> None:
             typer.echo(f"door files: rotated {report.rotated}, already current {report.current}, "
@@ -645,8 +645,9 @@ def keys_rotate(
     for large in files.too_large:
         typer.echo(f"left in plaintext (above EDI_DOORS_MAX_BYTES; `edi purge` removes it in time): {large}", err=True)
     typer.echo(f"rotation done under {report.key_id}: {report.rotated} rewritten, {report.corrected} rows corrected, "
-               f"{report.missing} missing, {len(report.failed)} failed; door files: {files.rotated} rewritten, "
-               f"{files.current} already current, {files.sealed} plaintext sealed, {len(files.failed)} failed")
+               f"{report.missing} missing, {report.addresses} reply addresses resealed, {len(report.failed)} failed; "
+               f"door files: {files.rotated} rewritten, {files.current} already current, {files.sealed} plaintext "
+               f"sealed, {len(files.failed)} failed")
     if report.failed or files.failed:
         raise typer.Exit(1)
 

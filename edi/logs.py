@@ -19,7 +19,9 @@ PHI is kept out in three layers, because one is never enough:
    messages (where ``KeyError('DOE')`` would otherwise leak). Tracebacks keep their file/line
    frames, so they stay useful.
 
-``httpx`` and ``httpcore`` are set to WARNING: at INFO they log every request URL.
+``httpx`` and ``httpcore`` are set to WARNING: at INFO they log every request URL; so are the
+other libraries in ``QUIET_LOGGERS`` (request bodies, object keys, file paths -- a submitter's file
+name may be PHI, and no value guard can tell ``smith_john_19800101.csv`` from any other name).
 """
 
 from __future__ import annotations
@@ -144,8 +146,10 @@ def redact_phi(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
 
 _HANDLER_NAME = "edi-json"
 # Libraries that log request URLs or bodies below WARNING (botocore logs whole request bodies at
-# DEBUG): held at WARNING whatever the level asked for.
-QUIET_LOGGERS = ("httpx", "httpcore", "botocore", "boto3", "s3transfer", "urllib3", "asyncssh", "stomp.py", "amqp")
+# DEBUG; watchdog logs the path of every file event, and a submitter's file name may be PHI):
+# held at WARNING whatever the level asked for.
+QUIET_LOGGERS = ("httpx", "httpcore", "botocore", "boto3", "s3transfer", "urllib3", "asyncssh", "stomp.py", "amqp",
+                 "watchdog")
 
 
 def configure_logging(level: int | str = "INFO", *, stream: TextIO | None = None, service: str | None = None) -> None:

@@ -18,7 +18,7 @@ from connectors.api import create_app, hash_api_key
 from edi.keys import KeyRing
 from edi.lookup import LookupKey
 from edi.payloads import LocalPayloadStore
-from edi.store import ALL_SUBMITTERS, Repository, make_engine, migrate
+from edi.store import ALL_SUBMITTERS, Repository, TransactionFilter, make_engine, migrate
 from tests.servers.http import serve
 from tests.test_checks import eligibility_request, institutional_claim, professional_claim
 
@@ -174,6 +174,18 @@ def test_idempotency_replay_and_conflict(api: Api) -> None:
         assert response.status_code == 202 and response.json()["id"] != first.json()["id"]
     # replays left no orphan payloads behind: one object per transaction
     assert len([p for p in api.payload_dir.rglob("*") if p.is_file()]) == 4
+
+
+def test_an_idempotency_key_is_matched_but_never_stored(api: Api) -> None:
+    """Clients build keys from what they have (a member id, a file name): the store keeps a digest."""
+    key = f"{MEMBER_ID}-smith_john_19800101.json"
+    with api.client() as client:
+        first = client.post("/eligibility", json=eligibility(), headers={"Idempotency-Key": key})
+        again = client.post("/eligibility", json=eligibility(), headers={"Idempotency-Key": key})
+        assert first.status_code == again.status_code == 202 and first.json()["id"] == again.json()["id"]
+    (record,) = api.repository.list_transactions(TransactionFilter(submitter_id=ALL_SUBMITTERS)).items
+    assert record.idempotency_key is not None
+    assert MEMBER_ID not in record.idempotency_key and "smith" not in record.idempotency_key
 
 
 # ----------------------------------------------------------------------- access

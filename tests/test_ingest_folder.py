@@ -84,6 +84,12 @@ CASES = [
 ]
 
 
+def kept_for(folder: Path, answer: dict) -> list[Path]:
+    """The files the door keeps (archive or quarantine) for the submission an answer is about."""
+    claim = answer["submissionId"].split("/", 1)[1]
+    return sorted(p for p in folder.rglob(f"{claim}*") if p.is_file() or p.is_symlink() or p.is_dir())
+
+
 @pytest.mark.parametrize(("name", "content", "count"), CASES, ids=[c[0] for c in CASES])
 def test_each_format_is_taken_in_archived_and_answered(pipeline: Pipeline, tmp_path: Path, name: str,
                                                        content: bytes, count: int) -> None:
@@ -91,15 +97,16 @@ def test_each_format_is_taken_in_archived_and_answered(pipeline: Pipeline, tmp_p
     (layout.inbound / name).write_bytes(content)
     assert drain(door) == 1
     assert names(layout.inbound) == [] and names(layout.work) == [] and names(layout.quarantine) == []
-    (archived,) = list(layout.archive.rglob(f"*{name}.*.enc"))
-    assert content not in archived.read_bytes()  # sealed like a stored payload ...
-    assert open_archived(pipeline.payloads.keyring, archived) == content  # ... and opens to the very bytes
     receipt = outbound_json(layout, f"{name}.receipt.json")
     assert receipt["name"] == name and receipt["rejected"] == [] and len(receipt["accepted"]) == count
+    (archived,) = kept_for(layout.archive, receipt)  # found by the receipt's submission id ...
+    assert name not in archived.name  # ... never by the submitter's name (it may be PHI)
+    assert content not in archived.read_bytes()  # sealed like a stored payload ...
+    assert open_archived(pipeline.payloads.keyring, archived) == content  # ... and opens to the very bytes
     for transaction_id in receipt["accepted"]:
         record = pipeline.repository.require(transaction_id, submitter_id="acme")
         assert record.state is State.VALIDATED
-        assert ReplyAddress.from_json(record.reply_to) == ReplyAddress("folder", str(layout.outbound))
+        assert ReplyAddress.from_json(pipeline.reply_to(record)) == ReplyAddress("folder", str(layout.outbound))
 
 
 def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipeline: Pipeline, tmp_path: Path) -> None:
@@ -124,20 +131,24 @@ def test_bad_files_are_quarantined_with_an_error_file_and_the_door_goes_on(pipel
     assert drain(door) == len(bad) + 3
 
     assert names(layout.inbound) == [] and names(layout.work) == []
-    assert [p.name.split("--")[1].rsplit(".", 2)[0] for p in layout.archive.rglob("*")  if p.is_file()] == ["good.json"]
-    # Refused files are ours to keep and hold PHI: sealed like the archive, each opening to the very
-    # bytes dropped; a link is kept as the link (no content); a folder cannot be sealed, so it goes.
-    sealed = {p.name.split("--")[1].rsplit(".", 2)[0]: p for p in layout.quarantine.iterdir() if p.suffix == ".enc"}
-    assert sorted(sealed) == sorted(["truncated.json", "latin1.csv", "garbage.json", "missing-column.csv",
-                                     "escape.json", "empty.json"])
-    for name, path in sealed.items():
+    good = outbound_json(layout, "good.json.receipt.json")
+    assert [p for p in layout.archive.rglob("*") if p.is_file()] == kept_for(layout.archive, good)
+    # Refused files are ours to keep and hold PHI: each is in the quarantine under the id its error
+    # file names, never under its name, sealed like the archive and opening to the very bytes
+    # dropped; a link is kept as the link (no content); a folder cannot be sealed, so it goes.
+    sealed_names = ("truncated.json", "latin1.csv", "garbage.json", "missing-column.csv", "escape.json", "empty.json")
+    quarantined = {name: kept_for(layout.quarantine, outbound_json(layout, f"{name}.error.json"))
+                   for name in (*sealed_names, "link.json", "folder")}
+    assert quarantined["folder"] == [] and all(len(quarantined[n]) == 1 for n in (*sealed_names, "link.json"))
+    assert len(list(layout.quarantine.iterdir())) == len(sealed_names) + 1
+    assert not [p for p in layout.quarantine.iterdir() if any(n.split(".")[0] in p.name for n in quarantined)]
+    for name in sealed_names:
+        (path,) = quarantined[name]
         dropped = bad[name if name != "escape.json" else "..\\..\\escape.json"]
-        assert open_archived(pipeline.payloads.keyring, path) == dropped
+        assert path.suffix == ".enc" and open_archived(pipeline.payloads.keyring, path) == dropped
         assert len(dropped) < 16 or dropped not in path.read_bytes()
-    assert b"SIM00001" in bad["missing-column.csv"] and b"SIM00001" not in sealed["missing-column.csv"].read_bytes()
-    others = sorted(p.name.split("--")[1] for p in layout.quarantine.iterdir() if p.suffix != ".enc")
-    assert others == ["link.json"]
-    link = next(p for p in layout.quarantine.iterdir() if p.name.endswith("link.json"))
+    assert b"SIM00001" in bad["missing-column.csv"] and b"SIM00001" not in quarantined["missing-column.csv"][0].read_bytes()
+    (link,) = quarantined["link.json"]
     assert link.is_symlink() and secret.exists()  # moved as a link, the target untouched
 
     def error(name: str) -> str:
@@ -212,7 +223,8 @@ def test_the_same_file_name_again_is_a_new_file_and_collides_with_nothing(pipeli
     second = {**ELIGIBILITY, "controlNumber": "000000002"}
     (layout.inbound / "daily.json").write_bytes(json.dumps(second).encode())
     drain(door)
-    archived = sorted(p for p in layout.archive.rglob("*daily.json.*.enc"))
+    archived = sorted(p for p in layout.archive.rglob("*.enc"))
+    assert not [p for p in archived if "daily" in p.name]
     assert len(archived) == 2 and {
         json.loads(open_archived(pipeline.payloads.keyring, p))["controlNumber"] for p in archived} == {
         "123456789", "000000002"}

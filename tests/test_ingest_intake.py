@@ -1,6 +1,7 @@
 """PipelineIntake on the real store (SQLite and PostgreSQL, encrypted payloads): accepted items
 move on, items failing the checks are kept as rejected transactions, both remember the reply
-address, and a replayed submission records nothing twice."""
+address (sealed: it may name the submitter's file), and a replayed submission records nothing
+twice (its idempotency keys are digests: the door's id for it may name the file too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from connectors.ingest.door import ReplyAddress, Submission
 from connectors.ingest.intake import PipelineIntake
@@ -18,7 +20,7 @@ from edi.pipeline import Pipeline
 from edi.pipeline.context import canonical_json
 from edi.settings import Settings
 from edi.store import ALL_SUBMITTERS, State, TransactionFilter
-from edi.store.models import PayloadKind
+from edi.store.models import PayloadKind, Transaction
 
 ROOT = Path(__file__).resolve().parent
 INGEST = ROOT / "fixtures" / "ingest"
@@ -62,9 +64,11 @@ def test_valid_items_are_accepted_invalid_ones_recorded_as_rejected(pipeline: Pi
     for transaction_id in receipt.accepted:
         record = pipeline.repository.require(transaction_id, submitter_id="acme")
         assert record.state is State.VALIDATED
-        assert ReplyAddress.from_json(record.reply_to) == REPLY
+        assert ReplyAddress.from_json(pipeline.reply_to(record)) == REPLY
+        assert record.reply_to.startswith("enc1:k") and "replies.acme" not in record.reply_to
     rejected = pipeline.repository.require(npi.transaction_id, submitter_id="acme")
-    assert rejected.state is State.REJECTED and ReplyAddress.from_json(rejected.reply_to) == REPLY
+    assert rejected.state is State.REJECTED and ReplyAddress.from_json(pipeline.reply_to(rejected)) == REPLY
+    assert "replies.acme" not in rejected.reply_to
     stored = pipeline.payload_of(npi.transaction_id, PayloadKind.REQUEST_JSON)
     assert json.loads(pipeline.read(stored)) == bad  # kept so it can be looked up
     assert len(all_transactions(pipeline)) == 3
@@ -109,3 +113,46 @@ def test_csv_check_problems_come_back_as_row_and_column(pipeline: Pipeline) -> N
     assert record.correlation.patient_control_number_hmac == pipeline.repository.pcn_digest("PCN-0001")
     accepted = pipeline.payload_of(receipt.accepted[0], PayloadKind.REQUEST_JSON)
     assert pipeline.read(accepted) == canonical_json(json.loads(pipeline.read(accepted)))
+
+
+PHI_NAME = "smith_john_19800101_MBR123.csv"  # a submitter's file name that is PHI
+
+
+def raw_columns(pipeline: Pipeline) -> list[tuple[str | None, str | None]]:
+    """(idempotency_key, reply_to) of every row, as the database holds them."""
+    with pipeline.repository.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(select(Transaction.idempotency_key, Transaction.reply_to))]
+
+
+def test_a_file_name_reaches_the_store_only_sealed_or_digested(pipeline: Pipeline) -> None:
+    reply = ReplyAddress("sftp", f"/homes/{PHI_NAME}/outbound", file=f"{PHI_NAME}.responses.jsonl")
+    bad = {**ELIGIBILITY, "controlNumber": "12"}
+    content = json.dumps([ELIGIBILITY, bad]).encode()
+    delivery = Submission(submitter_id="acme", channel="s3", name=PHI_NAME, content=content, reply=reply,
+                          submission_id=f"bucket/in/{PHI_NAME}@v-1")
+    intake = PipelineIntake(pipeline)
+    first = intake(delivery)
+    (rejected,) = first.rejected
+    for transaction_id, item in ((first.accepted[0], "record 1"), (rejected.transaction_id, "record 2")):
+        record = pipeline.repository.require(transaction_id, submitter_id="acme")
+        assert ReplyAddress.from_json(pipeline.reply_to(record)) == reply.for_item(item)  # the name comes back
+    columns = raw_columns(pipeline)
+    assert len(columns) == 2
+    for key, stored in columns:
+        assert key is not None and stored is not None
+        for part in ("smith", "john", "19800101", "MBR123"):
+            assert part not in key and part not in stored
+    # the same file handed over again after a crash: the digests meet, nothing is recorded twice
+    again = intake(delivery)
+    assert again.accepted == first.accepted and again.rejected[0].transaction_id == rejected.transaction_id
+    assert len(all_transactions(pipeline)) == 2
+
+
+def test_reply_addresses_stored_before_sealing_still_read(pipeline: Pipeline) -> None:
+    receipt = PipelineIntake(pipeline)(submission(json.dumps(ELIGIBILITY).encode()))
+    (transaction_id,) = receipt.accepted
+    old = ReplyAddress("folder", "/drop/clinic/outbound", file="x.csv.responses.jsonl", item="line 2").to_json()
+    with pipeline.repository.engine.begin() as connection:  # a row written by the release before
+        connection.execute(update(Transaction).where(Transaction.id == transaction_id).values(reply_to=old))
+    record = pipeline.repository.require(transaction_id, submitter_id="acme")
+    assert record.reply_to == old and pipeline.reply_to(record) == old

@@ -89,3 +89,28 @@ def test_the_partners_file_takes_the_layout_per_submitter_and_refuses_jsonl_with
     pgp = "    pgp: {public_key: {file: k.asc}, fingerprint: " + "A" * 40 + "}\n"
     with pytest.raises(PartnersConfigError, match="PGP-encrypted"):
         parse_partners(base % "jsonl" + pgp)
+
+
+def test_the_state_folder_never_holds_the_uploads_name(tmp_path: Path) -> None:
+    """An upload's name may be PHI: the submitter's outbound/ keeps it (their answers are named
+    after it), our state folder neither in a file name nor in a file."""
+    name = "smith_john_19800101_MBR123.csv"
+    out = tmp_path / "outbound"
+    out.mkdir()
+    answers = JsonlAnswers(tmp_path / "state")
+    first = answers.reserve(out, name)
+    second = answers.reserve(out, name)  # a second upload of the same name
+    assert (first, second) == (f"{name}.responses.jsonl", f"{name}.2.responses.jsonl")
+    for file, tid in ((first, "t1"), (second, "t2")):
+        answers.append(out, file, "line 2", _answer(tid))
+        answers.expect(out, file, name, [tid])
+    done = json.loads((out / f"{name}.2.responses.done").read_bytes())
+    assert done["name"] == name and done["file"] == second  # for the submitter: in their own folder
+    assert json.loads((out / f"{name}.responses.done").read_bytes())["name"] == name
+    state = [p for p in (tmp_path / "state").rglob("*")]
+    assert len([p for p in state if p.is_file()]) >= 6  # owner markers, locks, what each file owes
+    for path in state:
+        assert "smith" not in path.name and "19800101" not in path.name, path.name
+        if path.is_file():
+            assert b"smith" not in path.read_bytes() and b"19800101" not in path.read_bytes(), path.name
+    assert JsonlAnswers(tmp_path / "state").reserve(out, name) == f"{name}.3.responses.jsonl"  # another process

@@ -263,3 +263,31 @@ def test_inbound_documents_are_rotated_too(engine: Engine, tmp_path: Path) -> No
         rows = connection.execute(select(InboundDocument.uri, InboundDocument.key_id)).all()
     assert {uri for uri, _ in rows} == set(inbound) and {key for _, key in rows} == {"k2"}
     assert all(store.get(uri) == data for uri, data in inbound.items())
+
+
+def test_reply_addresses_are_counted_and_resealed_with_the_payloads(engine: Engine, tmp_path: Path) -> None:
+    """A door's reply address is sealed under the key ring (it may name the submitter's file):
+    ``key_usage`` counts it, so ``retire`` cannot strand it, and the rotation reseals it --
+    an address stored in plaintext before sealing existed included."""
+    from edi.sealed_text import REPLY_TO, key_id_of, open_text, seal_text
+    from edi.store.models import Transaction
+
+    store = LocalPayloadStore(tmp_path / "p", KeyRing({"k1": K1}, "k1"), durable=False)
+    repository = Repository(engine)
+    add_payloads(repository, store, 0, 2)
+    addresses = [json.dumps({"channel": "folder", "target": "/drop/outbound", "file": f"smith_{i}.csv.responses.jsonl",
+                             "item": "line 2"}) for i in range(5)]
+    for index, address in enumerate(addresses):
+        stored = address if index == 0 else seal_text(store.keyring, address, purpose=REPLY_TO)  # 0: an old row
+        repository.create(NewTransaction("clinic-a", Kind.ELIGIBILITY, reply_to=stored))
+    assert key_usage(engine) == {"k1": 2 + 4}
+    store.keyring = store.keyring.with_key("k2", K2)
+    report = rotate_payloads(engine, store, batch_size=2)
+    assert report.rotated == 2 and report.addresses == 5 and not report.failed
+    assert key_usage(engine) == {"k2": 2 + 5}
+    retired = store.keyring.without_key("k1")
+    with engine.connect() as connection:
+        stored_now = list(connection.execute(select(Transaction.reply_to).where(Transaction.reply_to.is_not(None))).scalars())
+    assert all(key_id_of(text) == "k2" and "smith" not in text for text in stored_now)
+    assert sorted(open_text(retired, text, purpose=REPLY_TO) for text in stored_now) == sorted(addresses)
+    assert rotate_payloads(engine, store).addresses == 0  # nothing left to do

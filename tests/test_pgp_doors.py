@@ -120,11 +120,11 @@ def test_a_file_failing_verification_is_quarantined_with_an_encrypted_error(
     door, layout = _door(pipeline, peers, tmp_path)
     (layout.inbound / "claims.json.asc").write_bytes(sealed)
     assert _drain(door) == 1
-    (kept,) = list(layout.quarantine.iterdir())
-    assert kept.name.endswith("--claims.json.asc") and kept.read_bytes() == sealed
     (error_file,) = list(layout.outbound.iterdir())
     assert error_file.name == "claims.json.asc.error.json.pgp"
     error = _answer(acme, keys, error_file)
+    (kept,) = list(layout.quarantine.iterdir())  # kept under the id the error names, not the file's name
+    assert kept.name == error["submissionId"].split("/", 1)[1] and kept.read_bytes() == sealed
     assert error["status"] == "rejected" and error["accepted"] == []
     assert error["rejected"][0]["item"] == "file" and expected in error["rejected"][0]["reason"]
     assert _transactions(pipeline) == []
@@ -196,7 +196,8 @@ def test_sftp_door_quarantines_a_bad_signature_and_answers_encrypted(
     error = _answer(acme, keys, error_file)
     assert "bad signature" in error["rejected"][0]["reason"]
     (kept,) = list((tmp_path / "homes" / ".quarantine" / "acme").iterdir())
-    assert kept.name.endswith("--claims.json.asc") and kept.read_bytes() == forged
+    assert kept.name.endswith("-" + error["submissionId"].split("/", 1)[1]) and kept.read_bytes() == forged
+    assert "claims" not in kept.name
     (record,) = _transactions(pipeline)
     assert record.submitter_id == "acme"
 
@@ -213,7 +214,8 @@ def test_s3_door_quarantines_a_bad_signature_and_answers_encrypted(
     listing = s3_client.list_objects_v2(Bucket=s3_bucket)["Contents"]
     found = sorted(item["Key"] for item in listing)
     assert "submitters/acme/outbound/claims.json.asc.error.json.pgp" in found
-    (kept,) = [k for k in found if k.startswith("_edi-door/quarantine/acme/claims.json.asc/")]
+    (kept,) = [k for k in found if k.startswith("_edi-door/quarantine/acme/")]
+    assert "claims" not in kept  # the object's name may be PHI: the door's own keys hold its digest
     assert s3_client.get_object(Bucket=s3_bucket, Key=kept)["Body"].read() == forged
     answer = s3_client.get_object(Bucket=s3_bucket, Key="submitters/acme/outbound/claims.json.asc.error.json.pgp")
     assert answer["ContentType"] == "application/pgp-encrypted"

@@ -9,8 +9,10 @@ state. Endpoints:
   field path. A valid request is stored encrypted in the payload store, recorded as a transaction
   (``received -> validated``) and answered 202 with its id. The ``Idempotency-Key`` header makes a
   retry safe: the same key with the same body answers the same transaction(s) with the same
-  status; the same key with another body answers 409. For an array of claims, claim ``i`` (i > 0)
-  is recorded under ``<key>#<i>``, claim 0 under the key itself.
+  status; the same key with another body answers 409. The store keeps the key's keyed digest
+  (``edi.lookup``), never the key: clients build keys from what they have, a member id or a file
+  name. For an array of claims, claim ``i`` (i > 0) is recorded under ``<digest>#<i>``, claim 0
+  under the digest itself.
 * ``GET /transactions/{id}`` and ``GET /transactions``: the caller's own transactions only;
   another submitter's id answers 404, exactly like an unknown id.
 
@@ -443,12 +445,18 @@ def create_app(
             for i, (request_kind, data) in enumerate(items)
         ]
 
-    def check_key(key: str | None) -> None:
-        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+    def check_key(key: str | None) -> str | None:
+        """The key as the store keeps it: its keyed digest (``edi.lookup``). Clients choose their
+        keys and some build them from what they have at hand (a member id, a file name): the
+        column must not hold them, only match them."""
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.fullmatch(key):
             raise ProblemError(
                 400, "invalid-idempotency-key", "the Idempotency-Key must be 1-200 printable ASCII characters",
                 errors=[Problem("Idempotency-Key", "must be 1-200 printable ASCII characters without spaces")],
             )
+        return "api:" + repository.lookup_key.digest("api-idempotency", key)
 
     def invalid(problems: list[Problem]) -> ProblemError:
         return ProblemError(
@@ -465,7 +473,7 @@ def create_app(
         summary="Check eligibility (270); answers 202 with the transaction id",
     )
     async def post_eligibility(request: Request, submitter: EligibilityWriter, key: IdempotencyKey = None) -> JSONResponse:
-        check_key(key)
+        key = check_key(key)
         data = await _read_json(request, max_body_bytes)
         model, problems = validate_request("eligibility", data)
         if problems:
@@ -509,7 +517,7 @@ def create_app(
         summary="Submit one claim or an array of claims (837P/837I); answers 202 with the transaction id(s)",
     )
     async def post_claims(request: Request, submitter: ClaimsWriter, key: IdempotencyKey = None) -> JSONResponse:
-        check_key(key)
+        key = check_key(key)
         data = await _read_json(request, max_body_bytes)
         batch = isinstance(data, list)
         claims = data if batch else [data]

@@ -74,7 +74,7 @@ class AmqpReplySink:
         if address.channel != "amqp":
             raise ValueError(f"AmqpReplySink cannot send to a {address.channel!r} address")
         if not address.target:
-            raise ValueError(f"no reply queue for {name}: the request had no reply_to")
+            raise ValueError("no reply queue: the request had no reply_to")
         with self._lock:
             if self._connection is None:
                 self._connection = _connection(self.url, self.heartbeat)
@@ -261,6 +261,6 @@ class AmqpDoor(MessageDoor):
         )
         message.ack()
         self.dead_lettered += 1
-        log.warning("AMQP door: message %s%s dead-lettered to %s (%s)", name,
+        log.warning("AMQP door: a message%s dead-lettered to %s (%s)",  # never its id: it may be PHI
                     f" of {submitter}" if submitter else "", self.dead_letter_queue.name,
                     "refused by the intake" if receipt is not None else errors[0].reason if errors else "refused")

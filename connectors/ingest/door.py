@@ -55,13 +55,17 @@ class ReplyAddress:
 class Submission:
     submitter_id: str
     channel: Channel
-    name: str  # the file name or message id, as the submitter knows it; never PHI
+    # The file name or message id, as the submitter knows it. It may carry PHI
+    # (``smith_john_19800101.csv``): it goes back to the submitter only (their answers are named
+    # after it), never into a log line, or into the store or our folders in plaintext.
+    name: str
     content: bytes
     reply: ReplyAddress
     content_type: str | None = None  # a hint (message content type); files are sniffed
     # The door's own id for this delivery, the same when it hands the same delivery over again
     # (a file reclaimed after a crash, a redelivered message); the intake derives its
-    # idempotency keys from it, so a replay records nothing twice. None: the content's SHA-256.
+    # idempotency keys from its keyed digest, so a replay records nothing twice. None: the
+    # content's SHA-256.
     submission_id: str | None = None
 
 

@@ -6,10 +6,15 @@ Per submitter one root holds ``inbound/`` (they write), ``work/`` (claimed, bein
 
 The archive and the quarantine are ours, not the submitter's, and every file in them holds PHI:
 with a key ring (as ``edi doors`` runs it) a taken-in or refused file is kept encrypted like a
-stored payload, as ``CLAIM.PAYLOADID.enc`` (``connectors.ingest.sealed_files``: rotated by
+stored payload, as ``CLAIMID.PAYLOADID.enc`` (``connectors.ingest.sealed_files``: rotated by
 ``edi keys rotate``, removed by ``edi purge``, read back by ``edi doors open``). What cannot be
 sealed without reading more than the size limit -- a file above it, a folder -- is not kept at
 all (the error file says so); a symbolic link is kept as the link, which holds no content.
+The submitter's file name may carry PHI too (``smith_john_19800101.csv``), so neither the
+archive nor the quarantine nor the logs hold it: files there are named by the claim id
+(``20260101T120000-0123456789ab``), an opaque id the door gives each file it claims. The
+submitter's answer in ``outbound/`` (their own folder) keeps their name and carries the claim
+id as ``submissionId``: that is how an operator finds the file the submitter asks about.
 ``outbound/`` stays readable for the submitter (encrypted only to a submitter with a PGP key);
 ``edi purge`` removes answers from it once they are picked up or old
 (``connectors.ingest.outbound_retention``).
@@ -21,11 +26,13 @@ Why it works the way it does:
   otherwise be read half-written. Names starting with ``.`` or ending in ``.tmp``/``.part``/
   ``.filepart`` are uploads in progress and are left alone.
 * Claiming is a rename into ``work/`` under a unique claim name, which is atomic: two doors, or a
-  door and a restart, can never both take the same file. Files still in ``work/`` at start-up
-  were claimed by a door that stopped; they are taken in again under their claim name, which is
-  also the intake's idempotency key, so nothing is recorded twice.
-* Archive and quarantine names carry the claim name too, so a later file with the same name
-  never overwrites an earlier one; error files get a ``.2``, ``.3`` ... suffix instead.
+  door and a restart, can never both take the same file (the claim name is ``CLAIMID--NAME``:
+  ``work/`` is the one folder of ours that holds the name, for as long as the file is taken in).
+  Files still in ``work/`` at start-up were claimed by a door that stopped; they are taken in
+  again under their claim id, from which the intake derives its idempotency keys, so nothing is
+  recorded twice.
+* Archive and quarantine names are claim ids, so a later file with the same name never
+  overwrites an earlier one; error files get a ``.2``, ``.3`` ... suffix instead.
 * Symbolic links, directories and names with paths in them are refused without being opened
   or followed, and the size limit is checked from ``stat`` before a byte is read.
 * Nothing a submitter drops stops the door: a refused file is quarantined with its error file;
@@ -35,6 +42,7 @@ Why it works the way it does:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
@@ -57,7 +65,7 @@ from edi.ingest import DEFAULT_MAX_BYTES
 from edi.keys import KeyRing
 
 __all__ = ["ARCHIVE_SUFFIX", "FolderDoor", "FolderLayout", "FolderReplySink", "link_unique", "open_archived",
-           "write_atomic"]
+           "claim_id", "write_atomic"]
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +141,7 @@ def link_unique(temp: Path, folder: Path, name: str) -> Path:
             return candidate
         except FileExistsError:
             continue
-    raise FileExistsError(f"{folder}: too many files named like {name}")
+    raise FileExistsError(f"{folder}: too many files of one name (never named here: it may be PHI)")
 
 
 def _numbered(name: str, n: int) -> str:
@@ -159,6 +167,14 @@ def _claim_name(name: str, now: datetime) -> str:
 
 def _original(claim: str) -> str:
     return claim.split(_CLAIM_SEPARATOR, 1)[1] if _CLAIM_SEPARATOR in claim else claim
+
+
+def claim_id(claim: str) -> str:
+    """The opaque part of a claim name: what the archive, the quarantine, the logs and the store
+    know a file by (a claim name without one, from an older door, gets a digest of itself)."""
+    if _CLAIM_SEPARATOR in claim:
+        return claim.split(_CLAIM_SEPARATOR, 1)[0]
+    return "claim-" + hashlib.sha256(claim.encode()).hexdigest()[:24]
 
 
 @dataclass(slots=True)
@@ -239,7 +255,7 @@ class FolderDoor:
             for entry in sorted(os.scandir(layout.work), key=lambda e: e.name):
                 if entry.name.startswith("."):
                     continue
-                log.info("folder door %s: resuming %s", submitter, entry.name)
+                log.info("folder door %s: resuming claim %s", submitter, claim_id(entry.name))
                 done += self._take_in(submitter, layout, Path(entry.path))
         return done
 
@@ -308,22 +324,23 @@ class FolderDoor:
             return 1
         submission = Submission(
             submitter_id=submitter, channel="folder", name=name, content=content,
-            reply=ReplyAddress("folder", str(layout.outbound)), submission_id=f"{submitter}/{claimed.name}",
+            reply=ReplyAddress("folder", str(layout.outbound)), submission_id=f"{submitter}/{claim_id(claimed.name)}",
         )
         try:
             receipt = self.intake(submission)
         except Exception:
             self._failed[claimed] = self.clock()
-            log.exception("folder door %s: intake failed for %s; kept in work/ for another attempt", submitter, name)
+            log.exception("folder door %s: intake failed for claim %s; kept in work/ for another attempt", submitter,
+                          claim_id(claimed.name))
             return 0
         self._failed.pop(claimed, None)
         if receipt.refused_whole:
             self._refuse(submitter, layout, claimed, name, receipt.rejected, receipt, content=content)
             return 1
-        self._answer(submitter, layout, name, claimed.name, receipt)
+        self._answer(submitter, layout, name, claim_id(claimed.name), receipt)
         day = layout.archive / datetime.now(UTC).strftime("%Y-%m-%d")
         if self.keyring is None:
-            self._move(claimed, day, claimed.name)
+            self._move(claimed, day, claim_id(claimed.name))
         else:
             self._archive_sealed(claimed, day, content)
         return 1
@@ -332,7 +349,7 @@ class FolderDoor:
         """The file's bytes sealed into ``folder``, then the plaintext claim removed (a crash in
         between takes it in again, idempotently, and archives it once more)."""
         assert self.keyring is not None
-        target = write_sealed(self.keyring, folder, name or claimed.name, content)
+        target = write_sealed(self.keyring, folder, name or claim_id(claimed.name), content)
         claimed.unlink()
         _fsync_dir(claimed.parent)
         return target
@@ -340,8 +357,8 @@ class FolderDoor:
     def _refuse(self, submitter: str, layout: FolderLayout, path: Path, name: str, errors: list[ItemError],
                 receipt: IntakeReceipt | None = None, *, content: bytes | None = None) -> None:
         shown = name if unsafe_reason(name) is None else safe_name(name)
-        claim = path.name if path.parent == layout.work else _claim_name(shown, datetime.now(UTC))
-        log.warning("folder door %s: refused %s: %s", submitter, shown, errors[0].reason if errors else "")
+        claim = claim_id(path.name if path.parent == layout.work else _claim_name(shown, datetime.now(UTC)))
+        log.warning("folder door %s: refused claim %s: %s", submitter, claim, errors[0].reason if errors else "")
         if self.keyring is not None and content is None:
             content = self._sealable(path)
             if content is None and not path.is_symlink():
@@ -390,7 +407,7 @@ class FolderDoor:
             try:
                 file_name, body = self.pgp.seal(submitter, file_name, body)
             except PgpError as error:  # never in clear to a submitter who asked for PGP
-                log.error("folder door %s: answer for %s not written: %s", submitter, name, error)
+                log.error("folder door %s: answer for claim %s not written: %s", submitter, claim, error)
                 return
         write_atomic(layout.outbound, file_name, body, replace=False)
 

@@ -11,7 +11,10 @@ minutes, behind the stage workers.
 
 Idempotency keys are derived from the door's ``submission_id`` (or the content's hash) and the
 item's ordinal, so a door that hands the same delivery over again after a crash gets the same
-transactions back and nothing is recorded twice.
+transactions back and nothing is recorded twice. A submission id names what the submitter named
+(an object key, a message id: ``smith_john_19800101.csv``), so the key holds only its keyed digest
+(``edi.lookup``): equal ids still meet, and the column tells nothing. (A delivery taken in before
+the keys were digested and handed over again after is not recognised as a replay.)
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class PipelineIntake:
             decoded = decode(opened.content, name=opened.name,
                              mappings=self.mappings_for(submission.submitter_id), limits=self.limits,
                              content_type=opened.content_type)
-            base = self._key_base(submission)
+            base = self.key_base(submission)
             batch: list[tuple[int, str, KeyedRequest]] = []  # (index, label, request) waiting for one commit
             for item in decoded.items:
                 if not item.ok:
@@ -97,8 +100,8 @@ class PipelineIntake:
             receipt.rejected.append(ItemError("file", str(exc)))
         placed.sort(key=lambda found: found[0])
         receipt.rejected[:0] = [error for _index, error in placed]
-        log.info("intake %s/%s %s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
-                 submission.name, len(receipt.accepted), len(receipt.rejected))
+        log.info("intake %s/%s: %d accepted, %d problem(s)", submission.channel, submission.submitter_id,
+                 len(receipt.accepted), len(receipt.rejected))
         return receipt
 
     def _accept(self, submission: Submission, batch: list[tuple[int, str, KeyedRequest]], receipt: IntakeReceipt,
@@ -131,9 +134,9 @@ class PipelineIntake:
         return dataclasses.replace(submission, name=name, content=plain,
                                    content_type=None if hint and "pgp" in hint.lower() else hint)
 
-    @staticmethod
-    def _key_base(submission: Submission) -> str:
-        ident = submission.submission_id or hashlib.sha256(submission.content).hexdigest()
-        if len(ident) > 160:
-            ident = hashlib.sha256(ident.encode()).hexdigest()
-        return f"{submission.channel}:{ident}"
+    def key_base(self, submission: Submission) -> str:
+        """What the idempotency keys of a submission's items start with: the channel and the keyed
+        digest of the door's id for the delivery (never the id itself)."""
+        ident = submission.submission_id or "sha256:" + hashlib.sha256(submission.content).hexdigest()
+        digest = self.pipeline.repository.lookup_key.digest("door-submission", f"{submission.submitter_id}\x00{ident}")
+        return f"{submission.channel}:{digest}"

@@ -187,7 +187,7 @@ class JmsReplySink:
         if address.channel != "jms":
             raise ValueError(f"JmsReplySink cannot send to a {address.channel!r} address")
         if not address.target:
-            raise ValueError(f"no reply destination for {name}: the request had no JMSReplyTo and its "
+            raise ValueError("no reply destination: the request had no JMSReplyTo and its "
                              "queue no reply_destination")
         with self._lock:
             for attempt in (1, 2):
@@ -351,7 +351,7 @@ class JmsDoor(MessageDoor):
         link.send(self.dead_letter, frame.body or b"", copied)
         link.connection.ack(headers["ack"])
         self.dead_lettered += 1
-        log.warning("JMS door: message %s%s dead-lettered to %s (%s)", name,
+        log.warning("JMS door: a message%s dead-lettered to %s (%s)",  # never its id: it may be PHI
                     f" of {submitter}" if submitter else "", self.dead_letter,
                     "refused by the intake" if receipt is not None else errors[0].reason if errors else "refused")
         return True

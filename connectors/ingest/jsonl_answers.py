@@ -26,7 +26,11 @@ partners file). Then, besides the door's receipt (``NAME.receipt.json`` / ``NAME
 
 When two uploads carry the same name, the second one's answers go to ``NAME.2.responses.jsonl``
 (the receipt says which: ``responses``). The bookkeeping (locks, what each file owes, what
-is in it) lives in a state folder out of the submitters' reach.
+is in it) lives in a state folder out of the submitters' reach. The upload's name may carry PHI
+(``smith_john_19800101.csv``) and that folder is ours, so nothing there is named after it or
+holds it: its files are named by an HMAC of the outbound folder and the answer file under a
+random key of the state folder (``.names.key``), and what a file owes records only the suffix
+the answer file adds to the upload's name.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -72,6 +77,7 @@ class JsonlAnswers:
 
     def __init__(self, state: str | os.PathLike[str]) -> None:
         self.state = Path(state)
+        self._key: bytes | None = None
         self._seen: dict[Path, _Seen] = {}
         self._guard = threading.Lock()  # flock is per open file: threads of one process queue here
 
@@ -114,14 +120,39 @@ class JsonlAnswers:
         ids = sorted(set(transaction_ids))
         with self._locked(outbound, file) as (_fd, seen):
             target = self._state_file(outbound, file, ".expect.json")
-            _write_whole(target, json.dumps({"name": name, "transactions": ids}).encode())
+            # the name comes back from the answer file's own name: the file less this suffix
+            suffix = file[len(name):] if file.startswith(name) else None
+            _write_whole(target, json.dumps({"suffix": suffix, "transactions": ids}).encode(), staging=self.state)
             self._maybe_done(outbound, file, seen)
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
     def _state_file(self, outbound: Path, file: str, suffix: str) -> Path:
         folder = hashlib.sha256(os.fsencode(outbound.resolve())).hexdigest()[:24]
-        return self.state / folder / f"{file}{suffix}"
+        named = hmac.new(self._names_key(), os.fsencode(outbound.resolve()) + b"\x00" + file.encode(),
+                         hashlib.sha256).hexdigest()[:40]
+        return self.state / folder / f"{named}{suffix}"
+
+    def _names_key(self) -> bytes:
+        """The state folder's random key for naming its files (made once; the first process wins)."""
+        if self._key is None:
+            path = self.state / ".names.key"
+            if not path.exists():
+                self.state.mkdir(parents=True, exist_ok=True)
+                draft = self.state / f".names.key.{os.getpid()}.{secrets.token_hex(4)}"
+                fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(32))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                try:
+                    os.link(draft, path)
+                except FileExistsError:
+                    pass
+                finally:
+                    draft.unlink()
+            self._key = path.read_bytes()
+        return self._key
 
     @contextlib.contextmanager
     def _locked(self, outbound: Path, file: str) -> Iterator[tuple[int, _Seen]]:
@@ -180,7 +211,9 @@ class JsonlAnswers:
             return
         if seen.expected is None:  # read once: it is written once
             recorded = json.loads(expect_path.read_bytes())
-            seen.expected = (recorded["name"], frozenset(recorded["transactions"]))
+            suffix = recorded.get("suffix")
+            name = recorded.get("name") or (file[: -len(suffix)] if suffix else file.removesuffix(SUFFIX))
+            seen.expected = (name, frozenset(recorded["transactions"]))
         name, owed = seen.expected
         if not owed <= seen.final:
             return

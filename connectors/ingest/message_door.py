@@ -6,7 +6,8 @@ yet must not hammer one that is down, so ``run`` reconnects for ever with a back
 up to ``backoff_max`` and starts over once a connection was made. And a message that makes the
 ``Intake`` raise is handed over again (the broker redelivers it) only ``max_intake_failures``
 times: then the door dead-letters it, so one message cannot stall the queue. How a broker is
-spoken to, acknowledged and dead-lettered stays in each door.
+spoken to, acknowledged and dead-lettered stays in each door. Log lines name the submitter and
+counts, never a message's id: publishers choose ids, and an id may carry PHI.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class MessageDoor:
         if len(self._failures) >= FAILURES_KEPT:  # ids of messages another consumer took since
             self._failures.clear()
         self._failures[name] = failures
-        log.error("%s: intake failed for message %s of %s (%s), attempt %d of %d", self.label, name, submitter,
+        log.error("%s: intake failed for a message of %s (%s), attempt %d of %d", self.label, submitter,
                   type(exc).__name__, failures, self.max_intake_failures)
         if failures >= self.max_intake_failures:
             self._failures.pop(name, None)
@@ -127,5 +128,5 @@ class MessageDoor:
 
     def _stored(self, name: str, submitter: str, receipt: IntakeReceipt) -> None:
         self.stored += 1
-        log.info("%s: stored message %s of %s (%d accepted, %d rejected)", self.label, name, submitter,
+        log.info("%s: stored a message of %s (%d accepted, %d rejected)", self.label, submitter,
                  len(receipt.accepted), len(receipt.rejected))

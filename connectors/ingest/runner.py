@@ -157,7 +157,8 @@ class DoorRunner:
         for (bucket, queue), members in groups.items():
             assert self.intake is not None
             door = S3Door(s3, bucket, [S3Submitter(sid, c.prefix) for sid, c in members], self.intake,
-                          door_id=self.settings.door_id, max_bytes=self.settings.max_bytes)
+                          door_id=self.settings.door_id, max_bytes=self.settings.max_bytes,
+                          lookup_key=self.pipeline.repository.lookup_key)
             names = ", ".join(f"s3://{bucket}/{c.prefix}/inbound/ ({sid})" for sid, c in members)
             if queue is None:
                 interval = min(c.poll_interval_seconds for _, c in members)

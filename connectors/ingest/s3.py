@@ -4,13 +4,17 @@ Objects are found by polling the inbound prefixes or from the bucket's event not
 delivered through SQS (`configure_notifications` sets that up); both paths end in `S3Door.take`.
 
 S3 has no atomic move, so an object is claimed with a conditional write: a marker object
-(``<door_prefix>/claims/<submitter>/<name>/<etag>-<last-modified>``) created with
+(``<door_prefix>/claims/<submitter>/<digest of name>/<etag>-<last-modified>``) created with
 ``If-None-Match: *``. Only one door wins it, a duplicate notification or a second poller finds
 it taken, and a door restarted with the same ``door_id`` resumes its own unfinished claims. The
 marker is rewritten ``done`` after the Intake returned, and only then is the inbound object
 deleted; an object whose marker is ``done`` is never handed over again. The window left: a crash
 after the Intake returned and before the marker says ``done`` hands the object over once more
 on restart (the Intake sees the same name and content).
+
+The door's own prefix never holds a submitter's object name in plaintext (a name may carry PHI:
+``smith_john_19800101.csv``): claims and quarantined objects are filed under its keyed digest
+(``edi.lookup``), and log lines name the submitter, never the object.
 
 When the Intake raises (the store is down), the claim stays and the object is retried on the
 next poll or SQS redelivery; after ``max_attempts`` the door gives up on that version and says so
@@ -20,6 +24,7 @@ all of it was accepted, ``NAME.error.json`` when anything was refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -34,6 +39,7 @@ from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddres
 from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.ingest.receipts import answer_document, answer_name
 from connectors.pgp import PgpPeers
+from edi.lookup import LookupKey
 
 __all__ = ["S3Door", "S3ReplySink", "S3Submitter", "configure_notifications", "parse_s3_url"]
 
@@ -128,8 +134,10 @@ class S3Door:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_attempts: int = 5,
         pgp: PgpPeers | None = None,
+        lookup_key: LookupKey | None = None,
     ) -> None:
         self.client = client
+        self.lookup_key = lookup_key  # names of claims and quarantined objects; None: unkeyed SHA-256 (tests)
         self.bucket = bucket
         self.submitters = list(submitters)
         self.intake = intake
@@ -216,8 +224,14 @@ class S3Door:
 
     # -- taking one object -------------------------------------------------------------------------
 
+    def _opaque(self, submitter: S3Submitter, name: str) -> str:
+        """What the door's own objects call a submitter's object: a digest, never its name."""
+        if self.lookup_key is not None:
+            return self.lookup_key.digest("s3-object", f"{submitter.submitter_id}\x00{name}")
+        return hashlib.sha256(f"{submitter.submitter_id}\x00{name}".encode()).hexdigest()
+
     def _claim_key(self, submitter: S3Submitter, name: str, version: str) -> str:
-        return f"{self.door_prefix}/claims/{submitter.submitter_id}/{name}/{version}"
+        return f"{self.door_prefix}/claims/{submitter.submitter_id}/{self._opaque(submitter, name)}/{version}"
 
     def _write_claim(self, key: str, state: str, attempts: int, *, create: bool = False) -> bool:
         body = json.dumps({"door": self.door_id, "state": state, "attempts": attempts}).encode()
@@ -312,7 +326,7 @@ class S3Door:
 
     def _quarantine(self, submitter: S3Submitter, name: str, version: str, content: bytes) -> None:
         """Keep a file refused whole under the door's own prefix, out of submitters' reach."""
-        key = f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{name}/{version}"
+        key = f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{self._opaque(submitter, name)}/{version}"
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=content)
         except ClientError as error:
@@ -327,7 +341,8 @@ class S3Door:
         receipt = IntakeReceipt(rejected=[ItemError("file", reason)])
         self._answer(address, shown, receipt, f"{self.bucket}/{key}@{version}")
         self.client.copy_object(Bucket=self.bucket, CopySource={"Bucket": self.bucket, "Key": key},
-                                Key=f"{self.door_prefix}/quarantine/{submitter.submitter_id}/{shown}-{version}")
+                                Key=f"{self.door_prefix}/quarantine/{submitter.submitter_id}/"
+                                    f"{self._opaque(submitter, name)}-{version}")
         self._delete_if_unchanged(key, etag)
         log.warning("s3 door: %s: refused an object name (%s)", submitter.submitter_id, reason)
         return "refused"

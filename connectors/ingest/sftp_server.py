@@ -522,7 +522,7 @@ class SftpIngestServer:
     port: int = 0
     host_key_public: str = ""
     max_bytes: int = DEFAULT_MAX_BYTES
-    keyring: KeyRing | None = field(default=None, repr=False)  # quarantine sealed under it; None: as uploaded
+    keyring: KeyRing | None = field(default=None, repr=False)  # quarantined files are sealed under it
     dummy_hash: str = field(default_factory=lambda: hash_password(secrets.token_hex(8)), repr=False)
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set, repr=False)
     _acceptor: asyncssh.SSHAcceptor | None = field(default=None, repr=False)
@@ -558,7 +558,7 @@ class SftpIngestServer:
             "sftp ingest: %s: %d accepted, %d refused", submitter_id, len(receipt.accepted), len(receipt.rejected)
         )
         if receipt.refused_whole:
-            await loop.run_in_executor(None, self._quarantine, submitter_id, name, content)
+            await loop.run_in_executor(None, self._quarantine, submitter_id, claim, content)
         # The file is stored now: a failure to write the answer must not fail the upload
         # (the client would send it again).
         body = answer_document(name, receipt, submission_id=claim, responses=responses)
@@ -569,17 +569,19 @@ class SftpIngestServer:
             log.error("sftp ingest: %s: answer not written (%s)", submitter_id, type(error).__name__)
         return receipt
 
-    def _quarantine(self, submitter_id: str, name: str, content: bytes) -> None:
+    def _quarantine(self, submitter_id: str, claim: str, content: bytes) -> None:
         """Keep a file refused whole (``<root>/.quarantine/<submitter>/``, out of clients' reach),
-        sealed when the door has a key ring (``connectors.ingest.sealed_files``): it holds PHI."""
+        named by its claim id (the ``submissionId`` of the submitter's answer), never by the
+        submitter's name, and sealed when the door has a key ring (``connectors.ingest.sealed_files``):
+        it holds PHI."""
         folder = self.root / QUARANTINE / submitter_id
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            claim = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(6)}--{_plain_name(name)}"
+            stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{claim.rsplit('/', 1)[-1]}"
             if self.keyring is not None:
-                write_sealed(self.keyring, folder, claim, content)
+                write_sealed(self.keyring, folder, stamp, content)
                 return
-            path = folder / claim
+            path = folder / stamp
             with path.open("xb") as f:
                 f.write(content)
                 f.flush()

@@ -278,7 +278,9 @@ def _reply_through_door(pipeline: Pipeline, record: Any, owed: list[plan.Pending
                         replies: DoorReplies | None) -> str:
     """Each owed answer as a file or message through the door the request came in by, with the
     same attempts, backoff and dead letter as a webhook."""
-    if not ReplyAddress.from_json(record.reply_to).target:  # a message that named no reply queue
+    reply_to = pipeline.reply_to(record)
+    assert reply_to is not None
+    if not ReplyAddress.from_json(reply_to).target:  # a message that named no reply queue
         for item in owed:
             plan.record_attempt(pipeline, item, "none", item.attempts_so_far + 1, DeliveryOutcome.SUCCEEDED,
                                 error=RefusalReason.NOT_CONFIGURED.value)
@@ -291,7 +293,7 @@ def _reply_through_door(pipeline: Pipeline, record: Any, owed: list[plan.Pending
         try:
             if replies is None:
                 raise LookupError("this process has no door reply sinks")
-            channel = replies.send(record.reply_to, answer_file_name(record.id, item.data), item.body)
+            channel = replies.send(reply_to, answer_file_name(record.id, item.data), item.body)
         except Exception as error:  # the door's server or folder is unavailable: retry later
             reason = type(error).__name__
             if number >= pipeline.timings.delivery_max_attempts:
@@ -369,7 +371,7 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
     owed = plan.pending_many(pipeline, [i for i in ids if i in records])
     jobs: list[tuple[Any, list[Delivery], Any]] = []
     alone: list[str] = []
-    doors: list[tuple[Any, list[plan.Pending]]] = []
+    doors: list[tuple[Any, str, list[plan.Pending]]] = []
     configs: dict[str, Any] = {}
     for transaction_id, items in owed.items():
         if not items:
@@ -378,10 +380,11 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
             continue
         record = records[transaction_id]
         if record.reply_to is not None:  # a door's answer: written through its sink, below
-            if replies is None or not ReplyAddress.from_json(record.reply_to).target:
+            address = pipeline.reply_to(record) or ""
+            if replies is None or not ReplyAddress.from_json(address).target:
                 alone.append(transaction_id)
             else:
-                doors.append((record, items))
+                doors.append((record, address, items))
             continue
         if record.submitter_id not in configs:  # one per submitter and group (it reads the secret's file)
             try:
@@ -413,10 +416,10 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
                 detail = f"http:{attempt.status}" if attempt.status else "delivered"
                 finished.append(Move(item.record.transaction_id, State.DELIVERED, detail, NON_TERMINAL,
                                      skip_refused=True))
-    for record, items in doors:  # each transaction's answers in order, stopping at the first failure
+    for record, address, items in doors:  # each transaction's answers in order, stopping at the first failure
         for item in items:
             try:
-                channel = replies.send(record.reply_to, answer_file_name(record.id, item.data),  # type: ignore[union-attr]
+                channel = replies.send(address, answer_file_name(record.id, item.data),  # type: ignore[union-attr]
                                        item.body)
             except Exception:  # the door is unavailable: deliver_pending tries, records and schedules
                 alone.append(record.id)

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from edi.keys import KeyRing
 from edi.partners import PartnersConfig
 from edi.payloads import PayloadStore, StoredPayload
+from edi.sealed_text import REPLY_TO, open_text, seal_text
 from edi.store import ALL_SUBMITTERS, PayloadRecord, Repository, SequenceAllocator
 from edi.store.models import PayloadKind, utcnow
 
@@ -72,6 +74,25 @@ class Pipeline:
             if p.kind is kind and (document_type is None or p.document_type == document_type)
         ]
         return found[-1] if found else None
+
+    # reply addresses -------------------------------------------------------------------------
+
+    @property
+    def keyring(self) -> KeyRing:
+        ring = getattr(self.payloads, "keyring", None)
+        if not isinstance(ring, KeyRing):
+            raise TypeError("the payload store has no key ring: reply addresses cannot be sealed")
+        return ring
+
+    def seal_reply_to(self, address: str | None) -> str | None:
+        """A door's reply address as it is stored: sealed, since it may name the submitter's file
+        (``transactions.reply_to`` must not hold a name like ``smith_john_19800101.csv``)."""
+        return None if address is None else seal_text(self.keyring, address, purpose=REPLY_TO)
+
+    def reply_to(self, record: Any) -> str | None:
+        """The reply address (JSON text) of a transaction; rows from before sealing read as stored."""
+        stored = record.reply_to
+        return None if stored is None else open_text(self.keyring, stored, purpose=REPLY_TO)
 
 
 def canonical_json(data: Any) -> bytes:

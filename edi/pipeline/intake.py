@@ -77,7 +77,8 @@ def accept(
     new = NewTransaction(
         submitter_id=submitter_id, kind=KINDS[request_kind], idempotency_key=idempotency_key,
         request_sha256=request_sha256 if idempotency_key else None, callback_url=callback_url,
-        correlation=correlation_of(data), document_type=DOCUMENT_TYPES[request_kind], reply_to=reply_to,
+        correlation=correlation_of(data), document_type=DOCUMENT_TYPES[request_kind],
+        reply_to=pipeline.seal_reply_to(reply_to),
     )
     attachment = PayloadAttachment(PayloadKind.REQUEST_JSON, stored, DOCUMENT_TYPES[request_kind])
     try:
@@ -182,7 +183,7 @@ def accept_keyed_many(pipeline: Pipeline, *, submitter_id: str, items: Sequence[
         entries = [
             (NewTransaction(submitter_id=submitter_id, kind=KINDS[item.kind], idempotency_key=item.idempotency_key,
                             request_sha256=item.request_sha256, correlation=correlation_of(item.data),
-                            document_type=DOCUMENT_TYPES[item.kind], reply_to=item.reply_to),
+                            document_type=DOCUMENT_TYPES[item.kind], reply_to=pipeline.seal_reply_to(item.reply_to)),
              [PayloadAttachment(PayloadKind.REQUEST_JSON, payload, DOCUMENT_TYPES[item.kind])])
             for item, payload in zip(items, stored, strict=True)
         ]
@@ -234,8 +235,8 @@ def reject(
     stored = pipeline.payloads.put(canonical_json(data))
     new = NewTransaction(
         submitter_id=submitter_id, kind=KINDS[request_kind], correlation=correlation_of(data),
-        document_type=DOCUMENT_TYPES[request_kind], callback_url=callback_url, reply_to=reply_to,
-        idempotency_key=idempotency_key, request_sha256=None,
+        document_type=DOCUMENT_TYPES[request_kind], callback_url=callback_url,
+        reply_to=pipeline.seal_reply_to(reply_to), idempotency_key=idempotency_key, request_sha256=None,
     )
     try:
         result = pipeline.repository.create(

@@ -199,7 +199,7 @@ class NewTransaction:
     callback_url: str | None = None
     correlation: Correlation = field(default_factory=Correlation)
     document_type: str | None = None  # 270, 837P, 837I
-    reply_to: str | None = None  # JSON text: the door's reply address (see connectors.ingest.door)
+    reply_to: str | None = None  # the door's reply address (JSON text), sealed (edi.sealed_text; Pipeline.reply_to)
 
 
 @dataclass(frozen=True, slots=True)

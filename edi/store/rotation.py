@@ -13,6 +13,11 @@ If the process dies in between, those rows still name the old key while their ob
 already on the new one: harmless (an object's own header names its key), and the next run
 finds such objects already current and only corrects the rows.
 
+A door's reply address (``transactions.reply_to``) is sealed under the same key ring
+(``edi.sealed_text``): it is counted per key id with the objects, and rewritten after them, one
+compare-and-set update per row (a row changed meanwhile is left for the next run); addresses
+stored before sealing existed are sealed by the same pass.
+
 Payloads written meanwhile use whatever key ring the writing process holds: roll out the ring
 with the new current key to every process first, then rotate (``edi keys status`` shows any
 stragglers; another rotation picks them up). An object whose rows ``edi purge`` removed while it
@@ -28,9 +33,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select, update
 
-from edi.keys import UnknownKeyError
+from edi.keys import KeyRing, UnknownKeyError
 from edi.payloads import EncryptedPayloadStore, PayloadError, PayloadNotFoundError
-from edi.store.models import READ_ONLY, InboundDocument, Payload
+from edi.sealed_text import PREFIX, REPLY_TO, SealedTextError, key_id_of, reseal_text
+from edi.store.models import READ_ONLY, InboundDocument, Payload, Transaction
 
 __all__ = ["DEFAULT_BATCH", "RotationProgress", "key_usage", "rotate_payloads"]
 
@@ -47,11 +53,12 @@ class RotationProgress:
     rotated: int = 0  # objects rewritten under the current key
     corrected: int = 0  # objects already current whose rows still named an older key
     missing: int = 0  # rows whose object is gone (purged or lost): left as they are
+    addresses: int = 0  # reply addresses (transactions.reply_to) sealed under the current key
     failed: list[str] = field(default_factory=list)  # "<uri>: <error class and message>", no content
 
     @property
     def done(self) -> int:
-        return self.rotated + self.corrected + self.missing + len(self.failed)
+        return self.rotated + self.corrected + self.missing + self.addresses + len(self.failed)
 
 
 def key_usage(engine: Engine) -> dict[str, int]:
@@ -65,6 +72,16 @@ def key_usage(engine: Engine) -> dict[str, int]:
             ).all()
             for key_id, count in rows:
                 counts[key_id] = counts.get(key_id, 0) + int(count)
+        # sealed reply addresses, one per row; the key id is in the first characters of each
+        heads = connection.execute(select(func.substr(Transaction.reply_to, 1, len(PREFIX) + 65))
+                                   .where(Transaction.reply_to.like(f"{PREFIX}%")))
+        for (head,) in heads:
+            try:
+                key_id = key_id_of(head)
+            except SealedTextError:
+                continue
+            if key_id is not None:
+                counts[key_id] = counts.get(key_id, 0) + 1
     return counts
 
 
@@ -138,4 +155,44 @@ def rotate_payloads(
                 progress(report)
             if pause > 0:
                 time.sleep(pause)
+    _rotate_reply_addresses(engine, store.keyring, report, batch_size=batch_size, pause=pause, progress=progress,
+                            should_stop=should_stop)
     return report
+
+
+def _rotate_reply_addresses(engine: Engine, ring: KeyRing, report: RotationProgress, *, batch_size: int,
+                            pause: float, progress: Callable[[RotationProgress], None] | None,
+                            should_stop: Callable[[], bool] | None) -> None:
+    """Seal every reply address not yet under the current key (older keys, or stored in plaintext)."""
+    current = f"{PREFIX}{ring.current}:".replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    after = ""
+    while not (should_stop is not None and should_stop()):
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection, connection.begin():
+            rows = connection.execute(
+                select(Transaction.id, Transaction.reply_to)
+                .where(Transaction.reply_to.is_not(None), Transaction.reply_to.not_like(f"{current}%", escape="\\"),
+                       Transaction.id > after)
+                .order_by(Transaction.id).limit(batch_size)
+            ).all()
+        if not rows:
+            return
+        after = rows[-1][0]
+        changes = []
+        for transaction_id, stored in rows:
+            try:
+                sealed = reseal_text(ring, stored, purpose=REPLY_TO)
+            except (SealedTextError, UnknownKeyError) as error:
+                report.failed.append(f"transaction {transaction_id} reply address: {type(error).__name__}: {error}")
+                continue
+            if sealed is not None:
+                changes.append((transaction_id, stored, sealed))
+        if changes:
+            with engine.begin() as connection:
+                for transaction_id, stored, sealed in changes:
+                    done = connection.execute(update(Transaction).where(
+                        Transaction.id == transaction_id, Transaction.reply_to == stored).values(reply_to=sealed))
+                    report.addresses += done.rowcount
+        if progress is not None:
+            progress(report)
+        if pause > 0:
+            time.sleep(pause)
