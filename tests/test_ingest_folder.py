@@ -195,8 +195,10 @@ def test_without_a_key_ring_refused_files_are_quarantined_as_dropped(pipeline: P
     with open(layout.inbound / "huge.jsonl", "wb") as handle:
         handle.truncate(1 << 20)
     assert drain(door) == 2
-    kept = {p.name.split("--")[1]: p for p in layout.quarantine.iterdir()}
-    assert sorted(kept) == ["empty.json", "huge.jsonl"] and kept["huge.jsonl"].stat().st_size == 1 << 20
+    kept = {name: kept_for(layout.quarantine, outbound_json(layout, f"{name}.error.json"))
+            for name in ("empty.json", "huge.jsonl")}
+    assert len(list(layout.quarantine.iterdir())) == 2 and all(len(paths) == 1 for paths in kept.values())
+    assert kept["empty.json"][0].stat().st_size == 0 and kept["huge.jsonl"][0].stat().st_size == 1 << 20
 
 
 def test_a_file_is_claimed_only_once_it_stops_changing(pipeline: Pipeline, tmp_path: Path) -> None:
