@@ -16,6 +16,7 @@ left to the transaction's own history.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -26,7 +27,7 @@ import edi.audit.models as audit  # as a module: edi.store imports this one whil
 from edi.store.models import Transaction, TransactionEvent, utcnow
 from edi.store.states import State
 
-__all__ = ["action_of", "install"]
+__all__ = ["action_of", "entry_values", "install"]
 
 _ACTIONS: dict[str, tuple[str, str | None]] = {
     State.RECEIVED.value: ("received", None),
@@ -67,22 +68,36 @@ def action_of(to_state: str, detail_code: str | None, from_state: str | None = N
     return action, outcome
 
 
-def _entry(session: Session, row: TransactionEvent) -> Any:
-    found = action_of(row.to_state, row.detail_code, row.from_state)
+def entry_values(event: Mapping[str, Any], transaction: Any) -> dict[str, Any] | None:
+    """The columns of the audit entry for one state event (a ``transaction_events`` row's values),
+    None for a move the trail leaves out. ``transaction``: the transaction row after the move (an
+    ORM row or its column values), or None. The repository writes bulk events with Core inserts
+    and their entries with this, in the same transaction; ORM-added events go through the hook."""
+    found = action_of(event["to_state"], event.get("detail_code"), event.get("from_state"))
     if found is None:
         return None
     action, outcome = found
+    if isinstance(transaction, Mapping):
+        column = transaction.get
+    else:
+        def column(name: str) -> Any:
+            return getattr(transaction, name, None)
+    actor = event.get("actor")
+    return {
+        "recorded_at": event.get("at") or utcnow(), "kind": audit.AuditKind.EVENT.value,
+        "action": audit.AuditAction(action).value, "actor": actor if actor and _ACTOR.fullmatch(actor) else "pipeline",
+        "outcome": outcome, "transaction_id": event["transaction_id"],
+        "submitter_id": column("submitter_id"), "partner_id": column("partner_id"),
+        "control_number": _id_or_none(column("control_number")),
+        "isa13": column("isa13"), "gs06": column("gs06"), "st02": column("st02"),
+    }
+
+
+def _entry(session: Session, row: TransactionEvent) -> Any:
     transaction: Any = session.identity_map.get(identity_key(Transaction, row.transaction_id))
-    actor = row.actor if row.actor and _ACTOR.fullmatch(row.actor) else "pipeline"
-    return audit.AuditEntry(
-        recorded_at=row.at or utcnow(), kind=audit.AuditKind.EVENT.value, action=audit.AuditAction(action).value,
-        actor=actor,
-        outcome=outcome, transaction_id=row.transaction_id,
-        submitter_id=getattr(transaction, "submitter_id", None), partner_id=getattr(transaction, "partner_id", None),
-        control_number=_id_or_none(getattr(transaction, "control_number", None)),
-        isa13=getattr(transaction, "isa13", None), gs06=getattr(transaction, "gs06", None),
-        st02=getattr(transaction, "st02", None),
-    )
+    values = entry_values({"transaction_id": row.transaction_id, "at": row.at, "from_state": row.from_state,
+                           "to_state": row.to_state, "detail_code": row.detail_code, "actor": row.actor}, transaction)
+    return audit.AuditEntry(**values) if values is not None else None
 
 
 def _id_or_none(value: str | None) -> str | None:

@@ -19,7 +19,7 @@ states and kinds only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -360,7 +360,14 @@ class Page:
     next_cursor: str | None  # pass back as ``cursor`` for the next page; None on the last
 
 
-def _record(row: Transaction) -> TransactionRecord:
+class _Row:
+    """Column values read as attributes: records built from rows written with Core INSERTs."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _record(row: Transaction | _Row) -> TransactionRecord:
     return TransactionRecord(
         id=row.id,
         submitter_id=row.submitter_id,
@@ -388,7 +395,7 @@ def _event(row: TransactionEvent) -> EventRecord:
     )
 
 
-def _payload(row: Payload) -> PayloadRecord:
+def _payload(row: Payload | _Row) -> PayloadRecord:
     return PayloadRecord(
         row.id, row.transaction_id, PayloadKind(row.kind), row.document_type, row.uri, row.key_id,
         row.sha256, row.size, row.created_at,
@@ -439,6 +446,16 @@ def _control(value: int | str | None) -> int | None:
         return value
     text = value.strip()
     return int(text) if text.isdigit() else None
+
+
+def _event_row(transaction_id: str, at: datetime, from_state: str | None, to_state: str,
+               detail_code: str | None, actor: str | None) -> dict[str, Any]:
+    """One ``transaction_events`` row's values (``Repository._add_events`` writes them)."""
+    return {"transaction_id": transaction_id, "at": at, "from_state": from_state, "to_state": to_state,
+            "detail_code": detail_code, "actor": actor}
+
+
+_TRANSACTION_COLUMNS = tuple(column.name for column in Transaction.__table__.columns)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -546,17 +563,13 @@ class Repository:
                 )
                 session.add(row)
                 session.flush()  # a duplicate idempotency key fails here
-                events = [TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=None, to_state=State.RECEIVED.value, actor=actor,
-                )]
+                events = [_event_row(row.id, now, None, State.RECEIVED.value, None, actor)]
                 before = State.RECEIVED
                 for step in then:
-                    events.append(TransactionEvent(
-                        transaction_id=row.id, at=now, from_state=before.value, to_state=State(step.to).value,
-                        detail_code=step.detail_code, actor=step.actor or actor,
-                    ))
+                    events.append(_event_row(row.id, now, before.value, State(step.to).value, step.detail_code,
+                                             step.actor or actor))
                     before = State(step.to)
-                session.add_all(events)
+                self._add_events(session, events, {row.id: row})
                 self._add_payloads(session, [row.id], attach, now)
                 self._add_outbox(session, [row.id], outbox, now)
                 record = _record(row)
@@ -583,45 +596,57 @@ class Repository:
         look-up first)."""
         _code(actor, "actor")
         now = self._clock()
-        rows, events, records = [], [], []
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for new, _attach in items:
             _check_new(new)
             if new.idempotency_key is not None:
                 raise ValueError("create_many takes requests without idempotency keys; use create")
-            row = self._new_row(new, now, to, actor, events)
-            rows.append(row)
+            rows.append(self._new_row(new, now, to, actor, events))
         if not rows:
             return []
         with self._transaction() as session:
-            session.add_all(rows)
-            session.flush()
-            session.add_all(events)
-            for row, (_new, attach) in zip(rows, items, strict=True):
-                self._add_payloads(session, [row.id], attach, now)
-                if outbox is not None:
-                    self._add_outbox(session, [row.id], outbox(row.id), now)
-            records = [_record(row) for row in rows]
-        return records
+            self._insert_new(session, rows, events, [attach for _new, attach in items], now, outbox)
+        return [_record(_Row(row)) for row in rows]
+
+    def _insert_new(self, session: Session, rows: list[dict[str, Any]], events: list[dict[str, Any]],
+                    attach: Sequence[Sequence[PayloadAttachment]], now: datetime,
+                    outbox: Callable[[str], Sequence[OutboxMessage]] | None) -> None:
+        """New transactions, their events (and audit entries), payloads and messages as a few
+        multi-row Core INSERTs: the ORM's unit of work cost more CPU per claim than the rest of
+        intake together, and nothing written here is read back."""
+        session.execute(insert(Transaction.__table__), rows)  # a duplicate idempotency key fails here
+        self._add_events(session, events, {row["id"]: row for row in rows})
+        payloads: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        for row, attached in zip(rows, attach, strict=True):
+            payloads.extend(self._payload_rows([row["id"]], attached, now))
+            if outbox is not None:
+                messages.extend(self._outbox_rows([row["id"]], outbox(row["id"]), now))
+        if payloads:
+            session.execute(insert(Payload.__table__), payloads)
+        if messages:
+            session.execute(insert(OutboxEntry.__table__), messages)
 
     def _new_row(self, new: NewTransaction, now: datetime, to: State | None, actor: str | None,
-                 events: list[TransactionEvent]) -> Transaction:
-        """A bulk-created transaction's row, its ``received`` event (and its move to ``to``) added
-        to ``events``: ``create_many`` and ``create_keyed_many`` build rows alike."""
+                 events: list[dict[str, Any]]) -> dict[str, Any]:
+        """A bulk-created transaction's row (every column, as one multi-row INSERT needs), its
+        ``received`` event (and its move to ``to``) added to ``events``: ``create_many`` and
+        ``create_keyed_many`` build rows alike."""
         kind = Kind(new.kind)
         if to is not None:
             check_transition(kind.value, State.RECEIVED.value, to, "(new)")
-        row = Transaction(
+        row: dict[str, Any] = dict.fromkeys(_TRANSACTION_COLUMNS)
+        row.update(
             id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
             state=(to or State.RECEIVED).value, idempotency_key=new.idempotency_key,
             request_sha256=new.request_sha256 if new.idempotency_key is not None else None,
             callback_url=new.callback_url, document_type=new.document_type, attempts=0, reply_to=new.reply_to,
             created_at=now, updated_at=now, **self._columns(new.correlation),
         )
-        events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
-                                       to_state=State.RECEIVED.value, actor=actor))
+        events.append(_event_row(row["id"], now, None, State.RECEIVED.value, None, actor))
         if to is not None:
-            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
-                                           to_state=to.value, actor=actor))
+            events.append(_event_row(row["id"], now, State.RECEIVED.value, to.value, None, actor))
         return row
 
     def get_by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
@@ -670,22 +695,16 @@ class Repository:
             conflict = new.request_sha256 and found.request_sha256 and new.request_sha256 != found.request_sha256
             results[index] = None if conflict else CreateResult(found, False)
         now = self._clock()
-        rows: list[Transaction] = []
-        events: list[TransactionEvent] = []
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for index in fresh:
             rows.append(self._new_row(items[index][0], now, to, actor, events))
         if not rows:
             return results
         try:
-            with self._transaction() as session:
-                session.add_all(rows)
-                session.flush()  # a key taken meanwhile fails here
-                session.add_all(events)
-                for row, index in zip(rows, fresh, strict=True):
-                    self._add_payloads(session, [row.id], items[index][1], now)
-                    if outbox is not None:
-                        self._add_outbox(session, [row.id], outbox(row.id), now)
-                created = [_record(row) for row in rows]
+            with self._transaction() as session:  # a key taken meanwhile fails the first INSERT
+                self._insert_new(session, rows, events, [items[index][1] for index in fresh], now, outbox)
+            created = [_record(_Row(row)) for row in rows]
         except IntegrityError:
             return [self._create_alone(new, attach, actor) for new, attach in items]
         for index, record in zip(fresh, created, strict=True):
@@ -776,13 +795,8 @@ class Repository:
                     raise UnexpectedStateError(transaction_id, State(row.state), wanted)
                 check_transition(row.kind, row.state, target, transaction_id)
             now = self._clock()
-            session.add_all([
-                TransactionEvent(
-                    transaction_id=transaction_id, at=now, from_state=rows[transaction_id].state,
-                    to_state=target.value, detail_code=detail_code, actor=actor,
-                )
-                for transaction_id in ids
-            ])
+            events = [_event_row(transaction_id, now, rows[transaction_id].state, target.value, detail_code, actor)
+                      for transaction_id in ids]
             for transaction_id in ids:
                 row = rows[transaction_id]
                 row.state, row.updated_at = target.value, now
@@ -791,6 +805,7 @@ class Repository:
                     row.partner_id = partner_id
                 for column, value in changes.items():
                     setattr(row, column, value)
+            self._add_events(session, events, rows)  # the audit entries quote the rows as moved
             self._add_payloads(session, ids, attach, now)
             self._add_outbox(session, ids, outbox, now)
             return [_record(rows[transaction_id]) for transaction_id in ids]
@@ -807,6 +822,9 @@ class Repository:
             return []
         ids = list(dict.fromkeys(move.transaction_id for move in moves))
         moved: list[TransactionRecord] = []
+        events: list[dict[str, Any]] = []
+        payloads: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
         with self._transaction() as session:
             rows = self._locked(session, ids)
             now = self._clock()
@@ -826,7 +844,7 @@ class Repository:
                 if row is None:
                     raise TransactionNotFoundError(move.transaction_id)
                 if move.to is None:
-                    self._record_late(session, row, move, now, actor)
+                    self._record_late(row, move, now, actor, events, payloads, messages)
                     continue
                 target = State(move.to)
                 wanted = frozenset(move.expected)
@@ -838,38 +856,42 @@ class Repository:
                     if not (move.skip_refused or move.keep_if_refused):
                         raise
                     if move.keep_if_refused:
-                        self._record_late(session, row, move, now, actor)
+                        self._record_late(row, move, now, actor, events, payloads, messages)
                     continue
-                session.add(TransactionEvent(
-                    transaction_id=row.id, at=now, from_state=row.state, to_state=target.value,
-                    detail_code=move.detail_code, actor=actor,
-                ))
+                events.append(_event_row(row.id, now, row.state, target.value, move.detail_code, actor))
                 row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, move.attempts
                 if move.partner_id is not None:
                     row.partner_id = move.partner_id
                 if move.correlation is not None:
                     for column, value in self._columns(move.correlation).items():
                         setattr(row, column, value)
-                self._add_payloads(session, [row.id], move.attach, now)
-                self._add_outbox(session, [row.id], move.outbox, now)
+                payloads.extend(self._payload_rows([row.id], move.attach, now))
+                messages.extend(self._outbox_rows([row.id], move.outbox, now))
                 moved.append(_record(row))
+            # a few multi-row INSERTs for the whole document (the rows' UPDATEs follow at commit)
+            self._add_events(session, events, rows)
+            if payloads:
+                session.execute(insert(Payload.__table__), payloads)
+            if messages:
+                session.execute(insert(OutboxEntry.__table__), messages)
         return moved
 
-    def _record_late(self, session: Session, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
+    def _record_late(self, row: Transaction, move: Move, now: datetime, actor: str | None,
+                     events: list[dict[str, Any]], payloads: list[dict[str, Any]],
+                     messages: list[dict[str, Any]]) -> None:
         """An answer for a transaction that moved on meanwhile (answers are processed concurrently,
         so a 277CA can land after its 835): the state stays, but the answer is still an event in
         the history and on the audit trail (a same-state event with its detail code), its keys
         fill what is still unknown, and what it carried is recorded and sent."""
         if move.detail_code is not None:
-            session.add(TransactionEvent(transaction_id=row.id, at=now, from_state=row.state, to_state=row.state,
-                                         detail_code=move.detail_code, actor=actor))
+            events.append(_event_row(row.id, now, row.state, row.state, move.detail_code, actor))
             row.updated_at = now
         if move.correlation is not None:
             for column, value in self._columns(move.correlation).items():
                 if getattr(row, column) is None:
                     setattr(row, column, value)
-        self._add_payloads(session, [row.id], move.attach, now)
-        self._add_outbox(session, [row.id], move.outbox, now)
+        payloads.extend(self._payload_rows([row.id], move.attach, now))
+        messages.extend(self._outbox_rows([row.id], move.outbox, now))
 
     @staticmethod
     def _locked(session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
@@ -912,24 +934,45 @@ class Repository:
             return self._add_payloads(session, ids, [attachment], self._clock())
 
     @staticmethod
-    def _add_payloads(
-        session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
-    ) -> list[PayloadRecord]:
+    def _payload_rows(ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime) -> list[dict[str, Any]]:
         rows = []
         for attachment in attach:
             kind = PayloadKind(attachment.kind)
             _code(attachment.document_type, "document type")
             stored = attachment.stored
             rows.extend(
-                Payload(
-                    id=new_id(), transaction_id=transaction_id, kind=kind.value,
-                    document_type=attachment.document_type, uri=stored.uri, key_id=stored.key_id,
-                    sha256=stored.sha256, size=stored.size, created_at=now,
-                )
+                {"id": new_id(), "transaction_id": transaction_id, "kind": kind.value,
+                 "document_type": attachment.document_type, "uri": stored.uri, "key_id": stored.key_id,
+                 "sha256": stored.sha256, "size": stored.size, "created_at": now}
                 for transaction_id in ids
             )
-        session.add_all(rows)
-        return [_payload(row) for row in rows]
+        return rows
+
+    @classmethod
+    def _add_payloads(
+        cls, session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
+    ) -> list[PayloadRecord]:
+        rows = cls._payload_rows(ids, attach, now)
+        if rows:
+            session.execute(insert(Payload.__table__), rows)
+        return [_payload(_Row(row)) for row in rows]
+
+    @staticmethod
+    def _add_events(session: Session, events: list[dict[str, Any]], rows: Mapping[str, Any]) -> None:
+        """State events and their audit entries, each as one multi-row INSERT (Core: no ORM
+        objects, nothing read back), in the caller's database transaction. ``rows``: the
+        transactions by id as they are after the moves, which the audit entries quote. (Events
+        added through the ORM get their entries from ``edi.audit.events``' flush hook instead.)"""
+        if not events:
+            return
+        from edi.audit.events import entry_values  # edi.audit imports the store
+        from edi.audit.models import AuditEntry
+
+        session.execute(insert(TransactionEvent.__table__), events)
+        entries = [values for event in events
+                   if (values := entry_values(event, rows.get(event["transaction_id"]))) is not None]
+        if entries:
+            session.execute(insert(AuditEntry.__table__), entries)
 
     def payloads(self, transaction_id: str, *, submitter_id: Scope) -> list[PayloadRecord]:
         with self._reading() as session:
@@ -1283,11 +1326,7 @@ class Repository:
                     setattr(row, column, value)
                 row.updated_at, row.due_at = now, None
             self._add_payloads(session, ids, attach, now)
-            for message in outbox:
-                _code(message.topic, "outbox topic", TOPIC)
-                session.add(OutboxEntry(
-                    topic=message.topic, transaction_id=message.transaction_id, body=message.body, created_at=now,
-                ))
+            self._add_outbox(session, [], outbox, now)  # the messages name their transactions
 
     def batch_members(self, partner_id: str, isa13: int) -> list[TransactionRecord]:
         """The claims sent (or to be sent) in one interchange, oldest first."""
@@ -1360,15 +1399,23 @@ class Repository:
     # outbox ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _add_outbox(session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage], now: datetime) -> None:
+    def _outbox_rows(ids: Sequence[str], messages: Sequence[OutboxMessage], now: datetime) -> list[dict[str, Any]]:
+        rows = []
         for message in messages:
             _code(message.topic, "outbox topic", TOPIC)
             transaction_id = message.transaction_id
             if transaction_id is None and len(ids) == 1:
                 transaction_id = ids[0]
-            session.add(OutboxEntry(
-                topic=message.topic, transaction_id=transaction_id, body=message.body, created_at=now,
-            ))
+            rows.append({"topic": message.topic, "transaction_id": transaction_id, "body": message.body,
+                         "created_at": now})
+        return rows
+
+    @classmethod
+    def _add_outbox(cls, session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage],
+                    now: datetime) -> None:
+        rows = cls._outbox_rows(ids, messages, now)
+        if rows:
+            session.execute(insert(OutboxEntry.__table__), rows)
 
     def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         """Put messages in the outbox on their own (no state change goes with them)."""
