@@ -455,7 +455,8 @@ def _event_row(transaction_id: str, at: datetime, from_state: str | None, to_sta
             "detail_code": detail_code, "actor": actor}
 
 
-_TRANSACTION_COLUMNS = tuple(column.name for column in Transaction.__table__.columns)
+_TX = Transaction.__table__  # read with Core: a Row has the attributes ``_record`` reads, without ORM objects
+_TRANSACTION_COLUMNS = tuple(column.name for column in _TX.columns)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -1033,7 +1034,7 @@ class Repository:
         with self._reading() as session:
             for chunk in _chunks(ids):
                 found.update((row.id, _record(row))
-                             for row in session.scalars(select(Transaction).where(Transaction.id.in_(chunk))))
+                             for row in session.execute(select(_TX).where(Transaction.id.in_(chunk))))
         return found
 
     def payloads_of(
@@ -1103,20 +1104,20 @@ class Repository:
 
         Page with ``after`` (the last id of the previous call) until the list comes back empty.
         """
-        statement = select(Transaction).where(Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
+        statement = select(_TX).where(Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
         if kinds:
             statement = statement.where(Transaction.kind.in_(sorted(Kind(k).value for k in kinds)))
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
-            rows = session.scalars(statement.order_by(Transaction.id).limit(limit))
+            rows = session.execute(statement.order_by(Transaction.id).limit(limit))
             return [_record(row) for row in rows]
 
     # matching responses ------------------------------------------------------------------------
 
     def _match(self, statement: Select[Any]) -> list[TransactionRecord]:
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id.desc()))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id.desc()))]
 
     def find_for_271(
         self, trn_trace: str | None = None, bht03: str | None = None, *, partner_id: str | None = None
@@ -1124,7 +1125,7 @@ class Repository:
         """Eligibility requests a 271 answers: by the TRN trace it echoes and/or its BHT03."""
         if trn_trace is None and bht03 is None:
             raise ValueError("a 271 is matched by its TRN trace number, its BHT03, or both")
-        statement = select(Transaction).where(Transaction.kind == Kind.ELIGIBILITY.value)
+        statement = select(_TX).where(Transaction.kind == Kind.ELIGIBILITY.value)
         if trn_trace is not None:
             statement = statement.where(Transaction.trn_trace == trn_trace)
         if bht03 is not None:
@@ -1138,7 +1139,7 @@ class Repository:
         number = _control(isa13)
         if number is None:
             return []
-        return self._match(select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == number))
+        return self._match(select(_TX).where(Transaction.partner_id == partner_id, Transaction.isa13 == number))
 
     def find_for_999(
         self, partner_id: str, gs06: int | str, st02: int | str | None = None
@@ -1147,7 +1148,7 @@ class Repository:
         group = _control(gs06)
         if group is None:
             return []
-        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.gs06 == group)
+        statement = select(_TX).where(Transaction.partner_id == partner_id, Transaction.gs06 == group)
         if st02 is not None:
             number = _control(st02)
             if number is None:
@@ -1170,7 +1171,7 @@ class Repository:
         """
         if patient_control_number is None and payer_claim_control_number is None:
             raise ValueError("a claim response is matched by CLM01, the payer claim control number, or both")
-        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         if payer_claim_control_number is not None:
             by_number = Transaction.payer_claim_control_number == payer_claim_control_number
             if patient_control_number is None:
@@ -1198,13 +1199,13 @@ class Repository:
         candidates of a whole 277CA or 835 in a few queries (``ClaimIndex`` picks from them as
         ``find_for_claim_response`` would)."""
         found: dict[str, TransactionRecord] = {}
-        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
             digests = [self.pcn_digest(value) for value in patient_control_numbers]
             for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
                 for chunk in _chunks(list(dict.fromkeys(values))):
-                    found.update((row.id, _record(row)) for row in session.scalars(claims.where(column.in_(chunk))))
+                    found.update((row.id, _record(row)) for row in session.execute(claims.where(column.in_(chunk))))
         return list(found.values())
 
     # scheduling --------------------------------------------------------------------------------
@@ -1236,18 +1237,18 @@ class Repository:
         delivered or failed transaction can still owe a document (an answer that came late, a
         callback retry, a delivery another worker held), and only a delivery is scheduled then."""
         statement = (
-            select(Transaction)
+            select(_TX)
             .where(Transaction.due_at.is_not(None), Transaction.due_at <= now)
             .order_by(Transaction.due_at, Transaction.id)
             .limit(limit)
         )
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement)]
+            return [_record(row) for row in session.execute(statement)]
 
     def stale(self, before: datetime, *, limit: int = 500, after: str | None = None) -> list[TransactionRecord]:
         """Non-terminal transactions untouched since ``before`` with nothing scheduled: the ones a
         crashed worker may have dropped. Page with ``after`` like ``resume_candidates``."""
-        statement = select(Transaction).where(
+        statement = select(_TX).where(
             Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)),
             Transaction.updated_at < before,
             Transaction.due_at.is_(None),
@@ -1255,7 +1256,7 @@ class Repository:
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id).limit(limit))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id).limit(limit))]
 
     def touch(self, transaction_ids: Sequence[str]) -> None:
         """Mark transactions as looked at now (the sweeper re-queued them), without an event."""
@@ -1272,7 +1273,7 @@ class Repository:
     ) -> list[TransactionRecord]:
         """Queued claims of one type for one partner not yet in a batch, oldest first."""
         statement = (
-            select(Transaction)
+            select(_TX)
             .where(
                 Transaction.partner_id == partner_id,
                 Transaction.state == State.QUEUED.value,
@@ -1284,7 +1285,7 @@ class Repository:
             .limit(limit)
         )
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement)]
+            return [_record(row) for row in session.execute(statement)]
 
     def waiting_batches(self) -> list[tuple[str, str, int, datetime]]:
         """(partner, document type, how many, oldest queued time) of claims waiting for a batch."""
@@ -1346,9 +1347,9 @@ class Repository:
 
     def batch_members(self, partner_id: str, isa13: int) -> list[TransactionRecord]:
         """The claims sent (or to be sent) in one interchange, oldest first."""
-        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == isa13)
+        statement = select(_TX).where(Transaction.partner_id == partner_id, Transaction.isa13 == isa13)
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id))]
 
     # inbound documents -------------------------------------------------------------------------
 
