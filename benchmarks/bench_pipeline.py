@@ -66,13 +66,15 @@ with CallbackReceiver(sys.argv[1], port=int(sys.argv[2])) as receiver:
     stop.wait()
 """
 
-# A worker under cProfile: every thread's run() is profiled and dumped when the thread ends.
+# A worker under cProfile: every thread's run() is profiled and dumped when the thread ends. The
+# timer is the thread's CPU time, so a profile's total is what that thread cost (waiting for the
+# broker, the database or the GIL counts nothing) and stages compare on a shared, loaded machine.
 PROFILED_WORKER = r"""
-import cProfile, os, sys, threading
+import cProfile, os, sys, threading, time
 directory = sys.argv[1]
 original = threading.Thread.run
 def run(self):
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.thread_time)
     profile.enable()
     try:
         original(self)

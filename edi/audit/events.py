@@ -16,7 +16,7 @@ left to the transaction's own history.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -27,7 +27,7 @@ import edi.audit.models as audit  # as a module: edi.store imports this one whil
 from edi.store.models import Transaction, TransactionEvent, utcnow
 from edi.store.states import State
 
-__all__ = ["action_of", "entries_for", "entry_values", "install"]
+__all__ = ["action_of", "entry_values", "install"]
 
 _ACTIONS: dict[str, tuple[str, str | None]] = {
     State.RECEIVED.value: ("received", None),
@@ -69,31 +69,32 @@ def action_of(to_state: str, detail_code: str | None, from_state: str | None = N
 
 
 def entry_values(event: Any, transaction: Any) -> dict[str, Any] | None:
-    """The audit entry's columns for one event (an object with ``TransactionEvent``'s attributes)
-    of ``transaction`` (the row as it commits; None when not at hand), or None for a move the
-    trail leaves out. The flush hook and the repository's bulk writes (``entries_for``) both build
-    entries here, so an entry says the same whichever way its event was written."""
-    found = action_of(event.to_state, event.detail_code, event.from_state)
+    """The audit entry's columns for one event (a ``TransactionEvent``, an object with its
+    attributes, or a mapping of its column values) of ``transaction`` (the row as it commits, an
+    ORM row or its column values; None when not at hand), or None for a move the trail leaves
+    out. The flush hook and the repository's bulk writes (``Repository._add_events``) both build entries
+    here, so an entry says the same whichever way its event was written."""
+    field = _reader(event)
+    found = action_of(field("to_state"), field("detail_code"), field("from_state"))
     if found is None:
         return None
     action, outcome = found
-    actor = event.actor if event.actor and _ACTOR.fullmatch(event.actor) else "pipeline"
+    column = _reader(transaction)
+    actor = field("actor")
     return {
-        "recorded_at": event.at or utcnow(), "kind": audit.AuditKind.EVENT.value,
-        "action": audit.AuditAction(action).value, "actor": actor, "outcome": outcome,
-        "transaction_id": event.transaction_id,
-        "submitter_id": getattr(transaction, "submitter_id", None),
-        "partner_id": getattr(transaction, "partner_id", None),
-        "control_number": _id_or_none(getattr(transaction, "control_number", None)),
-        "isa13": getattr(transaction, "isa13", None), "gs06": getattr(transaction, "gs06", None),
-        "st02": getattr(transaction, "st02", None),
+        "recorded_at": field("at") or utcnow(), "kind": audit.AuditKind.EVENT.value,
+        "action": audit.AuditAction(action).value, "actor": actor if actor and _ACTOR.fullmatch(actor) else "pipeline",
+        "outcome": outcome, "transaction_id": field("transaction_id"),
+        "submitter_id": column("submitter_id"), "partner_id": column("partner_id"),
+        "control_number": _id_or_none(column("control_number")),
+        "isa13": column("isa13"), "gs06": column("gs06"), "st02": column("st02"),
     }
 
 
-def entries_for(events: Iterable[Any], transactions: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Audit entry rows for events written without the ORM's unit of work (a bulk insert the
-    flush hook does not see), each with its transaction's row as it commits."""
-    return [v for e in events if (v := entry_values(e, transactions.get(e.transaction_id))) is not None]
+def _reader(source: Any) -> Any:
+    if isinstance(source, Mapping):
+        return source.get
+    return lambda name: getattr(source, name, None)
 
 
 def _entry(session: Session, row: TransactionEvent) -> Any:

@@ -19,7 +19,7 @@ from edi.mappers.acknowledgments import x12_999_to_acks, x12_to_ta1
 from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
 from edi.mappers.remittance import x12_835_to_reports
 from edi.pipeline.context import Pipeline
-from edi.pipeline.notices import EventType, notice
+from edi.pipeline.notices import EventType, notice, request_pcns
 from edi.reports.reasons import detail_999_part
 from edi.responses import ClaimPart, split_277ca, split_835, split_999, ta1_key
 from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
@@ -169,6 +169,7 @@ def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan
         return
     plan.matched += len(members)
     body = ta1.to_json()
+    pcns = {} if key.accepted else request_pcns(pipeline, members)
     for member in members:
         _confirm_sent(plan, member)
         if key.accepted:
@@ -176,13 +177,14 @@ def _ta1(pipeline: Pipeline, partner: str, ta1, inbound: PayloadAttachment, plan
                                    attach=[inbound], keep_if_refused=True))
             continue
         note = notice(pipeline, member, EventType.INTERCHANGE_ACK, document_type="TA1", final=True,
-                      status="rejected", response=body)
+                      status="rejected", response=body, patient_control_number=pcns.get(member.id))
         plan.moves.append(Move(member.id, State.ACKNOWLEDGED, f"TA1:{key.code}:{key.note_code or ''}".rstrip(":"),
                                frozenset({State.SENT}), attach=[inbound, note.attachment], outbox=[note.delivery],
                                keep_if_refused=True))
 
 
 def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan: _Plan) -> None:  # noqa: ANN001
+    matched = []
     for part in split_999(ack):
         if part.group_control_number is None:
             plan.unmatched += 1
@@ -192,11 +194,15 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
         if not members:
             plan.unmatched += 1
             continue
+        matched.append((part, members))
+    pcns = request_pcns(pipeline, [member for _part, members in matched for member in members])
+    for part, members in matched:
         plan.matched += len(members)
         for member in members:
             _confirm_sent(plan, member)
             note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
-                          status="accepted" if part.accepted else "rejected", response=part.document)
+                          status="accepted" if part.accepted else "rejected", response=part.document,
+                          patient_control_number=pcns.get(member.id))
             plan.moves.append(Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), detail_999_part(part),
                                    attach=[inbound, note.attachment], outbox=[note.delivery], keep_if_refused=True))
 

@@ -23,7 +23,7 @@ from edi.pipeline.topics import Stage, message
 from edi.store import OutboxMessage, PayloadAttachment, PayloadRecord, TransactionRecord
 from edi.store.models import PayloadKind
 
-__all__ = ["EventType", "Notice", "notice", "read_notice", "webhook_id_of"]
+__all__ = ["EventType", "Notice", "notice", "read_notice", "request_pcns", "webhook_id_of"]
 
 
 class EventType:
@@ -87,8 +87,23 @@ def request_clm01(pipeline: Pipeline, transaction: TransactionRecord) -> str | N
     if transaction.correlation.patient_control_number_hmac is None:
         return None
     record = pipeline.payload_of(transaction.id, PayloadKind.REQUEST_JSON)
-    if record is None:
-        return None
+    return _pcn_in(pipeline, record) if record is not None else None
+
+
+def request_pcns(pipeline: Pipeline, transactions: Sequence[TransactionRecord]) -> dict[str, str]:
+    """``_request_pcn`` for many transactions with one look-up of their requests (a 999 answers
+    a whole transaction set: one query per claim made the responses stage the slowest); by
+    transaction id, only those that have one. Pass each to ``notice`` as ``patient_control_number``."""
+    wanted = [t.id for t in transactions if t.correlation.patient_control_number_hmac is not None]
+    found: dict[str, str] = {}
+    for transaction_id, records in pipeline.repository.payloads_of(wanted, PayloadKind.REQUEST_JSON).items():
+        pcn = _pcn_in(pipeline, records[-1]) if records else None
+        if pcn:
+            found[transaction_id] = pcn
+    return found
+
+
+def _pcn_in(pipeline: Pipeline, record: PayloadRecord) -> str | None:
     try:
         data = json.loads(pipeline.read(record))
     except ValueError:

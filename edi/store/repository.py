@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -377,7 +377,14 @@ class Page:
     next_cursor: str | None  # pass back as ``cursor`` for the next page; None on the last
 
 
-def _record(row: Transaction) -> TransactionRecord:
+class _Row:
+    """Column values read as attributes: records built from rows written with Core INSERTs."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _record(row: Transaction | _Row) -> TransactionRecord:
     return TransactionRecord(
         id=row.id,
         submitter_id=row.submitter_id,
@@ -405,7 +412,7 @@ def _event(row: TransactionEvent) -> EventRecord:
     )
 
 
-def _payload(row: Payload) -> PayloadRecord:
+def _payload(row: Payload | _Row) -> PayloadRecord:
     return PayloadRecord(
         row.id, row.transaction_id, PayloadKind(row.kind), row.document_type, row.uri, row.key_id,
         row.sha256, row.size, row.created_at,
@@ -458,18 +465,20 @@ def _control(value: int | str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _event_row(transaction_id: str, at: datetime, from_state: str | None, to_state: str,
+               detail_code: str | None, actor: str | None) -> dict[str, Any]:
+    """One ``transaction_events`` row's values (``Repository._add_events`` writes them)."""
+    return {"transaction_id": transaction_id, "at": at, "from_state": from_state, "to_state": to_state,
+            "detail_code": detail_code, "actor": actor}
+
+
+_TX = Transaction.__table__  # read with Core: a Row has the attributes ``_record`` reads, without ORM objects
+_TRANSACTION_COLUMNS = tuple(column.name for column in _TX.columns)
+
+
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-class _NewEvent(NamedTuple):
-    transaction_id: str
-    at: datetime
-    from_state: str | None
-    to_state: str
-    detail_code: str | None
-    actor: str | None
 
 
 @lru_cache(maxsize=256)  # a few statements and the sets of columns a move changes
@@ -496,49 +505,33 @@ class _Writes:
     The ORM's unit of work inserts rows with database-generated keys one statement at a time
     (on SQLite) and walks every object through its bookkeeping: for the handful of rows a move
     adds that was most of a real-time request's commit time. Rows written here bypass the
-    ``before_flush`` audit hook, so ``write`` builds their audit entries itself, with the same
-    function and from each transaction's row as it commits -- every event still gets its entry
-    in the same database transaction.
+    ``before_flush`` audit hook, so ``Repository._add_events`` builds their audit entries itself,
+    with the hook's function and from each transaction's row as it commits -- every event still
+    gets its entry in the same database transaction. The rows are built by the same functions the
+    repository's other bulk paths use.
     """
 
     __slots__ = ("events", "outbox", "payloads")
 
     def __init__(self) -> None:
-        self.events: list[_NewEvent] = []
+        self.events: list[dict[str, Any]] = []
         self.payloads: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
 
     def event(self, transaction_id: str, at: datetime, from_state: str | None, to_state: str,
               detail_code: str | None = None, actor: str | None = None) -> None:
-        self.events.append(_NewEvent(transaction_id, at, from_state, to_state, detail_code, actor))
+        self.events.append(_event_row(transaction_id, at, from_state, to_state, detail_code, actor))
 
     def attach(self, transaction_id: str, attach: Sequence[PayloadAttachment], now: datetime) -> None:
-        for attachment in attach:
-            kind = PayloadKind(attachment.kind)
-            _code(attachment.document_type, "document type")
-            stored = attachment.stored
-            self.payloads.append({
-                "id": new_id(), "transaction_id": transaction_id, "kind": kind.value,
-                "document_type": attachment.document_type, "uri": stored.uri, "key_id": stored.key_id,
-                "sha256": stored.sha256, "size": stored.size, "created_at": now,
-            })
+        self.payloads.extend(Repository._payload_rows([transaction_id], attach, now))
 
     def send(self, transaction_id: str, messages: Sequence[OutboxMessage], now: datetime) -> None:
-        for message in messages:
-            _code(message.topic, "outbox topic", TOPIC)
-            self.outbox.append({"topic": message.topic, "transaction_id": message.transaction_id or transaction_id,
-                                "body": message.body, "created_at": now})
+        self.outbox.extend(Repository._outbox_rows([transaction_id], messages, now))
 
     def write(self, session: Session, transactions: Mapping[str, Any]) -> None:
         """Insert everything gathered; ``transactions`` maps ids to rows as they commit."""
-        from edi.audit.events import entries_for  # edi.audit imports edi.store: not at load time
-
+        Repository._add_events(session, self.events, transactions)
         connection = session.connection()
-        if self.events:
-            connection.execute(_statement("event"), [e._asdict() for e in self.events])
-            entries = entries_for(self.events, transactions)
-            if entries:
-                connection.execute(_statement("audit"), entries)
         if self.payloads:
             connection.execute(_statement("payload"), self.payloads)
         if self.outbox:
@@ -698,45 +691,57 @@ class Repository:
         look-up first)."""
         _code(actor, "actor")
         now = self._clock()
-        rows, events, records = [], [], []
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for new, _attach in items:
             _check_new(new)
             if new.idempotency_key is not None:
                 raise ValueError("create_many takes requests without idempotency keys; use create")
-            row = self._new_row(new, now, to, actor, events)
-            rows.append(row)
+            rows.append(self._new_row(new, now, to, actor, events))
         if not rows:
             return []
         with self._transaction() as session:
-            session.add_all(rows)
-            session.flush()
-            session.add_all(events)
-            for row, (_new, attach) in zip(rows, items, strict=True):
-                self._add_payloads(session, [row.id], attach, now)
-                if outbox is not None:
-                    self._add_outbox(session, [row.id], outbox(row.id), now)
-            records = [_record(row) for row in rows]
-        return records
+            self._insert_new(session, rows, events, [attach for _new, attach in items], now, outbox)
+        return [_record(_Row(row)) for row in rows]
+
+    def _insert_new(self, session: Session, rows: list[dict[str, Any]], events: list[dict[str, Any]],
+                    attach: Sequence[Sequence[PayloadAttachment]], now: datetime,
+                    outbox: Callable[[str], Sequence[OutboxMessage]] | None) -> None:
+        """New transactions, their events (and audit entries), payloads and messages as a few
+        multi-row Core INSERTs: the ORM's unit of work cost more CPU per claim than the rest of
+        intake together, and nothing written here is read back."""
+        session.execute(insert(Transaction.__table__), rows)  # a duplicate idempotency key fails here
+        self._add_events(session, events, {row["id"]: row for row in rows})
+        payloads: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
+        for row, attached in zip(rows, attach, strict=True):
+            payloads.extend(self._payload_rows([row["id"]], attached, now))
+            if outbox is not None:
+                messages.extend(self._outbox_rows([row["id"]], outbox(row["id"]), now))
+        if payloads:
+            session.execute(insert(Payload.__table__), payloads)
+        if messages:
+            session.execute(insert(OutboxEntry.__table__), messages)
 
     def _new_row(self, new: NewTransaction, now: datetime, to: State | None, actor: str | None,
-                 events: list[TransactionEvent]) -> Transaction:
-        """A bulk-created transaction's row, its ``received`` event (and its move to ``to``) added
-        to ``events``: ``create_many`` and ``create_keyed_many`` build rows alike."""
+                 events: list[dict[str, Any]]) -> dict[str, Any]:
+        """A bulk-created transaction's row (every column, as one multi-row INSERT needs), its
+        ``received`` event (and its move to ``to``) added to ``events``: ``create_many`` and
+        ``create_keyed_many`` build rows alike."""
         kind = Kind(new.kind)
         if to is not None:
             check_transition(kind.value, State.RECEIVED.value, to, "(new)")
-        row = Transaction(
+        row: dict[str, Any] = dict.fromkeys(_TRANSACTION_COLUMNS)
+        row.update(
             id=new_id(), submitter_id=new.submitter_id, kind=kind.value, partner_id=new.partner_id,
             state=(to or State.RECEIVED).value, idempotency_key=new.idempotency_key,
             request_sha256=new.request_sha256 if new.idempotency_key is not None else None,
             callback_url=new.callback_url, document_type=new.document_type, attempts=0, reply_to=new.reply_to,
             created_at=now, updated_at=now, **self._columns(new.correlation),
         )
-        events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=None,
-                                       to_state=State.RECEIVED.value, actor=actor))
+        events.append(_event_row(row["id"], now, None, State.RECEIVED.value, None, actor))
         if to is not None:
-            events.append(TransactionEvent(transaction_id=row.id, at=now, from_state=State.RECEIVED.value,
-                                           to_state=to.value, actor=actor))
+            events.append(_event_row(row["id"], now, State.RECEIVED.value, to.value, None, actor))
         return row
 
     def get_by_idempotency_key(self, submitter_id: str, key: str) -> TransactionRecord | None:
@@ -785,22 +790,16 @@ class Repository:
             conflict = new.request_sha256 and found.request_sha256 and new.request_sha256 != found.request_sha256
             results[index] = None if conflict else CreateResult(found, False)
         now = self._clock()
-        rows: list[Transaction] = []
-        events: list[TransactionEvent] = []
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for index in fresh:
             rows.append(self._new_row(items[index][0], now, to, actor, events))
         if not rows:
             return results
         try:
-            with self._transaction() as session:
-                session.add_all(rows)
-                session.flush()  # a key taken meanwhile fails here
-                session.add_all(events)
-                for row, index in zip(rows, fresh, strict=True):
-                    self._add_payloads(session, [row.id], items[index][1], now)
-                    if outbox is not None:
-                        self._add_outbox(session, [row.id], outbox(row.id), now)
-                created = [_record(row) for row in rows]
+            with self._transaction() as session:  # a key taken meanwhile fails the first INSERT
+                self._insert_new(session, rows, events, [items[index][1] for index in fresh], now, outbox)
+            created = [_record(_Row(row)) for row in rows]
         except IntegrityError:
             return [self._create_alone(new, attach, actor) for new, attach in items]
         for index, record in zip(fresh, created, strict=True):
@@ -882,33 +881,31 @@ class Repository:
             return []
         changes = self._columns(correlation) if correlation is not None else {}
         with self._transaction() as session:
-            rows = self._locked(session, ids)
+            # Core rows and one UPDATE per chunk: every row gets the same values (a group of
+            # claims routed together); ORM objects cost more CPU than the rest of the move
+            found = self._locked_values(session, ids)
             for transaction_id in ids:
-                row = rows.get(transaction_id)
+                row = found.get(transaction_id)
                 if row is None:
                     raise TransactionNotFoundError(transaction_id)
-                if wanted and State(row.state) not in wanted:
-                    raise UnexpectedStateError(transaction_id, State(row.state), wanted)
-                check_transition(row.kind, row.state, target, transaction_id)
+                if wanted and State(row["state"]) not in wanted:
+                    raise UnexpectedStateError(transaction_id, State(row["state"]), wanted)
+                check_transition(row["kind"], row["state"], target, transaction_id)
             now = self._clock()
-            session.add_all([
-                TransactionEvent(
-                    transaction_id=transaction_id, at=now, from_state=rows[transaction_id].state,
-                    to_state=target.value, detail_code=detail_code, actor=actor,
-                )
-                for transaction_id in ids
-            ])
-            for transaction_id in ids:
-                row = rows[transaction_id]
-                row.state, row.updated_at = target.value, now
-                row.due_at, row.attempts = due_at, attempts
-                if partner_id is not None:
-                    row.partner_id = partner_id
-                for column, value in changes.items():
-                    setattr(row, column, value)
+            events = [_event_row(transaction_id, now, found[transaction_id]["state"], target.value, detail_code, actor)
+                      for transaction_id in ids]
+            values: dict[str, Any] = {"state": target.value, "updated_at": now, "due_at": due_at, "attempts": attempts,
+                                      **changes}
+            if partner_id is not None:
+                values["partner_id"] = partner_id
+            table = Transaction.__table__
+            for chunk in _chunks(ids):
+                session.execute(update(table).where(table.c.id.in_(chunk)).values(**values))
+            rows = {transaction_id: {**found[transaction_id], **values} for transaction_id in ids}
+            self._add_events(session, events, rows)  # the audit entries quote the rows as moved
             self._add_payloads(session, ids, attach, now)
             self._add_outbox(session, ids, outbox, now)
-            return [_record(rows[transaction_id]) for transaction_id in ids]
+            return [_record(_Row(rows[transaction_id])) for transaction_id in ids]
 
     def apply(
         self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None
@@ -986,6 +983,16 @@ class Repository:
         writes.send(row.id, move.outbox, now)
 
     @staticmethod
+    def _locked_values(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """``_locked`` as column values (Core): for moves written with Core UPDATEs."""
+        table = Transaction.__table__
+        rows: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(ids)):  # the same lock order as ``_locked``
+            statement = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update()
+            rows.update((row.id, dict(row._mapping)) for row in session.execute(statement))
+        return rows
+
+    @staticmethod
     def _locked_plain(session: Session, ids: Sequence[str]) -> tuple[dict[str, Transaction], dict[str, dict[str, Any]]]:
         """``_locked`` without the ORM's identity map and unit of work: the rows as objects the
         session does not know (changed freely, then written by ``_update_plain``) and the values
@@ -1056,24 +1063,45 @@ class Repository:
             return self._add_payloads(session, ids, [attachment], self._clock())
 
     @staticmethod
-    def _add_payloads(
-        session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
-    ) -> list[PayloadRecord]:
+    def _payload_rows(ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime) -> list[dict[str, Any]]:
         rows = []
         for attachment in attach:
             kind = PayloadKind(attachment.kind)
             _code(attachment.document_type, "document type")
             stored = attachment.stored
             rows.extend(
-                Payload(
-                    id=new_id(), transaction_id=transaction_id, kind=kind.value,
-                    document_type=attachment.document_type, uri=stored.uri, key_id=stored.key_id,
-                    sha256=stored.sha256, size=stored.size, created_at=now,
-                )
+                {"id": new_id(), "transaction_id": transaction_id, "kind": kind.value,
+                 "document_type": attachment.document_type, "uri": stored.uri, "key_id": stored.key_id,
+                 "sha256": stored.sha256, "size": stored.size, "created_at": now}
                 for transaction_id in ids
             )
-        session.add_all(rows)
-        return [_payload(row) for row in rows]
+        return rows
+
+    @classmethod
+    def _add_payloads(
+        cls, session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
+    ) -> list[PayloadRecord]:
+        rows = cls._payload_rows(ids, attach, now)
+        if rows:
+            session.execute(insert(Payload.__table__), rows)
+        return [_payload(_Row(row)) for row in rows]
+
+    @staticmethod
+    def _add_events(session: Session, events: list[dict[str, Any]], rows: Mapping[str, Any]) -> None:
+        """State events and their audit entries, each as one multi-row INSERT (Core: no ORM
+        objects, nothing read back), in the caller's database transaction. ``rows``: the
+        transactions by id as they are after the moves, which the audit entries quote. (Events
+        added through the ORM get their entries from ``edi.audit.events``' flush hook instead.)"""
+        if not events:
+            return
+        from edi.audit.events import entry_values  # edi.audit imports the store
+        from edi.audit.models import AuditEntry
+
+        session.execute(insert(TransactionEvent.__table__), events)
+        entries = [values for event in events
+                   if (values := entry_values(event, rows.get(event["transaction_id"]))) is not None]
+        if entries:
+            session.execute(insert(AuditEntry.__table__), entries)
 
     def payloads(self, transaction_id: str, *, submitter_id: Scope) -> list[PayloadRecord]:
         with self._reading() as session:
@@ -1122,7 +1150,7 @@ class Repository:
         with self._reading() as session:
             for chunk in _chunks(ids):
                 found.update((row.id, _record(row))
-                             for row in session.scalars(select(Transaction).where(
+                             for row in session.execute(select(_TX).where(
                                  _among(Transaction.id, chunk, self._postgres))))
         return found
 
@@ -1194,20 +1222,20 @@ class Repository:
 
         Page with ``after`` (the last id of the previous call) until the list comes back empty.
         """
-        statement = select(Transaction).where(Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
+        statement = select(_TX).where(Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)))
         if kinds:
             statement = statement.where(Transaction.kind.in_(sorted(Kind(k).value for k in kinds)))
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
-            rows = session.scalars(statement.order_by(Transaction.id).limit(limit))
+            rows = session.execute(statement.order_by(Transaction.id).limit(limit))
             return [_record(row) for row in rows]
 
     # matching responses ------------------------------------------------------------------------
 
     def _match(self, statement: Select[Any]) -> list[TransactionRecord]:
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id.desc()))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id.desc()))]
 
     def find_for_271(
         self, trn_trace: str | None = None, bht03: str | None = None, *, partner_id: str | None = None
@@ -1215,7 +1243,7 @@ class Repository:
         """Eligibility requests a 271 answers: by the TRN trace it echoes and/or its BHT03."""
         if trn_trace is None and bht03 is None:
             raise ValueError("a 271 is matched by its TRN trace number, its BHT03, or both")
-        statement = select(Transaction).where(Transaction.kind == Kind.ELIGIBILITY.value)
+        statement = select(_TX).where(Transaction.kind == Kind.ELIGIBILITY.value)
         if trn_trace is not None:
             statement = statement.where(Transaction.trn_trace == trn_trace)
         if bht03 is not None:
@@ -1229,7 +1257,7 @@ class Repository:
         number = _control(isa13)
         if number is None:
             return []
-        return self._match(select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == number))
+        return self._match(select(_TX).where(Transaction.partner_id == partner_id, Transaction.isa13 == number))
 
     def find_for_999(
         self, partner_id: str, gs06: int | str, st02: int | str | None = None
@@ -1238,7 +1266,7 @@ class Repository:
         group = _control(gs06)
         if group is None:
             return []
-        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.gs06 == group)
+        statement = select(_TX).where(Transaction.partner_id == partner_id, Transaction.gs06 == group)
         if st02 is not None:
             number = _control(st02)
             if number is None:
@@ -1261,7 +1289,7 @@ class Repository:
         """
         if patient_control_number is None and payer_claim_control_number is None:
             raise ValueError("a claim response is matched by CLM01, the payer claim control number, or both")
-        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         if payer_claim_control_number is not None:
             by_number = Transaction.payer_claim_control_number == payer_claim_control_number
             if patient_control_number is None:
@@ -1289,13 +1317,13 @@ class Repository:
         candidates of a whole 277CA or 835 in a few queries (``ClaimIndex`` picks from them as
         ``find_for_claim_response`` would)."""
         found: dict[str, TransactionRecord] = {}
-        claims = select(Transaction).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
+        claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
             digests = [digest for value in patient_control_numbers for digest in self.pcn_digests(value)]
             for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
                 for chunk in _chunks(list(dict.fromkeys(values))):
-                    found.update((row.id, _record(row)) for row in session.scalars(claims.where(column.in_(chunk))))
+                    found.update((row.id, _record(row)) for row in session.execute(claims.where(column.in_(chunk))))
         return list(found.values())
 
     # lookup key rotation (edi.pipeline.lookup_rotation) ---------------------------------------
@@ -1369,18 +1397,18 @@ class Repository:
         delivered or failed transaction can still owe a document (an answer that came late, a
         callback retry, a delivery another worker held), and only a delivery is scheduled then."""
         statement = (
-            select(Transaction)
+            select(_TX)
             .where(Transaction.due_at.is_not(None), Transaction.due_at <= now)
             .order_by(Transaction.due_at, Transaction.id)
             .limit(limit)
         )
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement)]
+            return [_record(row) for row in session.execute(statement)]
 
     def stale(self, before: datetime, *, limit: int = 500, after: str | None = None) -> list[TransactionRecord]:
         """Non-terminal transactions untouched since ``before`` with nothing scheduled: the ones a
         crashed worker may have dropped. Page with ``after`` like ``resume_candidates``."""
-        statement = select(Transaction).where(
+        statement = select(_TX).where(
             Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)),
             Transaction.updated_at < before,
             Transaction.due_at.is_(None),
@@ -1388,7 +1416,7 @@ class Repository:
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id).limit(limit))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id).limit(limit))]
 
     def touch(self, transaction_ids: Sequence[str]) -> None:
         """Mark transactions as looked at now (the sweeper re-queued them), without an event."""
@@ -1405,7 +1433,7 @@ class Repository:
     ) -> list[TransactionRecord]:
         """Queued claims of one type for one partner not yet in a batch, oldest first."""
         statement = (
-            select(Transaction)
+            select(_TX)
             .where(
                 Transaction.partner_id == partner_id,
                 Transaction.state == State.QUEUED.value,
@@ -1417,7 +1445,7 @@ class Repository:
             .limit(limit)
         )
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement)]
+            return [_record(row) for row in session.execute(statement)]
 
     def waiting_batches(self) -> list[tuple[str, str, int, datetime]]:
         """(partner, document type, how many, oldest queued time) of claims waiting for a batch."""
@@ -1459,29 +1487,29 @@ class Repository:
         attach: Sequence[PayloadAttachment], outbox: Sequence[OutboxMessage],
     ) -> None:
         with self._transaction() as session:
-            rows = self._locked(session, ids)
+            rows = self._locked_values(session, ids)
             for transaction_id in ids:
                 row = rows.get(transaction_id)
-                if row is None or row.state != State.QUEUED.value or row.isa13 is not None:
+                if row is None or row["state"] != State.QUEUED.value or row["isa13"] is not None:
                     raise _BatchTaken  # rolls the whole database transaction back
             now = self._clock()
+            # one UPDATE per transaction set (the claims of a set share every key), not one per claim
+            together: dict[tuple[tuple[str, Any], ...], list[str]] = {}
             for transaction_id, correlation in assignments:
-                row = rows[transaction_id]
-                for column, value in self._columns(correlation).items():
-                    setattr(row, column, value)
-                row.updated_at, row.due_at = now, None
+                together.setdefault(tuple(sorted(self._columns(correlation).items())), []).append(transaction_id)
+            table = Transaction.__table__
+            for columns, members in together.items():
+                for chunk in _chunks(members):
+                    session.execute(update(table).where(table.c.id.in_(chunk))
+                                    .values(**dict(columns), updated_at=now, due_at=None))
             self._add_payloads(session, ids, attach, now)
-            for message in outbox:
-                _code(message.topic, "outbox topic", TOPIC)
-                session.add(OutboxEntry(
-                    topic=message.topic, transaction_id=message.transaction_id, body=message.body, created_at=now,
-                ))
+            self._add_outbox(session, [], outbox, now)  # the messages name their transactions
 
     def batch_members(self, partner_id: str, isa13: int) -> list[TransactionRecord]:
         """The claims sent (or to be sent) in one interchange, oldest first."""
-        statement = select(Transaction).where(Transaction.partner_id == partner_id, Transaction.isa13 == isa13)
+        statement = select(_TX).where(Transaction.partner_id == partner_id, Transaction.isa13 == isa13)
         with self._reading() as session:
-            return [_record(row) for row in session.scalars(statement.order_by(Transaction.id))]
+            return [_record(row) for row in session.execute(statement.order_by(Transaction.id))]
 
     # inbound documents -------------------------------------------------------------------------
 
@@ -1548,15 +1576,23 @@ class Repository:
     # outbox ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _add_outbox(session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage], now: datetime) -> None:
+    def _outbox_rows(ids: Sequence[str], messages: Sequence[OutboxMessage], now: datetime) -> list[dict[str, Any]]:
+        rows = []
         for message in messages:
             _code(message.topic, "outbox topic", TOPIC)
             transaction_id = message.transaction_id
             if transaction_id is None and len(ids) == 1:
                 transaction_id = ids[0]
-            session.add(OutboxEntry(
-                topic=message.topic, transaction_id=transaction_id, body=message.body, created_at=now,
-            ))
+            rows.append({"topic": message.topic, "transaction_id": transaction_id, "body": message.body,
+                         "created_at": now})
+        return rows
+
+    @classmethod
+    def _add_outbox(cls, session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage],
+                    now: datetime) -> None:
+        rows = cls._outbox_rows(ids, messages, now)
+        if rows:
+            session.execute(insert(OutboxEntry.__table__), rows)
 
     def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         """Put messages in the outbox on their own (no state change goes with them)."""
@@ -1590,18 +1626,25 @@ class Repository:
         deduplicate by message id). On PostgreSQL concurrent relays skip each other's rows
         (``FOR UPDATE SKIP LOCKED``); on SQLite the block holds the write lock, so keep it short.
         """
+        table = OutboxEntry.__table__
         with self._transaction() as session:
-            rows = list(session.scalars(
-                select(OutboxEntry)
-                .where(OutboxEntry.published_at.is_(None))
-                .order_by(OutboxEntry.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ))
-            yield [_outbox(row) for row in rows]
+            # Core, not ORM rows: the relay handles every message of every stage, and loading and
+            # flushing ORM objects was most of its CPU
+            records = [
+                OutboxRecord(row.id, row.topic, row.body, row.transaction_id, row.created_at)
+                for row in session.execute(
+                    select(table.c.id, table.c.topic, table.c.body, table.c.transaction_id, table.c.created_at)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ]
+            yield records
             now = self._clock()
-            for row in rows:
-                row.published_at = now
+            ids = [record.id for record in records]
+            for start in range(0, len(ids), _CHUNK):
+                session.execute(update(table).where(table.c.id.in_(ids[start:start + _CHUNK])).values(published_at=now))
 
     # deliveries --------------------------------------------------------------------------------
 
