@@ -13,12 +13,13 @@ live one; a live upload changes far more often than that.
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from connectors.ingest.old_files import remove_due_files
 
 __all__ = ["ENV_HOURS", "inbound_folders", "leftover_hours", "purge_leftover_uploads"]
 
@@ -50,23 +51,4 @@ def purge_leftover_uploads(folders: Iterable[Path], max_age_seconds: float, *, n
                            dry_run: bool = False) -> int:
     """Remove (or, with ``dry_run``, count) the plain files unchanged for ``max_age_seconds``."""
     at = now.timestamp() if now is not None else time.time()
-    removed = 0
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if not stat.S_ISREG(info.st_mode) or at - info.st_mtime < max_age_seconds:
-                continue
-            if not dry_run:
-                try:
-                    os.unlink(entry.path)
-                except FileNotFoundError:
-                    continue
-            removed += 1
-    return removed
+    return remove_due_files(folders, lambda _entry, info: at - info.st_mtime >= max_age_seconds, dry_run=dry_run)

@@ -18,13 +18,14 @@ Submitters who delete what they fetched are not affected either way.
 from __future__ import annotations
 
 import os
-import stat
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from connectors.ingest.old_files import remove_due_files
 
 __all__ = ["ENV_DAYS", "ENV_PICKED_UP_HOURS", "OutboundRetention", "mark_picked_up", "outbound_folders",
            "purge_outbound"]
@@ -84,28 +85,12 @@ def purge_outbound(folders: Iterable[Path], policy: OutboundRetention, *, now: d
                    dry_run: bool = False) -> int:
     """Remove (or, with ``dry_run``, count) the answers past retention; returns how many."""
     at = (now.timestamp() if now is not None else time.time())
-    removed = 0
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if not stat.S_ISREG(info.st_mode) or entry.name.startswith("."):
-                continue  # in-progress temp files belong to the writer
-            picked = info.st_atime_ns > info.st_mtime_ns
-            due = (at - info.st_mtime >= policy.max_age_seconds
-                   or (picked and at - info.st_atime >= policy.picked_up_seconds))
-            if not due:
-                continue
-            if not dry_run:
-                try:
-                    os.unlink(entry.path)
-                except FileNotFoundError:
-                    continue
-            removed += 1
-    return removed
+
+    def due(entry: os.DirEntry[str], info: os.stat_result) -> bool:
+        if entry.name.startswith("."):
+            return False  # in-progress temp files belong to the writer
+        picked = info.st_atime_ns > info.st_mtime_ns
+        return (at - info.st_mtime >= policy.max_age_seconds
+                or (picked and at - info.st_atime >= policy.picked_up_seconds))
+
+    return remove_due_files(folders, due, dry_run=dry_run)

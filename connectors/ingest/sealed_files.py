@@ -48,7 +48,7 @@ from edi.payloads import (
     seal,
     unseal,
 )
-from edi.store.retention import DEFAULT_PAYLOAD_DAYS, ENV_PAYLOAD_DAYS
+from edi.store.retention import DEFAULT_PAYLOAD_DAYS, ENV_PAYLOAD_DAYS, env_days
 
 __all__ = [
     "ENV_ARCHIVE_DAYS",
@@ -297,15 +297,6 @@ def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
 # -- retention ----------------------------------------------------------------------------------
 
 
-def _days(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"{name} must be a whole number of days, at least 1 (got {text!r})")
-    return int(text)
-
-
 @dataclass(frozen=True, slots=True)
 class DoorFileRetention:
     archive_days: int = DEFAULT_PAYLOAD_DAYS
@@ -314,8 +305,8 @@ class DoorFileRetention:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DoorFileRetention:
         env = os.environ if environ is None else environ
-        payload_days = _days(env, ENV_PAYLOAD_DAYS, DEFAULT_PAYLOAD_DAYS)
-        return cls(_days(env, ENV_ARCHIVE_DAYS, payload_days), _days(env, ENV_QUARANTINE_DAYS, DEFAULT_QUARANTINE_DAYS))
+        payload_days = env_days(env, ENV_PAYLOAD_DAYS, DEFAULT_PAYLOAD_DAYS)
+        return cls(env_days(env, ENV_ARCHIVE_DAYS, payload_days), env_days(env, ENV_QUARANTINE_DAYS, DEFAULT_QUARANTINE_DAYS))
 
     def days(self, kind: Kind) -> int:
         return self.archive_days if kind == "archive" else self.quarantine_days

@@ -41,7 +41,8 @@ from edi.payloads import PayloadStore
 from edi.store.models import READ_ONLY, InboundDocument, Payload, Transaction
 from edi.store.states import TERMINAL
 
-__all__ = ["DEFAULT_AUDIT_DAYS", "DEFAULT_PAYLOAD_DAYS", "ENV_PAYLOAD_DAYS", "PurgeReport", "RetentionPolicy", "purge"]
+__all__ = ["DEFAULT_AUDIT_DAYS", "DEFAULT_PAYLOAD_DAYS", "ENV_PAYLOAD_DAYS", "PurgeReport", "RetentionPolicy", "env_days",
+           "purge"]
 
 DEFAULT_PAYLOAD_DAYS = 2557
 DEFAULT_AUDIT_DAYS = 2192
@@ -50,7 +51,8 @@ ENV_AUDIT_DAYS = "EDI_RETENTION_AUDIT_DAYS"
 BATCH = 500
 
 
-def _days(env: Mapping[str, str], name: str, default: int) -> int:
+def env_days(env: Mapping[str, str], name: str, default: int) -> int:
+    """A retention setting in whole days (at least 1); ``default`` when unset."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -67,7 +69,7 @@ class RetentionPolicy:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetentionPolicy:
         env = os.environ if environ is None else environ
-        return cls(_days(env, ENV_PAYLOAD_DAYS, DEFAULT_PAYLOAD_DAYS), _days(env, ENV_AUDIT_DAYS, DEFAULT_AUDIT_DAYS))
+        return cls(env_days(env, ENV_PAYLOAD_DAYS, DEFAULT_PAYLOAD_DAYS), env_days(env, ENV_AUDIT_DAYS, DEFAULT_AUDIT_DAYS))
 
 
 @dataclass(slots=True)
