@@ -41,7 +41,6 @@ Why it works the way it does:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -56,6 +55,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors import durable_files
+from connectors.durable_files import fsync_dir
 from connectors.ingest.door import Intake, IntakeReceipt, ItemError, ReplyAddress, Submission
 from connectors.ingest.names import safe_name, unsafe_reason
 from connectors.ingest.receipts import answer_document, answer_name
@@ -115,21 +116,11 @@ def write_atomic(folder: Path, name: str, body: bytes, *, replace: bool = True) 
     With ``replace=False`` an existing file is kept and the new one gets ``.2``, ``.3`` ... before
     its last suffixes, e.g. ``claims.csv.2.error.json``.
     """
-    temp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-    with open(temp, "xb") as handle:
-        handle.write(body)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        if replace:
-            target = folder / name
-            os.replace(temp, target)
-        else:
-            target = link_unique(temp, folder, name)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-    _fsync_dir(folder)
+    if replace:
+        return durable_files.write_atomic(folder / name, body)
+    with durable_files.staged(folder, body) as temp:
+        target = link_unique(temp, folder, name)
+    fsync_dir(folder)
     return target
 
 
@@ -151,14 +142,6 @@ def _numbered(name: str, n: int) -> str:
         if name.endswith(tail):
             return f"{name[: -len(tail)]}.{n}{tail}"
     return f"{name}.{n}"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _claim_name(name: str, now: datetime) -> str:
@@ -292,7 +275,7 @@ class FolderDoor:
             os.rename(path, claimed)  # atomic: whoever renames first owns the file
         except FileNotFoundError:
             return 0  # another door took it
-        _fsync_dir(layout.work)
+        fsync_dir(layout.work)
         return self._take_in(submitter, layout, claimed)
 
     # -- taking one claimed file in ----------------------------------------------------------
@@ -351,7 +334,7 @@ class FolderDoor:
         assert self.keyring is not None
         target = write_sealed(self.keyring, folder, name or claim_id(claimed.name), content)
         claimed.unlink()
-        _fsync_dir(claimed.parent)
+        fsync_dir(claimed.parent)
         return target
 
     def _refuse(self, submitter: str, layout: FolderLayout, path: Path, name: str, errors: list[ItemError],
@@ -397,7 +380,7 @@ class FolderDoor:
                 path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
     def _answer(self, submitter: str, layout: FolderLayout, name: str, claim: str, receipt: IntakeReceipt) -> None:
         """``NAME.error.json`` when anything was refused; ``NAME.receipt.json`` when all went in."""
@@ -418,7 +401,7 @@ class FolderDoor:
         if target.exists() or target.is_symlink():
             target = folder / f"{name}.{uuid.uuid4().hex[:8]}"
         os.rename(path, target)  # a symlink is moved as a link, never followed
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return target
 
     # -- running ------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.durable_files import write_atomic
+
 __all__ = ["JsonlAnswers", "done_name", "jsonl_name"]
 
 SUFFIX, DONE = ".responses.jsonl", ".responses.done"
@@ -122,7 +124,7 @@ class JsonlAnswers:
             target = self._state_file(outbound, file, ".expect.json")
             # the name comes back from the answer file's own name: the file less this suffix
             suffix = file[len(name):] if file.startswith(name) else None
-            _write_whole(target, json.dumps({"suffix": suffix, "transactions": ids}).encode(), staging=self.state)
+            write_atomic(target, json.dumps({"suffix": suffix, "transactions": ids}).encode(), staging=self.state)
             self._maybe_done(outbound, file, seen)
 
     # -- bookkeeping -------------------------------------------------------------------------------
@@ -218,16 +220,6 @@ class JsonlAnswers:
         if not owed <= seen.final:
             return
         summary = {"type": "complete", "name": name, "file": file, "transactions": len(owed), "lines": seen.lines}
-        _write_whole(marker, json.dumps(summary).encode(), staging=self.state)
+        write_atomic(marker, json.dumps(summary).encode(), staging=self.state)
 
 
-def _write_whole(path: Path, data: bytes, *, staging: Path | None = None) -> None:
-    """Written in full, flushed, then renamed into place: nobody sees half of it."""
-    folder = staging or path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".{secrets.token_hex(8)}.tmp"
-    with temp.open("xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temp, path)

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from connectors.durable_files import fsync_dir, write_atomic
 from edi.keys import KeyRing, UnknownKeyError
 from edi.payloads import (
     HEADER_MAX,
@@ -88,39 +89,13 @@ def payload_id_of(path: Path | str) -> str | None:
     return match.group(1) if match else None
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _replace(target: Path, blob: bytes, *, mtime_ns: int | None = None) -> None:
-    """``target`` now holds ``blob``, all of it or nothing (temp file, fsync, rename)."""
-    temp = target.parent / f".{target.name}.{new_payload_id()[:12]}.tmp"
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(blob)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mtime_ns is not None:
-            os.utime(temp, ns=(mtime_ns, mtime_ns))
-        os.replace(temp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-    _fsync_dir(target.parent)
-
-
 def write_sealed(keyring: KeyRing, folder: Path, name: str, content: bytes) -> Path:
     """``content`` sealed under the current master key as ``folder/NAME.PAYLOADID.enc`` (a fresh id,
     so it never replaces another file); the file is readable by its owner only."""
     folder.mkdir(parents=True, exist_ok=True)
     payload_id = new_payload_id()
     target = folder / f"{name}.{payload_id}{SEALED_SUFFIX}"
-    _replace(target, seal(keyring, payload_id, content))
+    write_atomic(target, seal(keyring, payload_id, content), mode=0o600)
     return target
 
 
@@ -238,10 +213,10 @@ def _seal_plain(keyring: KeyRing, path: Path, info: os.stat_result) -> None:
     with os.fdopen(fd, "rb") as handle:
         content = handle.read()
     payload_id = new_payload_id()
-    _replace(path.with_name(f"{path.name}.{payload_id}{SEALED_SUFFIX}"), seal(keyring, payload_id, content),
-             mtime_ns=info.st_mtime_ns)
+    write_atomic(path.with_name(f"{path.name}.{payload_id}{SEALED_SUFFIX}"), seal(keyring, payload_id, content),
+                 mode=0o600, mtime_ns=info.st_mtime_ns)
     path.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
@@ -266,7 +241,7 @@ def reseal_files(folders: list[DoorFolder], keyring: KeyRing, *,
             if key_id == keyring.current:
                 report.current += 1
                 continue
-            _replace(path, seal(keyring, payload_id, plaintext), mtime_ns=info.st_mtime_ns)
+            write_atomic(path, seal(keyring, payload_id, plaintext), mode=0o600, mtime_ns=info.st_mtime_ns)
             report.rotated += 1
         except FileNotFoundError:
             continue  # purged meanwhile
