@@ -39,7 +39,7 @@ from connectors.pipeline.workers import deliver_pending
 from edi.keys import KeyRing
 from edi.lookup import LookupKey
 from edi.partners import PartnersConfig
-from edi.pipeline import delivery_plan, intake
+from edi.pipeline import Pipeline, delivery_plan, intake
 from edi.pipeline.notices import EventType, notice
 from edi.settings import Settings
 from edi.store import (
@@ -258,7 +258,7 @@ def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_path: Path, 
                 "select name, document_type, outcome, matched, processed_at is not null from inbound_documents"
             )).all()
         assert set(kinds_seen) == {frozenset({"functional.acknowledgment", "claim.acknowledgment", "claim.payment"})}, (
-            kinds_seen, documents)
+            kinds_seen, _trail(pipeline, ids, [p for p, k in by_claim.items() if len(k) < 3][:3]), documents)
         assert all(len(webhook_ids) == 1 for webhook_ids in ids_by_body.values())
         page = pipeline.repository.list_transactions(TransactionFilter(ALL_SUBMITTERS, states=frozenset({State.FAILED})))
         assert page.items == []
@@ -273,3 +273,20 @@ def test_kill_9_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_path: Path, 
         if receiver is not None:
             receiver.stop()
         sim.stop()
+
+
+def _trail(pipeline: Pipeline, ids: list[str], missing: list[str]) -> list[str]:
+    """What the store holds for claims whose callbacks are incomplete (a failure's evidence:
+    history, payloads and delivery attempts, with times)."""
+    out = []
+    for pcn in missing:
+        tid = ids[int(pcn.rsplit("-", 1)[1])]
+        repository = pipeline.repository
+        history = [(h.from_state, h.to_state, h.detail_code, h.actor, f"{h.at:%H:%M:%S.%f}")
+                   for h in repository.history(tid, submitter_id=ALL_SUBMITTERS)]
+        payloads = [(p.kind.value, p.document_type, f"{p.created_at:%H:%M:%S.%f}")
+                    for p in repository.payloads(tid, submitter_id=ALL_SUBMITTERS)]
+        attempts = [(d.outcome.value, d.webhook_id[:12], f"{d.attempted_at:%H:%M:%S.%f}")
+                    for d in repository.deliveries(tid, submitter_id=ALL_SUBMITTERS)]
+        out.append(f"{pcn} {tid}: history {history}; payloads {payloads}; attempts {attempts}")
+    return out
