@@ -232,3 +232,26 @@ def test_a_late_answer_for_a_delivered_claim_still_goes_out_when_its_lease_was_b
     finally:
         first.close()
         other.close()
+
+
+@pytest.mark.parametrize("finish_by", ["apply", "transition"])
+def test_a_reminder_left_while_the_holder_delivered_survives_the_move_to_delivered(
+    pipeline: Pipeline, finish_by: str,
+) -> None:
+    """The holder read what was owed (the 835), a 277CA stored after that found the lease busy
+    and left a reminder, then the holder moved the claim to ``delivered``: that move must not
+    clear the reminder (a kill -9 run lost 50 of 1,000 277CA callbacks so), or nobody sends it."""
+    from edi.store.repository import Move
+
+    [tid] = acknowledged_claims(pipeline, 1)
+    repository = pipeline.repository
+    repository.transition(tid, State.RESPONDED)
+    assert repository.lease_deliveries([tid], "the-835-sender", 20.0) == {tid}
+    repository.remind([tid], pipeline.later(0.2))  # the busy 277CA delivery message
+    if finish_by == "apply":
+        repository.apply([Move(tid, State.DELIVERED, "http:200")])
+    else:
+        repository.transition(tid, State.DELIVERED, detail_code="http:200")
+    record = repository.require(tid, submitter_id=ALL_SUBMITTERS)
+    assert record.state is State.DELIVERED and record.due_at is not None
+    assert [r.id for r in repository.due(pipeline.later(0.5))] == [tid]

@@ -465,6 +465,14 @@ def _control(value: int | str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _after_move(due_at: datetime | None, target: State) -> datetime | None:
+    """A move replaces what was scheduled, except a move to a terminal state: what can be due
+    then is a delivery (a reminder left while another worker held the delivery lease, for an
+    answer stored after that worker read what was owed), and clearing it would lose that answer's
+    callback; a terminal transaction with nothing owed is woken once and left (the sweeper)."""
+    return due_at if target not in NON_TERMINAL else None
+
+
 def _event_row(transaction_id: str, at: datetime, from_state: str | None, to_state: str,
                detail_code: str | None, actor: str | None) -> dict[str, Any]:
     """One ``transaction_events`` row's values (``Repository._add_events`` writes them)."""
@@ -896,6 +904,8 @@ class Repository:
                       for transaction_id in ids]
             values: dict[str, Any] = {"state": target.value, "updated_at": now, "due_at": due_at, "attempts": attempts,
                                       **changes}
+            if due_at is None and target not in NON_TERMINAL:
+                del values["due_at"]  # a delivery reminder stays (see _after_move)
             if partner_id is not None:
                 values["partner_id"] = partner_id
             table = Transaction.__table__
@@ -954,7 +964,8 @@ class Repository:
                         self._record_late(writes, row, move, now, actor)
                     continue
                 writes.event(row.id, now, row.state, target.value, move.detail_code, actor)
-                row.state, row.updated_at, row.due_at, row.attempts = target.value, now, None, move.attempts
+                row.state, row.updated_at, row.attempts = target.value, now, move.attempts
+                row.due_at = _after_move(row.due_at, target)
                 if move.partner_id is not None:
                     row.partner_id = move.partner_id
                 if move.correlation is not None:
