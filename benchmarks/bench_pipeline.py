@@ -177,6 +177,58 @@ def _delivered_times(engine: Any) -> list[float]:
     return [row.timestamp() for row in rows]
 
 
+RABBIT_COMMANDS = frozenset({"beam.smp", "erl_child_setup", "epmd", "inet_gethost"})
+
+
+class CpuSampler:
+    """CPU seconds used so far by each part of the run, read from ``/proc``.
+
+    The target is a rate on two cores, so the question after a slow run is which process had them:
+    the workers, PostgreSQL, RabbitMQ, the callback receiver, or this process (the payer simulator
+    and the intake). Ended processes' time is lost, which is why the groups are of long-lived ones.
+    """
+
+    def __init__(self, workers: list[int], receiver: int) -> None:
+        self.workers, self.receiver = set(workers), receiver
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _group(self, pid: int, command: str) -> str:
+        if pid in self.workers:
+            return "workers"
+        if pid == self.receiver:
+            return "callback receiver"
+        if pid == os.getpid():
+            return "payer sim + intake (this process)"
+        if command == "postgres":
+            return "postgresql"
+        if command in RABBIT_COMMANDS:
+            return "rabbitmq"
+        return "other"
+
+    def sample(self) -> None:
+        totals: Counter[str] = Counter()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            command = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            totals[self._group(int(entry.name), command)] += (int(fields[11]) + int(fields[12])) / self.tick
+        self.samples.append((time.time(), dict(totals)))
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """Cores used by each group between two epoch times (the nearest samples inside)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return {}
+        (t0, first), (t1, last) = inside[0], inside[-1]
+        return {group: (last.get(group, 0.0) - first.get(group, 0.0)) / (t1 - t0) for group in last}
+
+
 def _check_callbacks(receiver_url: str, claims: int) -> tuple[int, Counter[str], int]:
     """(claims with all three callbacks, callback types seen, duplicates with another webhook-id)."""
     import httpx
@@ -273,7 +325,9 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(args.warmup)  # imports, connections, queue declarations
 
         submitter = Submitter(args.door, claims, args.chunk, pipeline, api_client)
+        cpu = CpuSampler([process.pid for process in workers], receiver.pid)
         wall_start = time.time()
+        cpu.sample()
         submitter.start()
         engine = pipeline.repository.engine
         deadline = time.monotonic() + args.timeout
@@ -282,6 +336,7 @@ def run(args: argparse.Namespace) -> int:
         loads: list[float] = []  # the machine's 1-minute load average, every 5 s: how much of it the run got
         while time.monotonic() < deadline:
             time.sleep(0.5)
+            cpu.sample()
             if submitter.error is not None:
                 raise submitter.error
             states = _state_counts(engine)
@@ -330,6 +385,17 @@ def run(args: argparse.Namespace) -> int:
               f"{peer_claims:,} claims in {peer_seconds:.1f}s, {peer_verdict}")
         best = sustained or overall
         print(f"ratio ours (sustained) / pyx12 validation: {best / peer_rate:.1f}x")
+    if sustained is not None:
+        window = (wall_start + times[int(len(times) * 0.1)], wall_start + times[int(len(times) * 0.9) - 1])
+        used = cpu.between(*window)
+        if used:
+            print()
+            print(f"cores used during the sustained window, and ms of CPU per claim delivered in it "
+                  f"({os.cpu_count()} CPUs):")
+            for group, cores in sorted(used.items(), key=lambda item: -item[1]):
+                print(f"  {group:<36}{cores:6.2f}  {cores / sustained * 1000:7.2f} ms")
+            total_cores = sum(used.values())
+            print(f"  {'all':<36}{total_cores:6.2f}  {total_cores / sustained * 1000:7.2f} ms")
     ok = done == args.claims and states["delivered"] == args.claims and complete == args.claims and not mismatched
     if not ok:
         print("INCOMPLETE: not every claim was delivered with all three callbacks (see worker logs in "
