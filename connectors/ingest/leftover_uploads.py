@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.ingest.door_roots import door_roots
 from connectors.ingest.old_files import remove_due_files
 
 __all__ = ["ENV_HOURS", "inbound_folders", "leftover_hours", "purge_leftover_uploads"]
@@ -43,8 +44,7 @@ def leftover_hours(environ: Mapping[str, str] | None = None) -> float:
 
 def inbound_folders(submitters: Mapping[str, Any], sftp_root: Path) -> list[Path]:
     """The ``inbound/`` of every SFTP account's home (``<root>/<submitter>/inbound``)."""
-    return [Path(sftp_root) / sid / "inbound" for sid, submitter in submitters.items()
-            if getattr(submitter, "doors", None) is not None and submitter.doors.sftp is not None]
+    return [roots.sftp_home / "inbound" for roots in door_roots(submitters, sftp_root) if roots.sftp_home]
 
 
 def purge_leftover_uploads(folders: Iterable[Path], max_age_seconds: float, *, now: datetime | None = None,

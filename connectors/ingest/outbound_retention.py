@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.ingest.door_roots import door_roots
 from connectors.ingest.old_files import remove_due_files
 
 __all__ = ["ENV_DAYS", "ENV_PICKED_UP_HOURS", "OutboundRetention", "mark_picked_up", "outbound_folders",
@@ -70,14 +71,8 @@ def mark_picked_up(path: str | os.PathLike[str]) -> None:
 def outbound_folders(submitters: Mapping[str, Any], sftp_root: Path) -> list[Path]:
     """Every ``outbound/`` a door writes answers into: the folder doors' and the SFTP homes'."""
     folders = []
-    for sid, submitter in submitters.items():
-        doors = getattr(submitter, "doors", None)
-        if doors is None:
-            continue
-        if doors.folder is not None:
-            folders.append(Path(doors.folder.root) / "outbound")
-        if doors.sftp is not None:
-            folders.append(sftp_root / sid / "outbound")
+    for roots in door_roots(submitters, sftp_root):
+        folders += [home / "outbound" for home in (roots.folder, roots.sftp_home) if home is not None]
     return folders
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connectors.durable_files import fsync_dir, write_atomic
+from connectors.ingest.door_roots import door_roots
 from edi.keys import KeyRing, UnknownKeyError
 from edi.payloads import (
     HEADER_MAX,
@@ -128,14 +129,12 @@ def door_folders(submitters: Mapping[str, Any], sftp_root: Path) -> list[DoorFol
     ``quarantine/`` (its ``root`` from the partners file, as ``DoorRunner`` uses it) and each SFTP
     account's quarantine under the SFTP door's root."""
     folders = []
-    for sid, submitter in submitters.items():
-        doors = getattr(submitter, "doors", None)
-        if doors is None:
-            continue
-        if doors.folder is not None:
-            root = Path(doors.folder.root)
-            folders += [DoorFolder(sid, "archive", root / "archive"), DoorFolder(sid, "quarantine", root / "quarantine")]
-        if doors.sftp is not None:
+    for roots in door_roots(submitters, sftp_root):
+        sid = roots.submitter_id
+        if roots.folder is not None:
+            folders += [DoorFolder(sid, "archive", roots.folder / "archive"),
+                        DoorFolder(sid, "quarantine", roots.folder / "quarantine")]
+        if roots.sftp_home is not None:
             folders.append(DoorFolder(sid, "quarantine", Path(sftp_root) / SFTP_QUARANTINE / sid))
     return folders
 
