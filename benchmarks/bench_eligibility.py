@@ -6,7 +6,7 @@
 * the API as ``edi api`` does it (uvicorn, ``connectors.pipeline.commands.run_api``) over a store:
   the embedded SQLite default and/or PostgreSQL (a throwaway cluster from ``tests/servers/postgres.py``),
 
-then drives ``POST /eligibility`` with an async httpx client at each concurrency level (default
+then drives ``POST /eligibility`` with an async aiohttp client at each concurrency level (default
 20, 50, 100) for a fixed number of requests. Every answer must be 200 with a 271 body.
 
 What is measured, per request:
@@ -45,6 +45,7 @@ import argparse
 import asyncio
 import collections
 import io
+import json
 import logging
 import os
 import shutil
@@ -242,23 +243,30 @@ async def run_pool(concurrency: int, total: int, one: object) -> float:
 
 async def drive_api(url: str, api_key: str, concurrency: int, total: int, offset: int,
                     delay: float = 0.0) -> Series:
+    """The load: ``concurrency`` clients in a closed loop. aiohttp, because the driver shares the
+    machine's cores with the API it measures, and httpx's client spends several times aiohttp's
+    CPU per request (see bench_callbacks): a heavy driver shows up as the API's latency."""
+    import aiohttp
+
     series = Series(delay=delay)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60,
-                                 limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with aiohttp.ClientSession(url, connector=connector, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as client:
 
         async def one(i: int) -> None:
             started = time.perf_counter()
             try:
-                answer = await client.post("/eligibility", json=eligibility_body(offset + i))
-            except httpx.HTTPError as error:
+                async with client.post("/eligibility", json=eligibility_body(offset + i)) as answer:
+                    body = await answer.read()
+            except (aiohttp.ClientError, TimeoutError) as error:
                 series.failures[type(error).__name__] += 1
                 return
             elapsed = time.perf_counter() - started
             payer = core_ms(answer.headers.get("server-timing"))
-            if answer.status_code != 200 or payer is None or answer.json().get("type") is None:
-                series.failures[f"HTTP {answer.status_code}"] += 1
-                series.first_failure = series.first_failure or answer.text[:500]
+            if answer.status != 200 or payer is None or json.loads(body).get("type") is None:
+                series.failures[f"HTTP {answer.status}"] += 1
+                series.first_failure = series.first_failure or body[:500].decode("utf-8", "replace")
                 return
             series.latency.append(elapsed)
             series.payer.append(payer)
