@@ -33,7 +33,7 @@ what the backlog holds, not what the whole trail holds.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
 
 from edi.audit.chain import GENESIS, entry_hash
 from edi.audit.models import CHAINED_FIELDS, AuditEntry
@@ -68,13 +68,32 @@ def seal(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
             updates.append({"entry_id": entry["id"], "new_position": position, "new_prev": previous, "new_hash": digest})
             previous = digest
         if updates:
-            connection.execute(
-                update(_table).where(c.id == bindparam("entry_id")).values(
-                    position=bindparam("new_position"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")
-                ),
-                updates,
-            )
+            _write(connection, updates)
     return len(updates)
+
+
+# PostgreSQL: one statement for the whole batch, its values as four arrays. An executemany of
+# UPDATEs costs a statement per entry in the sealer and in PostgreSQL (about seven entries per claim).
+_PG_UPDATE = text(
+    f"UPDATE {_table.name} AS a SET position = v.position, prev_hash = v.prev_hash, hash = v.hash "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:prevs AS text[]), "
+    "CAST(:hashes AS text[])) AS v(id, position, prev_hash, hash) WHERE a.id = v.id"
+)
+_UPDATE = update(_table).where(_table.c.id == bindparam("entry_id")).values(
+    position=bindparam("new_position"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")
+)
+
+
+def _write(connection: Connection, updates: list[dict[str, object]]) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PG_UPDATE, {
+            "ids": [u["entry_id"] for u in updates],
+            "positions": [u["new_position"] for u in updates],
+            "prevs": [u["new_prev"] for u in updates],
+            "hashes": [u["new_hash"] for u in updates],
+        })
+    else:
+        connection.execute(_UPDATE, updates)
 
 
 def seal_all(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
