@@ -75,9 +75,10 @@ def main() -> None:
             counts = _statements(pipeline.repository.engine)
 
             async def drive() -> tuple[float, float]:
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://api",
-                                             headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
+                transport = httpx.ASGITransport(app=app)  # runs no lifespan: entered here (it closes CORE clients)
+                async with app.router.lifespan_context(app), httpx.AsyncClient(
+                        transport=transport, base_url="http://api", headers={"Authorization": f"Bearer {api_key}"},
+                        timeout=60) as client:
                     await _run(client, 0, args.warmup)
                     counts.clear()
                     spy = _spy(args.profile)

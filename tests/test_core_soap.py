@@ -9,22 +9,29 @@ Budgets, backoff and breaker timings are small so that the failure paths finish 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import defusedxml
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from connectors.core import client as client_module
 from connectors.core.client import (
+    KEEPALIVE_EXPIRY,
     CoreCircuitOpenError,
     CoreClient,
+    CoreClientError,
+    CoreHTTPError,
     CorePayloadTypeError,
+    CoreProtocolError,
     CoreResult,
     CoreSoapFaultError,
     CoreTimeoutError,
@@ -34,6 +41,7 @@ from connectors.core.client import (
 )
 from connectors.core.envelope import (
     CORE_NS,
+    MAX_ENVELOPE_BYTES,
     PASSWORD_TEXT,
     SOAP12_NS,
     CoreEnvelopeError,
@@ -53,11 +61,13 @@ from connectors.core.envelope import (
     request_problem,
 )
 from connectors.core.server import CoreReply, core_app, static_credentials
+from connectors.http_server import ServerThread
 from edi.mappers.eligibility import request_to_270, x12_270_to_requests, x12_271_to_responses
 from edi.models.eligibility import EligibilityRequest
 from edi.partners import ControlNumbers, TradingPartner, parse_partners
 from edi.resilience import CircuitBreakers, CircuitState, RetryPolicy
-from tests.servers.http import free_socket, serve
+from tests.servers.http import RawHttpServer, RawRequest, free_socket, serve
+from tests.servers.tls import self_signed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_271 = (FIXTURES / "x12" / "271_005010X279A1" / "subscriber-health-benefit-check.271").read_text()
@@ -75,8 +85,10 @@ PAYLOAD_ID = "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
 
 
 
-def partner_at(url: str, *, timeout: float = 20, credentials: bool = True) -> TradingPartner:
+def partner_at(url: str, *, timeout: float = 20, credentials: bool = True, tls: str = "") -> TradingPartner:
     creds = ", username: {env: ACME_CORE_USER}, password: {env: ACME_CORE_PASSWORD}" if credentials else ""
+    if tls:
+        creds += f", tls: {tls}"
     config = parse_partners(
         f"""
 partners:
@@ -654,3 +666,234 @@ def test_budget_is_total_across_retries():
         elapsed = time.monotonic() - started
     assert caught.value.status_code == 503 and caught.value.retryable
     assert elapsed < 0.6
+
+
+# ============================================================================ connection-level behaviour
+
+
+def core_answer(request: RawRequest, extra_headers: str = "") -> bytes:
+    """The raw HTTP answer a payer gives a 270: the sample 271 in a CORE envelope."""
+    body = build_response(
+        CoreResponse.answering(
+            parse_request(request.body), payload=SAMPLE_271, payload_type=PayloadType.X12_271_RESPONSE
+        )
+    )
+    return (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n{extra_headers}\r\n"
+    ).encode() + body
+
+
+def test_a_connection_dropped_after_the_request_is_read_counts_as_sent_and_is_never_resent():
+    """A 270 the partner read is not sent again, on a fresh connection or a reused one (aiohttp
+    would resend an idempotent request after a stale keep-alive connection; a POST it must not)."""
+    drop = {1, 3}  # the first request (a fresh connection) and the third (the second one, reused)
+
+    def script(request: RawRequest) -> bytes | None:
+        return None if len(server.requests) in drop else core_answer(request)
+
+    with RawHttpServer(script) as server:
+        partner = partner_at(f"{server.url}/core")
+        breakers = CircuitBreakers(failure_threshold=10)
+
+        async def scenario() -> list[CoreResult | BaseException]:
+            async with client(partner, breakers=breakers) as c:
+                return [await _outcome(c.send(x12_270(partner, f"00000000{n}"))) for n in (1, 2, 3)]
+
+        first, second, third = asyncio.run(scenario())
+    for dropped in (first, third):
+        assert type(dropped) is CoreUnavailableError
+        assert dropped.sent and not dropped.retryable and "after sending" in str(dropped)
+    assert isinstance(second, CoreResult) and second.attempts == 1
+    assert len(server.requests) == 3  # one per send: neither dropped 270 went out twice
+    assert [r.connection for r in server.requests] == [1, 2, 2]
+    assert breakers.for_partner("acme").consecutive_failures == 1  # the success in between reset it
+
+
+async def _outcome(call: Coroutine[Any, Any, CoreResult]) -> CoreResult | BaseException:
+    try:
+        return await call
+    except CoreClientError as error:
+        return error
+
+
+def test_the_request_carries_the_soap_headers_and_the_envelope_and_no_cookies():
+    def script(request: RawRequest) -> bytes:
+        return core_answer(request, "Set-Cookie: AFFINITY=node-7; Path=/\r\n")
+
+    with RawHttpServer(script) as server:
+        partner = partner_at(f"{server.url}/core")
+
+        async def scenario() -> None:
+            async with client(partner) as c:
+                await c.send(x12_270(partner, "000000001"))
+                await c.send(x12_270(partner, "000000002"))
+
+        asyncio.run(scenario())
+    first, second = server.requests
+    assert first.line == "POST /core HTTP/1.1"
+    assert first.headers["content-type"] == 'application/soap+xml; charset=utf-8; action="RealTimeTransaction"'
+    assert first.headers["accept"] == "application/soap+xml, text/xml, application/xml"
+    assert int(first.headers["content-length"]) == len(first.body)
+    sent = parse_request(first.body)
+    assert sent.security == UsernameToken(USER, PASSWORD) and sent.payload.startswith("ISA*")
+    assert "cookie" not in second.headers  # a partner's cookies are not sent back
+
+
+def test_idle_connections_are_reused_only_within_the_keepalive_expiry():
+    with RawHttpServer(core_answer) as server:
+        partner = partner_at(f"{server.url}/core")
+
+        async def scenario() -> None:
+            async with client(partner) as c:
+                await c.send(x12_270(partner, "000000001"))
+                await c.send(x12_270(partner, "000000002"))  # at once: the same connection
+                await asyncio.sleep(KEEPALIVE_EXPIRY + 0.5)
+                await c.send(x12_270(partner, "000000003"))  # idle too long: a new one
+
+        asyncio.run(scenario())
+    assert [r.connection for r in server.requests] == [1, 1, 2]
+
+
+def test_a_retry_that_waits_out_its_budget_for_a_free_connection_is_known_unsent(monkeypatch):
+    """With every connection busy (one here), a retry queues behind a send that started later and
+    so holds the connection past the retry's deadline. The retry sent nothing: the send fails
+    retryable, and the wait gives no verdict on the partner (its 503 and the busy send do)."""
+    monkeypatch.setattr(client_module, "MAX_CONNECTIONS", 1)
+    calls: list[float] = []
+
+    async def busy_then_slow(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            await Response("busy", status_code=503)(scope, receive, send)
+        else:
+            await asyncio.sleep(1.5)
+            await Response(status_code=500)(scope, receive, send)
+
+    with serve(busy_then_slow) as base:  # type: ignore[arg-type]
+        partner = partner_at(f"{base}/core", timeout=0.5)
+        breakers = CircuitBreakers(failure_threshold=10)
+        retry = RetryPolicy(base=0.1, cap=0.1, max_attempts=3)
+
+        async def scenario() -> list[CoreResult | BaseException]:
+            async with client(partner, breakers=breakers, retry=retry, random=lambda: 0.99) as c:
+                x12 = x12_270(partner)
+
+                async def later() -> CoreResult | BaseException:
+                    await asyncio.sleep(0.1)  # after the first send's 503, before its retry
+                    return await _outcome(c.send(x12))
+
+                return await asyncio.gather(_outcome(c.send(x12)), later())
+
+        retried, busy = asyncio.run(scenario())
+    assert type(busy) is CoreTimeoutError
+    assert type(retried) is CoreUnavailableError and "local pool" in str(retried)
+    assert not retried.sent and retried.retryable
+    assert len(calls) == 2  # the retry never went out
+    assert breakers.for_partner("acme").consecutive_failures == 2  # the 503 and the timeout
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
+def test_an_answer_larger_than_an_envelope_may_be_is_a_protocol_error(streamed):
+    big = b"<x>" + b"a" * MAX_ENVELOPE_BYTES + b"</x>"
+
+    async def huge(scope, receive, send):  # type: ignore[no-untyped-def]
+        if streamed:
+            async def chunks():  # type: ignore[no-untyped-def]
+                for start in range(0, len(big), 1 << 20):
+                    yield big[start:start + (1 << 20)]
+
+            await StreamingResponse(chunks(), media_type="application/soap+xml")(scope, receive, send)
+        else:
+            await Response(big, media_type="application/soap+xml")(scope, receive, send)
+
+    with serve(huge) as base:  # type: ignore[arg-type]
+        partner = partner_at(f"{base}/core")
+        breakers = CircuitBreakers(failure_threshold=10)
+        with pytest.raises(CoreProtocolError, match="larger than") as caught:
+            send(partner, x12_270(partner), breakers=breakers)
+    assert caught.value.partner_id == "acme"
+    assert breakers.for_partner("acme").consecutive_failures == 1  # not retried: it was answered
+
+
+def test_redirects_are_not_followed():
+    moved: list[str] = []
+
+    async def elsewhere(request: Request) -> Response:
+        moved.append(request.url.path)
+        return Response(status_code=500)
+
+    async def redirect(request: Request) -> Response:
+        return Response(status_code=307, headers={"Location": "/elsewhere"})
+
+    app = Starlette(routes=[Route("/core", redirect, methods=["POST"]),
+                            Route("/elsewhere", elsewhere, methods=["POST"])])
+    with serve(app) as base:
+        partner = partner_at(f"{base}/core")
+        with pytest.raises(CoreHTTPError) as caught:
+            send(partner, x12_270(partner))
+    assert caught.value.status_code == 307 and moved == []
+
+
+def test_tls_verifies_the_partner_against_its_ca_bundle(tmp_path):
+    cert, key = self_signed(tmp_path)
+    payer = Payer()
+    server = ServerThread(payer_app(payer), "127.0.0.1", 0, ssl_certfile=str(cert), ssl_keyfile=str(key)).start()
+    try:
+        url = f"{server.url}/core"
+        assert url.startswith("https://")
+        trusted = partner_at(url, tls=f"{{ca_bundle: {cert}}}")
+        assert send(trusted, x12_270(trusted)).response.ok
+        # certifi's CAs do not vouch for it: refused at the handshake, so known not sent
+        breakers = CircuitBreakers(failure_threshold=10)
+        untrusted = partner_at(url)
+        with pytest.raises(CoreUnavailableError, match="connection failed") as caught:
+            send(untrusted, x12_270(untrusted), breakers=breakers)
+        assert not caught.value.sent
+        assert breakers.for_partner("acme").consecutive_failures == FAST_RETRY.max_attempts
+        unverified = partner_at(url, tls="{verify: false}")
+        assert send(unverified, x12_270(unverified)).response.ok
+    finally:
+        server.stop()
+    assert len(payer.seen) == 2
+
+
+def test_a_proxy_from_the_environment_is_used(monkeypatch):
+    """HTTP_PROXY names a forward proxy (here a loopback server answering for the partner): the
+    request goes to it in absolute form with the proxy's credentials; NO_PROXY or
+    ``trust_env=False`` send it directly (to a port that refuses)."""
+    sock = free_socket()  # the partner itself: bound, not listening
+    partner_url = f"http://127.0.0.1:{sock.getsockname()[1]}/core"
+    with RawHttpServer(core_answer) as server:
+        for name in ("NO_PROXY", "no_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", server.url.replace("http://", "http://relay:s3cret@"))
+        partner = partner_at(partner_url)
+        assert send(partner, x12_270(partner)).response.ok
+        [request] = server.requests
+        assert request.line == f"POST {partner_url} HTTP/1.1"
+        assert request.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"relay:s3cret").decode()
+        with pytest.raises(CoreUnavailableError, match="connection failed"):
+            send(partner, x12_270(partner), trust_env=False)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with pytest.raises(CoreUnavailableError, match="connection failed"):
+            send(partner, x12_270(partner))
+        assert len(server.requests) == 1
+    sock.close()
+
+
+def test_the_client_serves_the_event_loop_of_its_first_send():
+    with serve(payer_app()) as base:
+        partner = partner_at(f"{base}/core")
+        c = client(partner)
+        x12 = x12_270(partner)
+        loop = asyncio.new_event_loop()
+        try:
+            assert loop.run_until_complete(c.send(x12)).response.ok
+            with pytest.raises(RuntimeError, match="event loop"):
+                asyncio.run(c.send(x12))
+            loop.run_until_complete(c.aclose())
+        finally:
+            loop.close()

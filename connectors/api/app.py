@@ -26,7 +26,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -312,10 +313,17 @@ def create_app(
 
     auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
     audit = AuditLog(repository.engine)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if core is not None:  # its HTTP sessions belong to this event loop: closed on it
+            await core.aclose()
+
     app = FastAPI(
         title="EDI engine",
         version="1",
         description="Eligibility (270/271) and claims (837P/837I) as JSON. Errors are RFC 9457 problems.",
+        lifespan=lifespan,
     )
     allow_origins(app, cors_origins() if cors is None else cors)  # no CORS unless EDI_API_CORS_ORIGINS
 

@@ -17,26 +17,41 @@ Outcomes are typed (all `CoreClientError`): a CORE ErrorCode other than ``Succes
 `CoreProtocolError`. A partner's free-text ErrorMessage or fault reason is kept on the exception
 but never put into its message, and nothing here logs a payload: either may carry PHI.
 
-`CoreClient` is the asyncio client (httpx.AsyncClient). `SyncCoreClient` serves threads by running
-the same client on a private event loop thread, so both share one deadline implementation: only a
-coroutine can be cancelled when the budget ends in the middle of a slowly trickling answer.
+`CoreClient` is the asyncio client. `SyncCoreClient` serves threads by running the same client on
+a private event loop thread, so both share one deadline implementation: only a coroutine can be
+cancelled when the budget ends in the middle of a slowly trickling answer.
+
+The transport is aiohttp, not httpx: real-time eligibility has a budget of milliseconds of
+pipeline overhead per request on two cores, and httpx spent several times aiohttp's CPU per call
+(its pool checks every pooled connection on every request; see ``benchmarks/README.md``). An
+aiohttp session belongs to the event loop it was made on, so the client makes it on its first
+send and `aclose` must run on that same loop. aiohttp resends a request on a stale keep-alive
+connection only for idempotent methods, never a POST, so one attempt never reaches the partner
+twice. Proxies from the environment are looked up once per client (``trust_env``), not per
+request as aiohttp would (with a thread hop each time, and ~/.netrc credentials httpx never sent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import logging
+import os
 import random as _random
 import ssl
+import urllib.request
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-import httpx
+import aiohttp
+import certifi
+from yarl import URL
 
 from connectors.core.envelope import (
+    MAX_ENVELOPE_BYTES,
     SOAP12_CONTENT_TYPE,
     CoreEnvelopeError,
     CoreRequest,
@@ -77,11 +92,13 @@ T = TypeVar("T")
 
 #: Retry policy of clients not given one: three tries, 0.2 s to 2 s apart (full jitter).
 DEFAULT_RETRY = RetryPolicy(base=0.2, cap=2.0, max_attempts=3)
-#: Seconds an idle pooled connection is reused (httpx's default is 5 s, as is uvicorn's and
-#: Apache's keep-alive): at equal values the server closes a connection just as the client sends
+#: Seconds an idle pooled connection is reused (uvicorn and Apache close idle keep-alive
+#: connections after 5 s): at equal values the server closes a connection just as the client sends
 #: a 270 on it, which fails as "maybe sent" and so is never retried. Reusing a connection only
 #: well within the server's keep-alive avoids that race (seen with 16 calls in flight).
 KEEPALIVE_EXPIRY = 2.0
+#: Connections to one partner open at once (in use or idle); a send waits for a free one.
+MAX_CONNECTIONS = 100
 
 #: The circuit breakers of clients not given a registry: one per partner id, process-wide (the API
 #: and the workers of one process see the same partner health), each with the thresholds of its
@@ -250,18 +267,65 @@ Verdict = Literal["success", "failure"] | None
 # ============================================================================ async client
 
 
-def _ssl_context(tls: TlsSettings) -> ssl.SSLContext | bool:
-    if tls.ca_bundle is None and tls.client_cert is None:
-        return tls.verify
-    if tls.verify:
-        context = httpx.create_ssl_context(verify=str(tls.ca_bundle) if tls.ca_bundle else True)
-    else:
+def _ssl_context(tls: TlsSettings, *, trust_env: bool) -> ssl.SSLContext:
+    """The partner's TLS settings as one context. Without a ``ca_bundle`` (a file or a directory)
+    the trusted CAs are certifi's, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` with ``trust_env``:
+    the CAs this client trusted when it was on httpx, not the system store aiohttp would use."""
+    if not tls.verify:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    elif tls.ca_bundle is not None:
+        bundle = str(tls.ca_bundle)
+        if os.path.isdir(bundle):
+            context = ssl.create_default_context(capath=bundle)
+        else:
+            context = ssl.create_default_context(cafile=bundle)
+    elif trust_env and os.environ.get("SSL_CERT_FILE"):
+        context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    elif trust_env and os.environ.get("SSL_CERT_DIR"):
+        context = ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    else:
+        context = ssl.create_default_context(cafile=certifi.where())
     if tls.client_cert is not None:
         context.load_cert_chain(tls.client_cert, tls.client_key)
+    context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+def _env_proxy(url: URL) -> tuple[URL | None, dict[str, str] | None]:
+    """The proxy the environment names for `url` (``HTTP_PROXY``/``HTTPS_PROXY``, else
+    ``ALL_PROXY``; none for a host ``NO_PROXY`` covers) and the headers for it: its credentials,
+    from its URL only."""
+    proxies = urllib.request.getproxies()
+    if url.host is None or urllib.request.proxy_bypass_environment(url.host, proxies):
+        return None, None
+    address = proxies.get(url.scheme) or proxies.get("all")
+    if not address:
+        return None, None
+    proxy = URL(address if "://" in address else f"http://{address}")
+    if proxy.user is None:
+        return proxy, None
+    credentials = base64.b64encode(f"{proxy.user}:{proxy.password or ''}".encode("latin-1")).decode("ascii")
+    return proxy.with_user(None), {"Proxy-Authorization": f"Basic {credentials}"}
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int = MAX_ENVELOPE_BYTES) -> bytes | None:
+    """The (decoded) body, or None when it is larger than `limit`: the rest is then left unread
+    and the connection dropped."""
+    declared = response.content_length
+    if declared is not None and declared > limit:
+        response.close()
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await response.content.readany():
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class CoreClient:
@@ -271,7 +335,11 @@ class CoreClient:
     whole. `retry` is combined with this module's safety rule (only unsent requests and 503s are
     retried, whatever its own predicate says). `breakers` defaults to the process-wide registry; the
     partner's ``circuit_breaker`` settings, when configured, override the registry's defaults.
-    `environ` resolves the partner's credential references (default ``os.environ``).
+    `environ` resolves the partner's credential references (default ``os.environ``). `trust_env`
+    takes a proxy and CA locations from the environment.
+
+    The HTTP session is made on the first send, on that send's event loop; the client serves only
+    that loop, and `aclose` must be awaited there.
     """
 
     def __init__(
@@ -282,7 +350,6 @@ class CoreClient:
         retry: RetryPolicy | None = None,
         breakers: CircuitBreakers | None = None,
         environ: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         random: Callable[[], float] = _random.random,
         trust_env: bool = True,
     ) -> None:
@@ -312,13 +379,40 @@ class CoreClient:
         credentials = settings.credentials(environ)
         self._security = UsernameToken(*credentials) if credentials else None
         self._random = random
-        self._http = httpx.AsyncClient(
-            verify=_ssl_context(settings.tls),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY),
-            transport=transport,
-            follow_redirects=False,
-            trust_env=trust_env,
-        )
+        self._url = URL(self.url)
+        self._ssl = _ssl_context(settings.tls, trust_env=trust_env)
+        self._proxy, proxy_headers = _env_proxy(self._url) if trust_env else (None, None)
+        # The proxy's credentials go on the CONNECT request of an https tunnel, and on the request
+        # itself over plain http (aiohttp's own proxy_auth is deprecated).
+        self._proxy_headers = proxy_headers if self._url.scheme == "https" else None
+        self._headers = proxy_headers if self._url.scheme != "https" else None
+        # Sends past MAX_CONNECTIONS wait here, where the wait is known to send nothing: a budget
+        # that ends in this queue is the local pool's doing, not the partner's.
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def _session_on(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the CoreClient is closed")
+        session = self._session
+        if session is None:
+            session = self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    ssl=self._ssl, limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_EXPIRY
+                ),
+                headers=_HEADERS,
+                # no timeouts of aiohttp's own: the deadline of `send` ends every attempt
+                timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                proxy=self._proxy,
+                trust_env=False,  # looked up once in __init__
+            )
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError("a CoreClient sends only on the event loop of its first send")
+        return session
 
     async def __aenter__(self) -> CoreClient:
         return self
@@ -329,7 +423,12 @@ class CoreClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            if asyncio.get_running_loop() is not self._loop:
+                raise RuntimeError("a CoreClient is closed on the event loop it sent on")
+            await session.close()
 
     async def send_270(self, x12: str, *, payload_id: str | None = None) -> CoreResult:
         """Send a 270 (005010X279A1) and return the partner's 271 (or 999/TA1)."""
@@ -401,11 +500,11 @@ class CoreClient:
         self, body: bytes, payload_id: str, deadline: float, loop: asyncio.AbstractEventLoop
     ) -> CoreResponse:
         partner = self.partner_id
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+        if deadline - loop.time() <= 0:
             raise CoreTimeoutError(
                 f"no answer within {self.budget:g} s", partner_id=partner, payload_id=payload_id
             )
+        session = self._session_on(loop)
         try:
             self.breaker.acquire()
         except CircuitOpenError as error:
@@ -413,33 +512,34 @@ class CoreClient:
                 partner_id=partner, retry_after=error.retry_after, payload_id=payload_id
             ) from None
         verdict: Verdict = None
+        waiting = True  # for a free connection: nothing sent yet
         try:
             try:
-                async with asyncio.timeout_at(deadline):
-                    # httpx's own timeout is only a backstop: the deadline above ends the attempt.
-                    http = await self._http.post(
-                        self.url, content=body, headers=_HEADERS, timeout=httpx.Timeout(remaining + 1.0)
+                async with asyncio.timeout_at(deadline), self._slots:
+                    waiting = False
+                    response = await session.post(
+                        self._url, data=body, headers=self._headers, allow_redirects=False,
+                        proxy_headers=self._proxy_headers,
                     )
+                    try:
+                        status, content = response.status, await _read_bounded(response)
+                    finally:
+                        response.release()
             except TimeoutError:
+                if waiting:
+                    raise CoreUnavailableError(
+                        "no free connection in the local pool", partner_id=partner, payload_id=payload_id
+                    ) from None
                 verdict = "failure"
                 raise CoreTimeoutError(
                     f"no answer within {self.budget:g} s", partner_id=partner, payload_id=payload_id
                 ) from None
-            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            except aiohttp.ClientConnectorError as error:  # refused, DNS, TLS handshake: nothing sent
                 verdict = "failure"
                 raise CoreUnavailableError(
                     f"connection failed ({type(error).__name__})", partner_id=partner, payload_id=payload_id
                 ) from None
-            except httpx.PoolTimeout:
-                raise CoreUnavailableError(
-                    "no free connection in the local pool", partner_id=partner, payload_id=payload_id
-                ) from None
-            except httpx.TimeoutException:
-                verdict = "failure"
-                raise CoreTimeoutError(
-                    f"no answer within {self.budget:g} s", partner_id=partner, payload_id=payload_id
-                ) from None
-            except httpx.TransportError as error:
+            except (aiohttp.ClientError, OSError) as error:  # lost, reset, malformed answer: maybe sent
                 verdict = "failure"
                 raise CoreUnavailableError(
                     f"connection lost after sending ({type(error).__name__})",
@@ -447,7 +547,7 @@ class CoreClient:
                     payload_id=payload_id,
                     sent=True,
                 ) from None
-            verdict, outcome = self._interpret(http.status_code, http.content, payload_id)
+            verdict, outcome = self._interpret(status, content, payload_id)
             if isinstance(outcome, CoreClientError):
                 raise outcome
             return outcome
@@ -460,9 +560,10 @@ class CoreClient:
                 self.breaker.release()
 
     def _interpret(
-        self, status: int, content: bytes, payload_id: str
+        self, status: int, content: bytes | None, payload_id: str
     ) -> tuple[Verdict, CoreResponse | CoreClientError]:
-        """What an HTTP answer means, and whether it speaks for or against the partner's health."""
+        """What an HTTP answer means, and whether it speaks for or against the partner's health.
+        `content` is None when the body was larger than an envelope may be."""
         partner = self.partner_id
         if status == 503:
             return "failure", CoreUnavailableError(
@@ -471,6 +572,12 @@ class CoreClient:
                 payload_id=payload_id,
                 sent=True,
                 status_code=503,
+            )
+        if content is None:
+            return "failure", CoreProtocolError(
+                f"HTTP {status} with a body larger than {MAX_ENVELOPE_BYTES} bytes",
+                partner_id=partner,
+                payload_id=payload_id,
             )
         try:
             parsed = parse_response(content)

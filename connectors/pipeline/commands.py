@@ -98,7 +98,7 @@ def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfil
     pipeline = open_pipeline(settings)
     app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                      **_auth(pipeline))
-    server = ServerThread(app, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
+    server = ServerThread(app, host, port, lifespan="on", ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
     print(f"api: {server.url}  (OpenAPI: {server.url}/docs)", flush=True)
     try:
         _until_signalled()
@@ -140,7 +140,7 @@ def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *
     scheme = "https" if ssl_certfile else "http"
     url = f"{scheme}://{shown}:{sock.getsockname()[1]}"
     config = uvicorn.Config("connectors.pipeline.commands:api_app", factory=True, workers=workers,
-                            log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=2,
+                            log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2,
                             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     print(f"api: {url}  (OpenAPI: {url}/docs; {workers} processes)", flush=True)
     try:
@@ -177,7 +177,8 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
         runner = PipelineRunner(pipeline, broker_url=settings.broker_url, core_options=core_options).start()
         app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                          core_options=core_options, **_auth(pipeline))
-        api = ServerThread(app, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
+        api = ServerThread(app, host, port, lifespan="on", ssl_certfile=ssl_certfile,
+                           ssl_keyfile=ssl_keyfile).start()
         demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
         doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
