@@ -58,6 +58,21 @@ def format_trimmed(segment: Sequence[Element], d: Delimiters = DEFAULT_DELIMITER
     """``format_segment(trim(segment), d)`` in one pass: a large 837 is tens of thousands of
     segments, nearly all of plain strings, and building the trimmed copy of each cost more than
     the rest of the writer together."""
+    end = d.segment + d.line_break
+    try:
+        text = d.element.join(segment)  # type: ignore[arg-type]  # plain strings only, else TypeError
+    except TypeError:
+        return _format_trimmed_mixed(segment, d) + end
+    keep = len(segment)
+    while keep > 1 and not segment[keep - 1]:
+        keep -= 1
+    if keep < len(segment):
+        text = d.element.join(segment[:keep])  # type: ignore[arg-type]
+    return text + end
+
+
+def _format_trimmed_mixed(segment: Sequence[Element], d: Delimiters) -> str:
+    """``format_trimmed`` of a segment holding composites, repetitions or ``None``."""
     out: list[str] = []
     keep = 1  # elements kept: trailing empty ones go, the segment id always stays
     component = d.component
@@ -83,7 +98,7 @@ def format_trimmed(segment: Sequence[Element], d: Delimiters = DEFAULT_DELIMITER
             keep = len(out)
     if len(out) > keep:
         del out[keep:]
-    return d.element.join(out) + d.segment + d.line_break
+    return d.element.join(out)
 
 
 def trim(segment: Sequence[Element]) -> list[Element]:
