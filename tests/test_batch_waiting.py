@@ -3,6 +3,7 @@ translation routes a claim on its stored payer id alone: both on SQLite and Post
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import PARTNER_ID, SUBMITTER_ID, write_sample_config
 from edi.pipeline import Pipeline, intake
 from edi.pipeline.batching import build_batches
+from edi.pipeline.context import canonical_json
 from edi.pipeline.translate import load_payer_ids, translate_many
 from edi.settings import Settings
-from edi.store import ALL_SUBMITTERS, State
+from edi.store import ALL_SUBMITTERS, Kind, NewTransaction, PayloadAttachment, State
+from edi.store.models import PayloadKind
 from edi.store.waiting import oldest_waiting, waiting_claims
 from tests.test_payer_sim_rules import claim
 
@@ -110,3 +113,31 @@ def test_a_claim_is_routed_on_its_stored_payer_id_under_either_name(pipeline: Pi
     assert after[ids[0]].partner_id == after[ids[1]].partner_id == PARTNER_ID
     history = pipeline.repository.history(ids[2], submitter_id=ALL_SUBMITTERS)
     assert history[-1].detail_code == "route:no-partner"
+
+
+def test_a_queued_claim_the_request_model_no_longer_takes_is_rejected_alone(pipeline: Pipeline) -> None:
+    """Claims are routed without building the request model, so the outbox is the first to build
+    it; a stored request from before a model change must not hold up the batch of the others."""
+    good = queue(pipeline, claims(2))
+    old = claims(1)[0] | {"claimFormat": "from an older release"}  # a field the model does not know
+    stored = pipeline.payloads.put(canonical_json(old))
+    created = pipeline.repository.create(
+        NewTransaction(submitter_id=SUBMITTER_ID, kind=Kind.CLAIM, document_type="837P"), actor="intake",
+        attach=[PayloadAttachment(PayloadKind.REQUEST_JSON, stored, "837P")],
+    )
+    bad = created.transaction.id
+    pipeline.repository.transition(bad, State.VALIDATED, actor="intake", expected=State.RECEIVED)
+    translate_many(pipeline, [bad])
+    assert pipeline.repository.require(bad, submitter_id=ALL_SUBMITTERS).state is State.QUEUED
+
+    built = build_batches(pipeline, PARTNER_ID, "837P", force=True)
+    assert [b.claims for b in built] == [2]
+    after = pipeline.repository.get_many([*good, bad])
+    assert {after[i].state for i in good} == {State.QUEUED} and after[good[0]].correlation.isa13 is not None
+    assert after[bad].state is State.REJECTED and after[bad].correlation.isa13 is None
+    assert pipeline.repository.history(bad, submitter_id=ALL_SUBMITTERS)[-1].detail_code == "check:invalid"
+    [note] = [p for p in pipeline.repository.payloads(bad, submitter_id=ALL_SUBMITTERS)
+              if p.kind is PayloadKind.RESPONSE_JSON]
+    body = json.loads(pipeline.read(note))
+    assert body["type"] == "transaction.rejected" and body["data"]["final"] is True
+    assert [e["field"] for e in body["data"]["errors"]] == ["claimFormat"]

@@ -21,6 +21,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
+
+from edi.checks import problems_from_validation_error
 from edi.mappers._claim_common import ClaimMappingError, transaction_set_indexes
 from edi.mappers.institutional import claims_to_837i
 from edi.mappers.professional import claims_to_837p
@@ -147,7 +150,11 @@ def _build_one(
     pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord]
 ) -> BuiltBatch | None:
     partner = pipeline.partners.partner(partner_id)
-    loaded = load_requests(pipeline, chosen)
+    refused: dict[str, ValidationError] = {}
+    loaded = load_requests(pipeline, chosen, refused=refused)
+    if refused:
+        _reject_refused(pipeline, document_type, chosen, refused)
+        raise _Rejected
     requests = [loaded[record.id][1] for record in chosen]
     per_set = partner.batch.max_claims_per_transaction_set
     set_of = transaction_set_indexes(requests, per_set)
@@ -179,6 +186,24 @@ def _build_one(
     log.info("built %s batch %09d for partner %s: %d claim(s) in %d set(s)", document_type, numbers.isa13,
              partner_id, len(chosen), set_of[-1] + 1)
     return BuiltBatch(partner_id, document_type, numbers.isa13, len(chosen), set_of[-1] + 1)
+
+
+def _reject_refused(pipeline: Pipeline, document_type: str, chosen: list[TransactionRecord],
+                    refused: dict[str, ValidationError]) -> None:
+    """Reject, each alone, claims whose stored request the request model refuses: checked at
+    intake, so only a model changed since (an upgrade with claims in flight) gets here."""
+    moves = []
+    for record in chosen:
+        error = refused.get(record.id)
+        if error is None:
+            continue
+        errors = [{"field": p.path, "description": p.message} for p in problems_from_validation_error(error)]
+        note = notice(pipeline, record, EventType.REJECTED, document_type=document_type, final=True,
+                      status="rejected", errors=errors)
+        moves.append(Move(record.id, State.REJECTED, "check:invalid", frozenset({State.QUEUED}),
+                          attach=[note.attachment], outbox=[note.delivery], skip_refused=True))
+    log.warning("%d queued claim(s) no longer pass the request model; rejected", len(moves))
+    pipeline.repository.apply(moves, actor=ACTOR)
 
 
 def _reject_unwritable(pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord],

@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from edi.checks import REQUEST_MODELS
 from edi.mappers.eligibility import NotRepresentable, request_to_270
 from edi.partners import ControlNumbers, TradingPartner
@@ -68,17 +70,26 @@ def _stored_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) 
     return out
 
 
-def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, Any]]:
+def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord], *,
+                  refused: dict[str, ValidationError] | None = None) -> dict[str, tuple[str, Any]]:
     """(document type, request model) of many recorded requests, by transaction id (one query).
 
     The stored JSON goes to pydantic as it is: parsing it there is half the cost of ``json.loads``
     followed by ``model_validate``, for the same model (JSON mode is lax the same way for the
-    strings, booleans and numbers a request holds)."""
-    return {
-        transaction_id: (document_type,
-                         REQUEST_MODELS[_REQUEST_KINDS[document_type]].model_validate_json(raw))  # type: ignore[index]
-        for transaction_id, (document_type, raw) in _stored_requests(pipeline, transactions).items()
-    }
+    strings, booleans and numbers a request holds). With ``refused`` given, a stored request the
+    model no longer takes is put there instead of raising (claims are routed without the model,
+    so the outbox is the first to build it: one such claim must not hold up its batch)."""
+    out = {}
+    for transaction_id, (document_type, raw) in _stored_requests(pipeline, transactions).items():
+        try:
+            model = REQUEST_MODELS[_REQUEST_KINDS[document_type]].model_validate_json(raw)  # type: ignore[index]
+        except ValidationError as error:
+            if refused is None:
+                raise
+            refused[transaction_id] = error
+            continue
+        out[transaction_id] = (document_type, model)
+    return out
 
 
 def load_payer_ids(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, str]]:
