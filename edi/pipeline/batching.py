@@ -1,7 +1,8 @@
 """The partner outbox: queued claims gathered into 837 files per partner.
 
 A batch is due when the partner's ``max_claims_per_file`` claims are waiting or the oldest has
-waited ``window_seconds``. Building one is: draw envelope numbers (committed first, so a crash
+waited ``window_seconds``; that is decided from a count (``edi.store.waiting``), and the claims
+themselves are read only when a batch is built. Building one is: draw envelope numbers (committed first, so a crash
 only ever skips numbers), write and validate the 837, store it encrypted, then, in one database
 transaction, stamp every claim with its ISA13/GS06/ST02 and queue the transport message. If
 another worker took any of the claims meanwhile nothing is written and the batch is rebuilt.
@@ -20,6 +21,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
+
+from edi.checks import problems_from_validation_error
 from edi.mappers._claim_common import ClaimMappingError, transaction_set_indexes
 from edi.mappers.institutional import claims_to_837i
 from edi.mappers.professional import claims_to_837p
@@ -30,6 +34,7 @@ from edi.pipeline.topics import Stage, message
 from edi.pipeline.translate import load_requests
 from edi.store import Correlation, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
+from edi.store.waiting import WaitingClaims, oldest_waiting, waiting_claims
 from edi.x12.validator import validate
 
 __all__ = ["BuiltBatch", "batch_file_name", "build_due_batches", "build_batches"]
@@ -91,16 +96,19 @@ def build_batches(
     now = now or pipeline.now()
     built: list[BuiltBatch] = []
     conflicts = 0
+    window = timedelta(seconds=settings.window_seconds)
     while conflicts < _MAX_CONFLICTS:
+        waiting = waiting_claims(pipeline.repository.engine, partner_id, document_type)
+        if waiting.count == 0 or waiting.oldest is None:
+            break
+        full = waiting.count >= settings.max_claims_per_file
+        if not (force or full or now - waiting.oldest >= window):
+            _wake_when_due(pipeline, partner_id, document_type, waiting, waiting.oldest + window)
+            break
         candidates = pipeline.repository.unbatched_claims(
             partner_id, document_type, limit=settings.max_claims_per_file * 2
         )
         if not candidates:
-            break
-        oldest = min(record.updated_at for record in candidates)
-        full = len(candidates) >= settings.max_claims_per_file
-        if not (force or full or now - oldest >= timedelta(seconds=settings.window_seconds)):
-            _wake_when_due(pipeline, candidates, oldest + timedelta(seconds=settings.window_seconds))
             break
         chosen = _pick(pipeline, candidates, settings.max_claims_per_file)
         try:
@@ -114,17 +122,19 @@ def build_batches(
     return built
 
 
-def _wake_when_due(pipeline: Pipeline, candidates: list[TransactionRecord], due_at: datetime) -> None:
+def _wake_when_due(pipeline: Pipeline, partner_id: str, document_type: str, waiting: WaitingClaims,
+                   due_at: datetime) -> None:
     """Make sure the sweeper brings the waiting claims back when their window ends.
 
     Their own ``due_at`` does that -- unless the sweeper already took it (it clears the schedule
     when it queues the message) and this build came a moment early: ``due_at`` is computed just
     before the claim is queued, its age counts from the commit. Without a new schedule such a
     claim would wait for the stale sweep, whose touch makes it young again, for ever."""
-    if any(record.due_at is not None for record in candidates):
+    if waiting.scheduled:
         return
-    oldest = min(candidates, key=lambda record: record.updated_at)
-    pipeline.repository.schedule(oldest.id, due_at)
+    oldest = oldest_waiting(pipeline.repository.engine, partner_id, document_type)
+    if oldest is not None:
+        pipeline.repository.schedule(oldest, due_at)
 
 
 def build_due_batches(pipeline: Pipeline, *, now: datetime | None = None, force: bool = False) -> list[BuiltBatch]:
@@ -140,7 +150,11 @@ def _build_one(
     pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord]
 ) -> BuiltBatch | None:
     partner = pipeline.partners.partner(partner_id)
-    loaded = load_requests(pipeline, chosen)
+    refused: dict[str, ValidationError] = {}
+    loaded = load_requests(pipeline, chosen, refused=refused)
+    if refused:
+        _reject_refused(pipeline, document_type, chosen, refused)
+        raise _Rejected
     requests = [loaded[record.id][1] for record in chosen]
     per_set = partner.batch.max_claims_per_transaction_set
     set_of = transaction_set_indexes(requests, per_set)
@@ -172,6 +186,24 @@ def _build_one(
     log.info("built %s batch %09d for partner %s: %d claim(s) in %d set(s)", document_type, numbers.isa13,
              partner_id, len(chosen), set_of[-1] + 1)
     return BuiltBatch(partner_id, document_type, numbers.isa13, len(chosen), set_of[-1] + 1)
+
+
+def _reject_refused(pipeline: Pipeline, document_type: str, chosen: list[TransactionRecord],
+                    refused: dict[str, ValidationError]) -> None:
+    """Reject, each alone, claims whose stored request the request model refuses: checked at
+    intake, so only a model changed since (an upgrade with claims in flight) gets here."""
+    moves = []
+    for record in chosen:
+        error = refused.get(record.id)
+        if error is None:
+            continue
+        errors = [{"field": p.path, "description": p.message} for p in problems_from_validation_error(error)]
+        note = notice(pipeline, record, EventType.REJECTED, document_type=document_type, final=True,
+                      status="rejected", errors=errors)
+        moves.append(Move(record.id, State.REJECTED, "check:invalid", frozenset({State.QUEUED}),
+                          attach=[note.attachment], outbox=[note.delivery], skip_refused=True))
+    log.warning("%d queued claim(s) no longer pass the request model; rejected", len(moves))
+    pipeline.repository.apply(moves, actor=ACTOR)
 
 
 def _reject_unwritable(pipeline: Pipeline, partner_id: str, document_type: str, chosen: list[TransactionRecord],

@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from edi.checks import REQUEST_MODELS
 from edi.mappers.eligibility import NotRepresentable, request_to_270
 from edi.partners import ControlNumbers, TradingPartner
@@ -28,7 +30,8 @@ from edi.store.repository import Move, PayloadAttachment
 from edi.x12.validator import validate
 
 __all__ = [
-    "TranslateOutcome", "load_request", "load_requests", "prepare_270", "translate", "translate_many", "write_270",
+    "TranslateOutcome", "load_payer_ids", "load_request", "load_requests", "prepare_270", "translate", "translate_many",
+    "write_270",
 ]
 
 NUMBERS_RESERVED = 50  # envelope numbers committed at once per partner for a group's 270s
@@ -49,13 +52,13 @@ def load_request(pipeline: Pipeline, transaction: TransactionRecord) -> tuple[st
     record = pipeline.payload_of(transaction.id, PayloadKind.REQUEST_JSON)
     if record is None or record.document_type not in _REQUEST_KINDS:
         raise LookupError(f"transaction {transaction.id} has no stored request")
-    data = json.loads(pipeline.read(record))
-    model = REQUEST_MODELS[_REQUEST_KINDS[record.document_type]].model_validate(data)  # type: ignore[index]
+    model = REQUEST_MODELS[_REQUEST_KINDS[record.document_type]].model_validate_json(  # type: ignore[index]
+        pipeline.read(record))
     return record.document_type, model
 
 
-def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, Any]]:
-    """(document type, request model) of many recorded requests, by transaction id (one query)."""
+def _stored_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, bytes]]:
+    """(document type, stored JSON) of many recorded requests, by transaction id (one query)."""
     found = pipeline.repository.payloads_of([t.id for t in transactions], PayloadKind.REQUEST_JSON)
     out = {}
     for transaction in transactions:
@@ -63,9 +66,47 @@ def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord]) -> 
         record = records[-1] if records else None
         if record is None or record.document_type not in _REQUEST_KINDS:
             raise LookupError(f"transaction {transaction.id} has no stored request")
-        data = json.loads(pipeline.read(record))
-        kind = _REQUEST_KINDS[record.document_type]
-        out[transaction.id] = (record.document_type, REQUEST_MODELS[kind].model_validate(data))  # type: ignore[index]
+        out[transaction.id] = (record.document_type, pipeline.read(record))
+    return out
+
+
+def load_requests(pipeline: Pipeline, transactions: list[TransactionRecord], *,
+                  refused: dict[str, ValidationError] | None = None) -> dict[str, tuple[str, Any]]:
+    """(document type, request model) of many recorded requests, by transaction id (one query).
+
+    The stored JSON goes to pydantic as it is: parsing it there is half the cost of ``json.loads``
+    followed by ``model_validate``, for the same model (JSON mode is lax the same way for the
+    strings, booleans and numbers a request holds). With ``refused`` given, a stored request the
+    model no longer takes is put there instead of raising (claims are routed without the model,
+    so the outbox is the first to build it: one such claim must not hold up its batch)."""
+    out = {}
+    for transaction_id, (document_type, raw) in _stored_requests(pipeline, transactions).items():
+        try:
+            model = REQUEST_MODELS[_REQUEST_KINDS[document_type]].model_validate_json(raw)  # type: ignore[index]
+        except ValidationError as error:
+            if refused is None:
+                raise
+            refused[transaction_id] = error
+            continue
+        out[transaction_id] = (document_type, model)
+    return out
+
+
+def load_payer_ids(pipeline: Pipeline, transactions: list[TransactionRecord]) -> dict[str, tuple[str, str]]:
+    """(document type, payer id) of many recorded requests, by transaction id: all a claim is
+    routed by. The stored request passed the request model at intake and is kept unchanged, so
+    its ``tradingPartnerServiceId`` is read straight from the JSON instead of building the
+    whole model again (the outbox builds it, to write the 837). A stored request without a
+    usable one is given to the model, which says what is wrong with it."""
+    out = {}
+    for transaction_id, (document_type, raw) in _stored_requests(pipeline, transactions).items():
+        data = json.loads(raw)
+        payer_id = data.get("tradingPartnerServiceId", data.get("trading_partner_service_id")) \
+            if isinstance(data, dict) else None
+        if not isinstance(payer_id, str) or not payer_id:
+            model = REQUEST_MODELS[_REQUEST_KINDS[document_type]].model_validate(data)  # type: ignore[index]
+            payer_id = model.trading_partner_service_id
+        out[transaction_id] = (document_type, payer_id)
     return out
 
 
@@ -162,12 +203,12 @@ def translate_many(pipeline: Pipeline, transaction_ids: list[str]) -> None:
             translate(pipeline, record.id)
     if not claims:
         return
-    requests = load_requests(pipeline, claims)
+    routes = load_payer_ids(pipeline, claims)
     groups: dict[tuple[str, str], list[str]] = {}
     for record in claims:
-        document_type, request = requests[record.id]
+        document_type, payer_id = routes[record.id]
         try:
-            partner = pipeline.partners.for_payer(request.trading_partner_service_id)
+            partner = pipeline.partners.for_payer(payer_id)
         except KeyError:
             partner = None
         if partner is None or not partner.accepts(document_type):

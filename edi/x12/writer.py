@@ -25,6 +25,7 @@ __all__ = [
     "write_interchange",
     "isa_segment",
     "trim",
+    "format_trimmed",
 ]
 
 #: An element is a simple value, a composite (list of component strings) or a repetition
@@ -51,6 +52,53 @@ def format_segment(segment: Segment, d: Delimiters = DEFAULT_DELIMITERS) -> str:
 
 def format_segments(segments: Iterable[Segment], d: Delimiters = DEFAULT_DELIMITERS) -> str:
     return "".join(format_segment(s, d) for s in segments)
+
+
+def format_trimmed(segment: Sequence[Element], d: Delimiters = DEFAULT_DELIMITERS) -> str:
+    """``format_segment(trim(segment), d)`` in one pass: a large 837 is tens of thousands of
+    segments, nearly all of plain strings, and building the trimmed copy of each cost more than
+    the rest of the writer together."""
+    end = d.segment + d.line_break
+    try:
+        text = d.element.join(segment)  # type: ignore[arg-type]  # plain strings only, else TypeError
+    except TypeError:
+        return _format_trimmed_mixed(segment, d) + end
+    keep = len(segment)
+    while keep > 1 and not segment[keep - 1]:
+        keep -= 1
+    if keep < len(segment):
+        text = d.element.join(segment[:keep])  # type: ignore[arg-type]
+    return text + end
+
+
+def _format_trimmed_mixed(segment: Sequence[Element], d: Delimiters) -> str:
+    """``format_trimmed`` of a segment holding composites, repetitions or ``None``."""
+    out: list[str] = []
+    keep = 1  # elements kept: trailing empty ones go, the segment id always stays
+    component = d.component
+    for v in segment:
+        if v.__class__ is str:
+            out.append(v)
+            if v:
+                keep = len(out)
+            continue
+        if isinstance(v, str):
+            text, empty = str.__str__(v), v == ""
+        elif isinstance(v, list | tuple) and v and isinstance(v[0], str):
+            parts = list(v)
+            while parts and parts[-1] == "":
+                parts.pop()
+            text = component.join(parts)  # type: ignore[arg-type]
+            empty = not parts
+        else:
+            text = format_element(v, d) if v is not None else ""
+            empty = v is None or (isinstance(v, list) and not v)
+        out.append(text)
+        if not empty:
+            keep = len(out)
+    if len(out) > keep:
+        del out[keep:]
+    return d.element.join(out)
 
 
 def trim(segment: Sequence[Element]) -> list[Element]:
@@ -144,7 +192,7 @@ def write_interchange(
     """A complete interchange; `leading` segments (e.g. TA1) go between ISA and the first GS."""
     now = now or datetime.now()
     parts = [format_segment(isa_segment(header, d, now), d)]
-    parts.extend(format_segment(trim(s), d) for s in leading)
+    parts.extend(format_trimmed(s, d) for s in leading)
     for g in groups:
         parts.append(
             format_segment(
@@ -156,7 +204,7 @@ def write_interchange(
         for t in g.transactions:
             st02 = _st02(t.control_number)
             parts.append(format_segment(["ST", t.transaction_set_id, st02, t.implementation_reference or g.version], d))
-            parts.extend(format_segment(trim(s), d) for s in t.segments)
+            parts.extend(format_trimmed(s, d) for s in t.segments)
             parts.append(format_segment(["SE", str(len(t.segments) + 2), st02], d))
         parts.append(format_segment(["GE", str(len(g.transactions)), str(int(g.control_number))], d))
     parts.append(format_segment(["IEA", str(len(groups)), f"{int(header.control_number):09d}"], d))
