@@ -12,6 +12,7 @@ under test. Regenerate (only when the JSON is meant to change) with::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -32,8 +33,9 @@ def inputs() -> list[Path]:
     return sorted(p for p in GOLDEN.iterdir() if p.suffix == ".x12")
 
 
-def outputs_of(raw: bytes, kind: str) -> dict[str, Any]:
-    """Every report (or 999) read from `raw` as JSON, and every part a claim (or set) is sent."""
+def outputs_of(raw: bytes, kind: str, *, shared: bool = False) -> dict[str, Any]:
+    """Every report (or 999) read from `raw` as JSON, and every part a claim (or set) is sent
+    (`shared`: split as the pipeline does, parts sharing what they have in common)."""
     from edi.mappers.acknowledgments import x12_999_to_acks
     from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
     from edi.mappers.remittance import x12_835_to_reports
@@ -47,6 +49,8 @@ def outputs_of(raw: bytes, kind: str) -> dict[str, Any]:
         "835": (x12_835_to_reports, split_835),
     }[kind]
     reports = read(raw)
+    if shared and kind != "999":
+        split = functools.partial(split, shared=True)
     return {
         "reports": [r.to_json() for r in reports],
         "parts": [

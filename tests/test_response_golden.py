@@ -18,10 +18,11 @@ def test_every_kind_has_golden_files() -> None:
     assert all(p.with_suffix(".json").exists() for p in CASES)
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["copied", "shared"])
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_reports_and_parts_are_unchanged(path: Path) -> None:
+def test_reports_and_parts_are_unchanged(path: Path, shared: bool) -> None:
     expected = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    actual = normalised(outputs_of(path.read_bytes(), kind_of(path)))
+    actual = normalised(outputs_of(path.read_bytes(), kind_of(path), shared=shared))
     assert actual["reports"] == expected["reports"]
     assert len(actual["parts"]) == len(expected["parts"])
     for got, want in zip(actual["parts"], expected["parts"], strict=True):
