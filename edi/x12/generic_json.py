@@ -38,7 +38,15 @@ def _split(value: str, d: Delimiters) -> Any:
 
 
 def _elements(seg: list[str], d: Delimiters) -> list[Any]:
-    return [_split(v, d) for v in seg[1:]]
+    """`_split` of every element, inlined: a document has tens of thousands of them."""
+    repetition, component = d.repetition, d.component
+    if repetition:
+        return [
+            [r.split(component) for r in v.split(repetition)] if repetition in v
+            else v.split(component) if component in v else v
+            for v in seg[1:]
+        ]
+    return [v.split(component) if component in v else v for v in seg[1:]]
 
 
 def _segment(seg: list[str], d: Delimiters) -> dict[str, Any]:
@@ -57,12 +65,31 @@ def _open_chain(node: SegmentRule) -> list[LoopRule]:
     return chain
 
 
+class _Chains:
+    """`_open_chain` of each segment rule, worked out once per document (a grammar does not
+    change), equal chains as one list: a segment in the loops the previous one left open (most
+    segments) is then seen to be so by identity."""
+
+    def __init__(self) -> None:
+        self.by_rule: dict[SegmentRule, list[LoopRule]] = {}
+        self.interned: dict[tuple[LoopRule, ...], list[LoopRule]] = {}
+
+    def of(self, target: SegmentRule) -> list[LoopRule]:
+        chain = self.by_rule.get(target)
+        if chain is None:
+            chain = _open_chain(target)
+            chain = self.by_rule[target] = self.interned.setdefault(tuple(chain), chain)
+        return chain
+
+
 class _TransactionTree:
     """Builds the loop tree of one transaction set as segments are placed."""
 
-    def __init__(self, body: list) -> None:
+    def __init__(self, body: list, chains: _Chains) -> None:
         self.body = body
         self.stack: list[tuple[LoopRule, list]] = []
+        self.chains = chains
+        self.chain: list[LoopRule] | None = None  # the chain `stack` holds, as last placed
 
     def _content(self) -> list:
         return self.stack[-1][1] if self.stack else self.body
@@ -71,7 +98,11 @@ class _TransactionTree:
         if target is None:
             self._content().append(seg_json)
             return
-        chain = _open_chain(target)
+        chain = self.chains.of(target)
+        if chain is self.chain and entered is None:  # same loops open, none entered anew
+            self._content().append(seg_json)
+            return
+        self.chain = chain
         keep = 0
         for (loop, _), want in zip(self.stack, chain, strict=False):
             if loop is not want:
@@ -101,6 +132,7 @@ def to_json(
     node: LoopRule | SegmentRule | None = None
     isa = group = tx = None
     tree: _TransactionTree | None = None
+    chains = _Chains()
     for seg in reader:
         d = reader.delimiters
         sid = seg[0]
@@ -130,12 +162,16 @@ def to_json(
                 group = {"GS": None, "transactions": [], "trailer": None}
                 isa["groups"].append(group)
             group["transactions"].append(tx)
-            tree = _TransactionTree(tx["body"])
+            tree = _TransactionTree(tx["body"], chains)
         if grammar is not None and node is not None:
             key = (node, sid, *[key_value(seg, p, d.component) for p in grammar.key_fields.get(sid, ())])
-            target, ops, _ = walker.plan(key, node, seg)
-            walker.replay(ops, sid)
-            entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
+            target, ops, simple = walker.plan(key, node, seg)
+            if simple is not None:  # "one more of this segment": what replay would do, without it
+                walker.counts[simple.slot] = walker.counts.get(simple.slot, 0) + 1
+                entered = None
+            else:
+                walker.replay(ops, sid)
+                entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
             if target is not None:
                 node = target
         else:
