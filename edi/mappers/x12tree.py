@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from edi.x12.generic_json import to_json
+from edi.x12.delimiters import Delimiters
+from edi.x12.generic_json import read_document, split_elements
+from edi.x12.grammar import LoopRule
 from edi.x12.reader import Source
 
 __all__ = ["Seg", "Loop", "Transaction", "read_transactions"]
@@ -129,19 +131,17 @@ class Transaction:
     gs: list[Any]
 
 
-def _convert(items: list[dict]) -> list[Any]:
-    out: list[Any] = []
-    for it in items:
-        if "loop" in it:
-            out.append(Loop(it["loop"], _convert(it["content"])))
-        else:
-            out.append(Seg(it["id"], it["elements"]))
-    return out
+def _segment(seg: list[str], d: Delimiters) -> Seg:
+    return Seg(seg[0], split_elements(seg, d))
+
+
+def _loop(rule: LoopRule, content: list[Any]) -> Loop:
+    return Loop(rule.id, content)
 
 
 def read_transactions(source: Source) -> list[Transaction]:
     """Every transaction set of every interchange in `source`, as loop trees."""
-    doc = to_json(source)
+    doc = read_document(source, make_segment=_segment, make_loop=_loop)
     out = []
     for isa in doc["interchanges"]:
         for g in isa["groups"]:
@@ -159,7 +159,7 @@ def read_transactions(source: Source) -> list[Transaction]:
                         interchange_control_number=isa["ISA"][12],
                         sender_id=isa["ISA"][5].strip(),
                         receiver_id=isa["ISA"][7].strip(),
-                        body=Loop("", _convert(t["body"])),
+                        body=Loop("", t["body"]),
                         isa=isa["ISA"],
                         gs=gs,
                     )

@@ -23,7 +23,10 @@ from .reader import Source, X12Reader
 from .walker import Walker, key_value
 from .writer import format_segment
 
-__all__ = ["FORMAT", "to_json", "from_json", "to_json_text", "from_json_bytes", "iter_segments_from_json"]
+__all__ = [
+    "FORMAT", "from_json", "from_json_bytes", "iter_segments_from_json", "read_document", "split_elements", "to_json",
+    "to_json_text",
+]
 
 FORMAT = "edi-engine/x12-generic/1"
 _STRUCTURAL = ("ISA_LOOP", "GS_LOOP", "ST_LOOP")
@@ -37,8 +40,9 @@ def _split(value: str, d: Delimiters) -> Any:
     return value
 
 
-def _elements(seg: list[str], d: Delimiters) -> list[Any]:
-    """`_split` of every element, inlined: a document has tens of thousands of them."""
+def split_elements(seg: list[str], d: Delimiters) -> list[Any]:
+    """A segment's element values (its id left out), each as `_split` gives it; inlined: a
+    document has tens of thousands of them."""
     repetition, component = d.repetition, d.component
     if repetition:
         return [
@@ -50,7 +54,7 @@ def _elements(seg: list[str], d: Delimiters) -> list[Any]:
 
 
 def _segment(seg: list[str], d: Delimiters) -> dict[str, Any]:
-    return {"id": seg[0], "elements": _elements(seg, d)}
+    return {"id": seg[0], "elements": split_elements(seg, d)}
 
 
 def _open_chain(node: SegmentRule) -> list[LoopRule]:
@@ -82,10 +86,16 @@ class _Chains:
         return chain
 
 
-class _TransactionTree:
-    """Builds the loop tree of one transaction set as segments are placed."""
+def _loop_json(loop: LoopRule, content: list) -> dict[str, Any]:
+    return {"loop": loop.id, "name": loop.name, "content": content}
 
-    def __init__(self, body: list, chains: _Chains) -> None:
+
+class _TransactionTree:
+    """Builds the loop tree of one transaction set as segments are placed; `make_loop` gives a
+    loop's node from its rule and its (still empty) content list."""
+
+    def __init__(self, body: list, chains: _Chains, make_loop: Callable[[LoopRule, list], Any]) -> None:
+        self.make_loop = make_loop
         self.body = body
         self.stack: list[tuple[LoopRule, list]] = []
         self.chains = chains
@@ -113,7 +123,7 @@ class _TransactionTree:
         del self.stack[keep:]
         for loop in chain[keep:]:
             content: list = []
-            self._content().append({"loop": loop.id, "name": loop.name, "content": content})
+            self._content().append(self.make_loop(loop, content))
             self.stack.append((loop, content))
         self._content().append(seg_json)
 
@@ -123,6 +133,17 @@ def to_json(
     resolver: Callable[[str, str, str], tuple[Path, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """The generic JSON document for every interchange in `source`."""
+    return read_document(source, resolver)
+
+
+def read_document(
+    source: Source,
+    resolver: Callable[[str, str, str], tuple[Path, Any] | None] | None = None,
+    make_segment: Callable[[list[str], Delimiters], Any] = _segment,
+    make_loop: Callable[[LoopRule, list], Any] = _loop_json,
+) -> dict[str, Any]:
+    """`to_json`, with the nodes of each transaction set's body made by `make_segment` and
+    `make_loop` (the mappers' own types, with no generic dicts built and converted first)."""
     if resolver is None:
         from .validator import _default_resolver as resolver  # noqa: N813
     reader = X12Reader(source)
@@ -145,7 +166,7 @@ def to_json(
         if isa is None:
             continue
         if sid == "GS":
-            group = {"GS": _elements(seg, d), "transactions": [], "trailer": None}
+            group = {"GS": split_elements(seg, d), "transactions": [], "trailer": None}
             isa["groups"].append(group)
             resolved = resolver(isa["ISA"][11], seg[1] if len(seg) > 1 else "", seg[8] if len(seg) > 8 else "")
             grammar = load_grammar(resolved[0]) if resolved else None
@@ -155,14 +176,14 @@ def to_json(
                 walker.force_loop_start(gs_node.parent, gs_node)  # type: ignore[arg-type]
             continue
         if sid == "ST":
-            tx = {"ST": _elements(seg, d), "body": [], "trailer": None}
+            tx = {"ST": split_elements(seg, d), "body": [], "trailer": None}
             if grammar is not None:
                 tx["guide"] = Path(grammar.file).name
             if group is None:
                 group = {"GS": None, "transactions": [], "trailer": None}
                 isa["groups"].append(group)
             group["transactions"].append(tx)
-            tree = _TransactionTree(tx["body"], chains)
+            tree = _TransactionTree(tx["body"], chains, make_loop)
         if grammar is not None and node is not None:
             key = (node, sid, *[key_value(seg, p, d.component) for p in grammar.key_fields.get(sid, ())])
             target, ops, simple = walker.plan(key, node, seg)
@@ -179,17 +200,17 @@ def to_json(
         if sid == "ST":
             continue
         if sid == "SE" and tx is not None:
-            tx["trailer"] = _elements(seg, d)
+            tx["trailer"] = split_elements(seg, d)
             tx = None
             tree = None
         elif sid == "GE" and group is not None:
-            group["trailer"] = _elements(seg, d)
+            group["trailer"] = split_elements(seg, d)
             group = None
         elif sid == "IEA":
-            isa["trailer"] = _elements(seg, d)
+            isa["trailer"] = split_elements(seg, d)
             isa = None
         elif tree is not None:
-            tree.place(_segment(seg, d), target, entered)  # type: ignore[arg-type]
+            tree.place(make_segment(seg, d), target, entered)  # type: ignore[arg-type]
         elif group is not None:
             # outside any transaction set: remember after how many sets it came
             group.setdefault("stray", []).append({**_segment(seg, d), "after": len(group["transactions"])})
