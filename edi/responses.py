@@ -497,30 +497,42 @@ def _copy_json(value: Any) -> Any:
     return value
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class _Level:
     children: str  # the key of the list leading to the next level
     drop: frozenset[str] = frozenset()  # keys the part leaves out
     special: frozenset[str] = frozenset()  # keys `shape` sets (or removes) itself
     shape: Any = None  # shape(original node, copied node) -> None, after the children are built
+    skip: frozenset[str] = field(init=False)  # keys whose value the copy does not take from the node
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skip", self.special | {self.children})
 
 
 def _branch(
-    node: dict[str, Any], levels: list[_Level], paths: list[_IndexPath], depth: int = 0
+    node: dict[str, Any], levels: list[_Level], paths: list[_IndexPath], depth: int = 0, copy: Any = _copy_json
 ) -> dict[str, Any]:
     """A copy of `node` keeping, at each level, only the children on `paths` (sorted, file order).
 
-    Keys keep their order, so the part serialises exactly as the narrowed report's dump does."""
+    Keys keep their order, so the part serialises exactly as the narrowed report's dump does.
+    `copy` is applied to what is kept as it is (`_as_is` shares it with the input)."""
     if depth == len(levels):
-        return _copy_json(node)
+        return copy(node)
     level = levels[depth]
-    skip = level.special | {level.children}
-    out = {k: (None if k in skip else _copy_json(v)) for k, v in node.items() if k not in level.drop}
+    skip, drop = level.skip, level.drop
+    out = {k: (None if k in skip else copy(v)) for k, v in node.items() if k not in drop}
     children = node[level.children]
-    out[level.children] = [
-        _branch(children[i], levels, [p[1:] for p in group], depth + 1)
-        for i, group in groupby(paths, key=lambda p: p[0])
-    ]
+    if len(paths) == 1:  # one claim: most parts
+        out[level.children] = [_branch(children[paths[0][0]], levels, [paths[0][1:]], depth + 1, copy)]
+    else:
+        out[level.children] = [
+            _branch(children[i], levels, [p[1:] for p in group], depth + 1, copy)
+            for i, group in groupby(paths, key=lambda p: p[0])
+        ]
     if level.shape is not None:
         level.shape(node, out)
     return out
@@ -551,14 +563,18 @@ def _groups(keys: list[Any]) -> list[tuple[str, str | None, list[int]]]:
 
 
 def _without_charge(statuses: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    for s in statuses:
-        s.pop(key, None)
-    return statuses
+    """New dicts, never changed in place: a shared split's statuses are the report's own."""
+    return [{k: v for k, v in s.items() if k != key} for s in statuses]
 
 
-def split_277ca(report: ClaimAcknowledgmentReport) -> list[ClaimPart]:
+def split_277ca(report: ClaimAcknowledgmentReport, *, shared: bool = False) -> list[ClaimPart]:
     """Every claim's part of a 277CA (what `narrow_277ca` gives for its CLM01 and REF*1K), in one
-    pass: one part per distinct (CLM01, REF*1K) pair, in file order."""
+    pass: one part per distinct (CLM01, REF*1K) pair, in file order.
+
+    `shared`: the parts share the branches they have in common (payer, receiver, provider...)
+    instead of each getting a deep copy of them; for a caller that only serialises the parts
+    (the copies were most of the split's cost), never for one that changes them."""
+    copy = _as_is if shared else _copy_json
     keys = claim_statuses_277ca(report)
     data = report.to_json()
     charge = _alias(ProviderClaimStatus, "total_claim_charge_amount")
@@ -568,11 +584,11 @@ def split_277ca(report: ClaimAcknowledgmentReport) -> list[ClaimPart]:
 
     def receiver(_: Any, out: dict[str, Any]) -> None:
         if receiver_statuses in out:
-            _without_charge(out[receiver_statuses], charge)
+            out[receiver_statuses] = _without_charge(out[receiver_statuses], charge)
 
     def provider(_: Any, out: dict[str, Any]) -> None:
         if provider_statuses in out:
-            _without_charge(out[provider_statuses], charge)
+            out[provider_statuses] = _without_charge(out[provider_statuses], charge)
 
     levels = [
         _Level(_alias(ClaimAcknowledgmentReport, "transactions")),
@@ -587,16 +603,18 @@ def split_277ca(report: ClaimAcknowledgmentReport) -> list[ClaimPart]:
         raise AssertionError(f"277CA split: {len(paths)} claims in the JSON, {len(keys)} in the model")
     return [
         ClaimPart(
-            pcn, pccn, _branch(data, levels, [paths[i] for i in indices]), tuple(keys[i] for i in indices)
+            pcn, pccn, _branch(data, levels, [paths[i] for i in indices], copy=copy),
+            tuple(keys[i] for i in indices),
         )
         for pcn, pccn, indices in _groups(keys)
     ]
 
 
-def split_835(report: PaymentReport) -> list[ClaimPart]:
+def split_835(report: PaymentReport, *, shared: bool = False) -> list[ClaimPart]:
     """Every claim payment's part of an 835 (what `narrow_835` gives for its CLP01 and CLP07), in
     one pass: one part per distinct (CLP01, CLP07) pair, in file order (a reversal and its
-    correction share both, so they come in one part)."""
+    correction share both, so they come in one part). `shared` as for `split_277ca`."""
+    copy = _as_is if shared else _copy_json
     keys = claim_payments_835(report)
     data = report.to_json()
     summary = _alias(DetailInfo, "provider_summary_information")
@@ -635,8 +653,8 @@ def split_835(report: PaymentReport) -> list[ClaimPart]:
             plbs = node.get(plb_key) or []
             kept = []
             for i, group in groupby(hits, key=lambda h: h[0]):
-                plb = {k: (None if k == plb_items else _copy_json(v)) for k, v in plbs[i].items()}
-                plb[plb_items] = [_copy_json(plbs[i][plb_items][j]) for _, j in group]
+                plb = {k: (None if k == plb_items else copy(v)) for k, v in plbs[i].items()}
+                plb[plb_items] = [copy(plbs[i][plb_items][j]) for _, j in group]
                 kept.append(plb)
             out[plb_key] = kept
 
@@ -656,7 +674,7 @@ def split_835(report: PaymentReport) -> list[ClaimPart]:
         ClaimPart(
             pcn,
             pccn,
-            _branch(data, levels(pcn), [paths[i] for i in indices]),
+            _branch(data, levels(pcn), [paths[i] for i in indices], copy=copy),
             tuple(keys[i] for i in indices),
         )
         for pcn, pccn, indices in _groups(keys)

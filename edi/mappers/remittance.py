@@ -304,18 +304,37 @@ def _by_qualifier(segments: list[Seg], names: dict[str, str]) -> dict[str, str] 
     return out or None
 
 
+# (reason, amount, quantity, description) keys of the six CAS triplets, in element order.
+_CAS_KEYS = tuple(
+    (f"adjustment_reason_code{n}", f"adjustment_amount{n}", f"adjustment_quantity{n}", f"adjustmentReasonCode{n}Value")
+    for n in range(1, 7)
+)
+
+
 def _cas(seg: Seg) -> CasAdjustment:
-    """One CAS segment: group code and up to six reason/amount/quantity triplets, each reason described."""
-    fields: dict[str, Any] = {"claim_adjustment_group_code": opt(seg.get(1))}
-    for n in range(1, 7):
-        base = 2 + (n - 1) * 3
-        reason = seg.get(base)
-        fields[f"adjustment_reason_code{n}"] = opt(reason)
-        fields[f"adjustment_amount{n}"] = opt(seg.get(base + 1))
-        fields[f"adjustment_quantity{n}"] = opt(seg.get(base + 2))
+    """One CAS segment: group code and up to six reason/amount/quantity triplets, each reason described.
+
+    Only the values present are passed (the others default to None, as if passed): a CAS is
+    mostly empty triplets, and each keyword costs validation."""
+    fields: dict[str, Any] = {}
+    group = seg.get(1)
+    if group:
+        fields["claim_adjustment_group_code"] = group
+    count = len(seg.elements)
+    for n, (reason_key, amount_key, quantity_key, description_key) in enumerate(_CAS_KEYS):
+        base = 2 + n * 3
+        if base > count:
+            break
+        reason, amount, quantity = seg.get(base), seg.get(base + 1), seg.get(base + 2)
+        if reason:
+            fields[reason_key] = reason
+        if amount:
+            fields[amount_key] = amount
+        if quantity:
+            fields[quantity_key] = quantity
         description = describe(CLAIM_ADJUSTMENT_REASON_CODES, reason) if reason else None
         if description:
-            fields[f"adjustmentReasonCode{n}Value"] = description
+            fields[description_key] = description
     return CasAdjustment(**fields)
 
 

@@ -8,10 +8,12 @@ element and component values by position), so that no mapper re-implements X12 p
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from edi.x12.generic_json import to_json
+from edi.x12.delimiters import Delimiters
+from edi.x12.generic_json import read_document, split_elements
+from edi.x12.grammar import LoopRule
 from edi.x12.reader import Source
 
 __all__ = ["Seg", "Loop", "Transaction", "read_transactions"]
@@ -24,9 +26,14 @@ class Seg:
 
     def get(self, pos: int, comp: int | None = None, default: str = "") -> str:
         """Element `pos` (1-based); with `comp`, that component (1-based). First repetition only."""
-        if pos < 1 or pos > len(self.elements):
+        elements = self.elements
+        if pos < 1 or pos > len(elements):
             return default
-        v = self.elements[pos - 1]
+        v = elements[pos - 1]
+        if type(v) is str:  # the common case, first: mappers read thousands of elements a file
+            if comp is not None and comp > 1:
+                return default
+            return v if v != "" else default
         if isinstance(v, list) and v and isinstance(v[0], list):
             v = v[0]
         if isinstance(v, list):
@@ -65,17 +72,29 @@ class Seg:
 @dataclass(slots=True)
 class Loop:
     id: str
-    items: list[Any]  # Seg | Loop in document order
+    items: list[Any]  # Seg | Loop in document order; not changed once read
+    # Direct segments by id, in order: built on the first look-up (a mapper asks each loop for
+    # a dozen segment ids, each a scan of every item otherwise).
+    _by_id: dict[str, list[Seg]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def segments(self, seg_id: str | None = None, qualifier: str | tuple[str, ...] | None = None) -> list[Seg]:
         """Direct segments of this loop, optionally filtered by id and first-element qualifier."""
-        out = []
-        for it in self.items:
-            if not isinstance(it, Seg) or (seg_id is not None and it.id != seg_id):
-                continue
-            if qualifier is None or it.get(1) == qualifier or (isinstance(qualifier, tuple) and it.get(1) in qualifier):
-                out.append(it)
-        return out
+        if seg_id is None:
+            found = [it for it in self.items if isinstance(it, Seg)]
+        else:
+            by_id = self._by_id
+            if by_id is None:
+                by_id = {}
+                for it in self.items:
+                    if isinstance(it, Seg):
+                        by_id.setdefault(it.id, []).append(it)
+                self._by_id = by_id
+            found = by_id.get(seg_id, [])
+        if qualifier is None:
+            return list(found)
+        if isinstance(qualifier, tuple):
+            return [it for it in found if it.get(1) == qualifier or it.get(1) in qualifier]
+        return [it for it in found if it.get(1) == qualifier]
 
     def first(self, seg_id: str, qualifier: str | tuple[str, ...] | None = None) -> Seg | None:
         found = self.segments(seg_id, qualifier)
@@ -112,19 +131,17 @@ class Transaction:
     gs: list[Any]
 
 
-def _convert(items: list[dict]) -> list[Any]:
-    out: list[Any] = []
-    for it in items:
-        if "loop" in it:
-            out.append(Loop(it["loop"], _convert(it["content"])))
-        else:
-            out.append(Seg(it["id"], it["elements"]))
-    return out
+def _segment(seg: list[str], d: Delimiters) -> Seg:
+    return Seg(seg[0], split_elements(seg, d))
+
+
+def _loop(rule: LoopRule, content: list[Any]) -> Loop:
+    return Loop(rule.id, content)
 
 
 def read_transactions(source: Source) -> list[Transaction]:
     """Every transaction set of every interchange in `source`, as loop trees."""
-    doc = to_json(source)
+    doc = read_document(source, make_segment=_segment, make_loop=_loop)
     out = []
     for isa in doc["interchanges"]:
         for g in isa["groups"]:
@@ -142,7 +159,7 @@ def read_transactions(source: Source) -> list[Transaction]:
                         interchange_control_number=isa["ISA"][12],
                         sender_id=isa["ISA"][5].strip(),
                         receiver_id=isa["ISA"][7].strip(),
-                        body=Loop("", _convert(t["body"])),
+                        body=Loop("", t["body"]),
                         isa=isa["ISA"],
                         gs=gs,
                     )

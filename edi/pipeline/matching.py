@@ -138,11 +138,11 @@ def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
                 for ack in x12_999_to_acks(raw):
                     _999(pipeline, partner, ack, inbound, plan)
             elif kind == "277CA":
-                parts = [part for report in x12_277ca_to_reports(raw) for part in split_277ca(report)]
+                parts = [part for report in x12_277ca_to_reports(raw) for part in split_277ca(report, shared=True)]
                 plan.claims = _ClaimIndex(pipeline, partner, parts)
                 _277ca(pipeline, partner, parts, inbound, plan)
             elif kind == "835":
-                parts = [part for report in x12_835_to_reports(raw) for part in split_835(report)]
+                parts = [part for report in x12_835_to_reports(raw) for part in split_835(report, shared=True)]
                 plan.claims = _ClaimIndex(pipeline, partner, parts)
                 _835(pipeline, partner, parts, inbound, plan)
     except Exception as error:  # a document we cannot read is recorded as such, not retried forever

@@ -23,7 +23,10 @@ from .reader import Source, X12Reader
 from .walker import Walker, key_value
 from .writer import format_segment
 
-__all__ = ["FORMAT", "to_json", "from_json", "to_json_text", "from_json_bytes", "iter_segments_from_json"]
+__all__ = [
+    "FORMAT", "from_json", "from_json_bytes", "iter_segments_from_json", "read_document", "split_elements", "to_json",
+    "to_json_text",
+]
 
 FORMAT = "edi-engine/x12-generic/1"
 _STRUCTURAL = ("ISA_LOOP", "GS_LOOP", "ST_LOOP")
@@ -37,12 +40,21 @@ def _split(value: str, d: Delimiters) -> Any:
     return value
 
 
-def _elements(seg: list[str], d: Delimiters) -> list[Any]:
-    return [_split(v, d) for v in seg[1:]]
+def split_elements(seg: list[str], d: Delimiters) -> list[Any]:
+    """A segment's element values (its id left out), each as `_split` gives it; inlined: a
+    document has tens of thousands of them."""
+    repetition, component = d.repetition, d.component
+    if repetition:
+        return [
+            [r.split(component) for r in v.split(repetition)] if repetition in v
+            else v.split(component) if component in v else v
+            for v in seg[1:]
+        ]
+    return [v.split(component) if component in v else v for v in seg[1:]]
 
 
 def _segment(seg: list[str], d: Delimiters) -> dict[str, Any]:
-    return {"id": seg[0], "elements": _elements(seg, d)}
+    return {"id": seg[0], "elements": split_elements(seg, d)}
 
 
 def _open_chain(node: SegmentRule) -> list[LoopRule]:
@@ -57,12 +69,37 @@ def _open_chain(node: SegmentRule) -> list[LoopRule]:
     return chain
 
 
-class _TransactionTree:
-    """Builds the loop tree of one transaction set as segments are placed."""
+class _Chains:
+    """`_open_chain` of each segment rule, worked out once per document (a grammar does not
+    change), equal chains as one list: a segment in the loops the previous one left open (most
+    segments) is then seen to be so by identity."""
 
-    def __init__(self, body: list) -> None:
+    def __init__(self) -> None:
+        self.by_rule: dict[SegmentRule, list[LoopRule]] = {}
+        self.interned: dict[tuple[LoopRule, ...], list[LoopRule]] = {}
+
+    def of(self, target: SegmentRule) -> list[LoopRule]:
+        chain = self.by_rule.get(target)
+        if chain is None:
+            chain = _open_chain(target)
+            chain = self.by_rule[target] = self.interned.setdefault(tuple(chain), chain)
+        return chain
+
+
+def _loop_json(loop: LoopRule, content: list) -> dict[str, Any]:
+    return {"loop": loop.id, "name": loop.name, "content": content}
+
+
+class _TransactionTree:
+    """Builds the loop tree of one transaction set as segments are placed; `make_loop` gives a
+    loop's node from its rule and its (still empty) content list."""
+
+    def __init__(self, body: list, chains: _Chains, make_loop: Callable[[LoopRule, list], Any]) -> None:
+        self.make_loop = make_loop
         self.body = body
         self.stack: list[tuple[LoopRule, list]] = []
+        self.chains = chains
+        self.chain: list[LoopRule] | None = None  # the chain `stack` holds, as last placed
 
     def _content(self) -> list:
         return self.stack[-1][1] if self.stack else self.body
@@ -71,7 +108,11 @@ class _TransactionTree:
         if target is None:
             self._content().append(seg_json)
             return
-        chain = _open_chain(target)
+        chain = self.chains.of(target)
+        if chain is self.chain and entered is None:  # same loops open, none entered anew
+            self._content().append(seg_json)
+            return
+        self.chain = chain
         keep = 0
         for (loop, _), want in zip(self.stack, chain, strict=False):
             if loop is not want:
@@ -82,7 +123,7 @@ class _TransactionTree:
         del self.stack[keep:]
         for loop in chain[keep:]:
             content: list = []
-            self._content().append({"loop": loop.id, "name": loop.name, "content": content})
+            self._content().append(self.make_loop(loop, content))
             self.stack.append((loop, content))
         self._content().append(seg_json)
 
@@ -92,6 +133,17 @@ def to_json(
     resolver: Callable[[str, str, str], tuple[Path, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """The generic JSON document for every interchange in `source`."""
+    return read_document(source, resolver)
+
+
+def read_document(
+    source: Source,
+    resolver: Callable[[str, str, str], tuple[Path, Any] | None] | None = None,
+    make_segment: Callable[[list[str], Delimiters], Any] = _segment,
+    make_loop: Callable[[LoopRule, list], Any] = _loop_json,
+) -> dict[str, Any]:
+    """`to_json`, with the nodes of each transaction set's body made by `make_segment` and
+    `make_loop` (the mappers' own types, with no generic dicts built and converted first)."""
     if resolver is None:
         from .validator import _default_resolver as resolver  # noqa: N813
     reader = X12Reader(source)
@@ -101,6 +153,7 @@ def to_json(
     node: LoopRule | SegmentRule | None = None
     isa = group = tx = None
     tree: _TransactionTree | None = None
+    chains = _Chains()
     for seg in reader:
         d = reader.delimiters
         sid = seg[0]
@@ -113,7 +166,7 @@ def to_json(
         if isa is None:
             continue
         if sid == "GS":
-            group = {"GS": _elements(seg, d), "transactions": [], "trailer": None}
+            group = {"GS": split_elements(seg, d), "transactions": [], "trailer": None}
             isa["groups"].append(group)
             resolved = resolver(isa["ISA"][11], seg[1] if len(seg) > 1 else "", seg[8] if len(seg) > 8 else "")
             grammar = load_grammar(resolved[0]) if resolved else None
@@ -123,19 +176,23 @@ def to_json(
                 walker.force_loop_start(gs_node.parent, gs_node)  # type: ignore[arg-type]
             continue
         if sid == "ST":
-            tx = {"ST": _elements(seg, d), "body": [], "trailer": None}
+            tx = {"ST": split_elements(seg, d), "body": [], "trailer": None}
             if grammar is not None:
                 tx["guide"] = Path(grammar.file).name
             if group is None:
                 group = {"GS": None, "transactions": [], "trailer": None}
                 isa["groups"].append(group)
             group["transactions"].append(tx)
-            tree = _TransactionTree(tx["body"])
+            tree = _TransactionTree(tx["body"], chains, make_loop)
         if grammar is not None and node is not None:
             key = (node, sid, *[key_value(seg, p, d.component) for p in grammar.key_fields.get(sid, ())])
-            target, ops, _ = walker.plan(key, node, seg)
-            walker.replay(ops, sid)
-            entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
+            target, ops, simple = walker.plan(key, node, seg)
+            if simple is not None:  # "one more of this segment": what replay would do, without it
+                walker.counts[simple.slot] = walker.counts.get(simple.slot, 0) + 1
+                entered = None
+            else:
+                walker.replay(ops, sid)
+                entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
             if target is not None:
                 node = target
         else:
@@ -143,17 +200,17 @@ def to_json(
         if sid == "ST":
             continue
         if sid == "SE" and tx is not None:
-            tx["trailer"] = _elements(seg, d)
+            tx["trailer"] = split_elements(seg, d)
             tx = None
             tree = None
         elif sid == "GE" and group is not None:
-            group["trailer"] = _elements(seg, d)
+            group["trailer"] = split_elements(seg, d)
             group = None
         elif sid == "IEA":
-            isa["trailer"] = _elements(seg, d)
+            isa["trailer"] = split_elements(seg, d)
             isa = None
         elif tree is not None:
-            tree.place(_segment(seg, d), target, entered)  # type: ignore[arg-type]
+            tree.place(make_segment(seg, d), target, entered)  # type: ignore[arg-type]
         elif group is not None:
             # outside any transaction set: remember after how many sets it came
             group.setdefault("stray", []).append({**_segment(seg, d), "after": len(group["transactions"])})
