@@ -324,6 +324,41 @@ def test_a_late_answer_stays_in_the_history_and_on_the_audit_trail(repo: Reposit
     assert [tuple(row) for row in trail[-2:]] == [("acknowledged", "999:a"), ("responded", "277ca:a1")]
 
 
+def test_a_group_of_moves_writes_each_row_in_order(repo: Repository, engine: Engine) -> None:
+    """``apply`` on many transactions at once (an answer file's claims; on PostgreSQL one statement
+    per table for the group): every move, event, audit entry, payload, message and attempt is
+    written with its own values, the events and entries in the order of the moves."""
+    ids = [repo.create(new_claim()).transaction.id for _ in range(5)]
+    for transaction_id in ids:
+        walk(repo, transaction_id, State.VALIDATED, State.QUEUED, State.SENT)
+    moves = [Move(transaction_id, State.RESPONDED if n % 2 else State.ACKNOWLEDGED, f"277CA:A{n}",
+                  frozenset({State.SENT}), correlation=Correlation(payer_claim_control_number=f"PCC{n}"),
+                  attach=[PayloadAttachment(PayloadKind.ACK, stored(n), "277CA")],
+                  outbox=[OutboxMessage("delivery", {"n": n})], attempts=n)
+             for n, transaction_id in enumerate(ids)]
+    moved = repo.apply(list(reversed(moves)), actor="test")
+    assert [r.id for r in moved] == list(reversed(ids))
+    for n, transaction_id in enumerate(ids):
+        record = repo.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+        assert record.state is (State.RESPONDED if n % 2 else State.ACKNOWLEDGED)
+        assert (record.correlation.payer_claim_control_number, record.attempts) == (f"PCC{n}", n)
+        assert repo.history(transaction_id, submitter_id="clinic-a")[-1].detail_code == f"277CA:A{n}"
+        assert [(p.uri, p.size) for p in repo.payloads(transaction_id, submitter_id="clinic-a")] == [
+            (stored(n).uri, 100 + n)]
+    with engine.connect() as connection:
+        trail = connection.execute(select(AuditEntry.transaction_id, AuditEntry.outcome)
+                                   .where(AuditEntry.actor == "test", AuditEntry.outcome.like("277ca%"))
+                                   .order_by(AuditEntry.id)).all()
+    assert [tuple(row) for row in trail] == [(i, f"277ca:a{n}") for n, i in reversed(list(enumerate(ids)))]
+    assert [(m.transaction_id, m.body) for m in repo.pending_outbox(limit=100)[-5:]] == [
+        (i, {"n": n}) for n, i in reversed(list(enumerate(ids)))]
+    repo.record_deliveries([DeliveryAttempt(i, f"msg_{n}", "https://hooks.example/cb", 1, DeliveryOutcome.SUCCEEDED,
+                                            status_code=204) for n, i in enumerate(ids)])
+    attempts = repo.deliveries_of(ids)
+    assert [[(a.webhook_id, a.status_code) for a in attempts[i]] for i in ids] == [
+        [(f"msg_{n}", 204)] for n in range(5)]
+
+
 def test_illegal_transitions_are_refused_and_leave_no_trace(repo: Repository) -> None:
     eligibility = repo.create(new_eligibility()).transaction
     with pytest.raises(IllegalTransitionError) as refused:
