@@ -354,9 +354,21 @@ def test_a_group_of_moves_writes_each_row_in_order(repo: Repository, engine: Eng
         (i, {"n": n}) for n, i in reversed(list(enumerate(ids)))]
     repo.record_deliveries([DeliveryAttempt(i, f"msg_{n}", "https://hooks.example/cb", 1, DeliveryOutcome.SUCCEEDED,
                                             status_code=204) for n, i in enumerate(ids)])
+    # attempts recorded with the moves they allow (the delivery stage), or alone
+    delivered = repo.apply([Move(i, State.DELIVERED, "http:204", NON_TERMINAL, skip_refused=True) for i in ids[:2]],
+                           actor="test", deliveries=[DeliveryAttempt(i, f"final_{n}", "callback", 1,
+                                                                     DeliveryOutcome.SUCCEEDED, status_code=200)
+                                                     for n, i in enumerate(ids[:3])])
+    assert [r.state for r in delivered] == [State.DELIVERED] * 2
+    assert repo.apply([], deliveries=[DeliveryAttempt(ids[4], "late", "callback", 2, DeliveryOutcome.FAILED,
+                                                       error_code="http:503")]) == []
     attempts = repo.deliveries_of(ids)
     assert [[(a.webhook_id, a.status_code) for a in attempts[i]] for i in ids] == [
-        [(f"msg_{n}", 204)] for n in range(5)]
+        [(f"msg_{n}", 204)] + ([(f"final_{n}", 200)] if n < 3 else []) + ([("late", None)] if n == 4 else [])
+        for n in range(5)]
+    with pytest.raises(ValueError, match="short code"):
+        repo.apply([], deliveries=[DeliveryAttempt(ids[0], "x", "callback", 1, DeliveryOutcome.FAILED,
+                                                   error_code="free text")])
 
 
 def test_illegal_transitions_are_refused_and_leave_no_trace(repo: Repository) -> None:

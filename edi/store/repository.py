@@ -952,14 +952,21 @@ class Repository:
             return [_record(_Row(rows[transaction_id])) for transaction_id in ids]
 
     def apply(
-        self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None
+        self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None,
+        deliveries: Sequence[DeliveryAttempt] = (),
     ) -> list[TransactionRecord]:
         """Several transactions, each with its own move, in one commit (the claims a 277CA or an
         835 answers, each with its own part of it). A move the state machine refuses, or whose
         transaction is not in ``expected``, is skipped when ``skip_refused`` is set, else the whole
-        batch is refused. Returns the records that moved."""
+        batch is refused. ``deliveries``: callback attempts recorded in the same commit (the
+        delivery stage's successes with the moves to ``delivered`` they allow). Returns the
+        records that moved."""
         _code(actor, "actor")
+        delivered = self._delivery_rows(deliveries)
         if not moves and inbound is None:
+            if delivered:
+                with self._transaction() as session:
+                    _write_rows(session, "delivery", self._stamped(delivered, self._clock()))
             return []
         ids = list(dict.fromkeys(move.transaction_id for move in moves))
         moved: list[TransactionRecord] = []
@@ -1010,6 +1017,7 @@ class Repository:
                 moved.append(_record(row))
             self._update_plain(session, rows, loaded)
             writes.write(session, rows)  # after every move: the audit entries see the rows as they commit
+            _write_rows(session, "delivery", self._stamped(delivered, now))
         return moved
 
     def _record_late(self, writes: _Writes, row: _Row, move: Move, now: datetime, actor: str | None) -> None:
@@ -1722,25 +1730,35 @@ class Repository:
 
     def record_deliveries(self, attempts: Sequence[DeliveryAttempt]) -> None:
         """Record many callback attempts in one commit (a delivery stage sending in groups)."""
-        if not attempts:
+        rows = self._delivery_rows(attempts)
+        if not rows:
             return
+        with self._transaction() as session:
+            # one INSERT for the group (Core, no ORM objects: nothing is read back)
+            _write_rows(session, "delivery", self._stamped(rows, self._clock()))
+
+    @staticmethod
+    def _delivery_rows(attempts: Sequence[DeliveryAttempt]) -> list[dict[str, Any]]:
+        """The ``deliveries`` rows of callback attempts (``attempted_at`` set at the commit),
+        checked, in the lock order of ``_locked`` (by transaction id)."""
         for attempt in attempts:
             _code(attempt.error_code, "error code")
             _code(attempt.webhook_id, "webhook id")
-        attempts = sorted(attempts, key=lambda attempt: attempt.transaction_id)  # the lock order of ``_locked``
-        with self._transaction() as session:
-            now = self._clock()
-            # one INSERT for the group (Core, no ORM objects: nothing is read back)
-            _write_rows(session, "delivery", [
-                {
-                    "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
-                    "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
-                    "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
-                    "error_code": attempt.error_code, "attempted_at": now,
-                    "next_attempt_at": attempt.next_attempt_at,
-                }
-                for attempt in attempts
-            ])
+        return [
+            {
+                "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
+                "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
+                "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
+                "error_code": attempt.error_code, "attempted_at": None, "next_attempt_at": attempt.next_attempt_at,
+            }
+            for attempt in sorted(attempts, key=lambda attempt: attempt.transaction_id)
+        ]
+
+    @staticmethod
+    def _stamped(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        for row in rows:
+            row["attempted_at"] = now
+        return rows
 
     def lease_deliveries(self, transaction_ids: Sequence[str], holder: str, seconds: float) -> set[str]:
         """Take the delivery lease of each transaction that has none or an expired one; returns
