@@ -642,6 +642,9 @@ def test_clm01_is_stored_and_matched_as_a_keyed_digest(repo: Repository, engine:
     assert [r.id for r in repo.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE")] == [
         created.id]
     assert [r.id for r in repo.claims_answered_by("payer-1", ["MRN-4711-DOE"], [])] == [created.id]
+    repo.set_correlation(created.id, Correlation(payer_claim_control_number="PCC-1"))
+    [both] = repo.claims_answered_by("payer-1", ["MRN-4711-DOE", "MRN-0000"], ["PCC-1", "PCC-2"])  # by both keys
+    assert (both.id, both.correlation.payer_claim_control_number) == (created.id, "PCC-1")
     # without the key the digests say nothing: another key finds no claim
     stranger = Repository(engine, lookup_key=LookupKey(b"x" * 32))
     assert stranger.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE") == []

@@ -1378,13 +1378,16 @@ class Repository:
         candidates of a whole 277CA or 835 in a few queries (``ClaimIndex`` picks from them as
         ``find_for_claim_response`` would)."""
         found: dict[str, TransactionRecord] = {}
+        seen: dict[str, Any] = {}
         claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
             digests = [digest for value in patient_control_numbers for digest in self.pcn_digests(value)]
             for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
-                for chunk in _chunks(list(dict.fromkeys(values))):
-                    found.update((row.id, _record(row)) for row in session.execute(claims.where(column.in_(chunk))))
+                for chunk in _chunks(list(dict.fromkeys(values))):  # an array parameter (see ``_among``)
+                    for row in session.execute(claims.where(_among(column, chunk, self._postgres))):
+                        if seen.get(row.id) != row:  # a claim found by both keys, unchanged: made once
+                            seen[row.id], found[row.id] = row, _record(row)
         return list(found.values())
 
     # lookup key rotation (edi.pipeline.lookup_rotation) ---------------------------------------
