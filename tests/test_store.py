@@ -334,7 +334,7 @@ def test_a_group_of_moves_writes_each_row_in_order(repo: Repository, engine: Eng
     moves = [Move(transaction_id, State.RESPONDED if n % 2 else State.ACKNOWLEDGED, f"277CA:A{n}",
                   frozenset({State.SENT}), correlation=Correlation(payer_claim_control_number=f"PCC{n}"),
                   attach=[PayloadAttachment(PayloadKind.ACK, stored(n), "277CA")],
-                  outbox=[OutboxMessage("delivery", {"n": n})], attempts=n)
+                  outbox=[OutboxMessage("delivery", {"n": n, "t": 'q"\\{},\'é', "x": None})], attempts=n)
              for n, transaction_id in enumerate(ids)]
     moved = repo.apply(list(reversed(moves)), actor="test")
     assert [r.id for r in moved] == list(reversed(ids))
@@ -351,7 +351,7 @@ def test_a_group_of_moves_writes_each_row_in_order(repo: Repository, engine: Eng
                                    .order_by(AuditEntry.id)).all()
     assert [tuple(row) for row in trail] == [(i, f"277ca:a{n}") for n, i in reversed(list(enumerate(ids)))]
     assert [(m.transaction_id, m.body) for m in repo.pending_outbox(limit=100)[-5:]] == [
-        (i, {"n": n}) for n, i in reversed(list(enumerate(ids)))]
+        (i, {"n": n, "t": 'q"\\{},\'é', "x": None}) for n, i in reversed(list(enumerate(ids)))]
     repo.record_deliveries([DeliveryAttempt(i, f"msg_{n}", "https://hooks.example/cb", 1, DeliveryOutcome.SUCCEEDED,
                                             status_code=204) for n, i in enumerate(ids)])
     # attempts recorded with the moves they allow (the delivery stage), or alone
