@@ -592,6 +592,24 @@ def test_resume_candidates_are_the_transactions_not_finished(repo: Repository) -
     assert [r.id for r in repo.resume_candidates(kinds=[Kind.ELIGIBILITY])] == [eligibility]
 
 
+def test_stale_transactions_of_some_states_only(repo: Repository, clock: Clock) -> None:
+    """What the sweeper asks for: the limit is filled with the states asked for, not with the many
+    transactions waiting on a partner (older ones included)."""
+    waiting = [repo.create(new_claim()).transaction.id for _ in range(3)]
+    for transaction_id in waiting:
+        walk(repo, transaction_id, State.VALIDATED, State.QUEUED, State.SENT)
+    eligibility = repo.create(new_eligibility()).transaction.id
+    walk(repo, eligibility, State.VALIDATED, State.QUEUED, State.SENT)
+    dropped = repo.create(new_claim()).transaction.id
+    repo.schedule(repo.create(new_claim()).transaction.id, clock.now + timedelta(hours=1))  # scheduled: not stale
+    later = clock.now + timedelta(seconds=1)
+    assert [r.id for r in repo.stale(later, limit=3)] == waiting  # every state: the waiting ones fill it
+    states = {State.RECEIVED: None, State.VALIDATED: None, State.QUEUED: None, State.SENT: Kind.ELIGIBILITY}
+    assert [r.id for r in repo.stale(later, limit=3, states=states)] == [eligibility, dropped]
+    assert [r.id for r in repo.stale(later, states=states, after=eligibility)] == [dropped]
+    assert repo.stale(clock.now - timedelta(hours=1), states=states) == []
+
+
 def test_correlation_lookups(repo: Repository) -> None:
     eligibility = repo.create(new_eligibility(correlation=Correlation(trn_trace="TRACE-1", bht03="B-77"))).transaction
     repo.create(new_eligibility(correlation=Correlation(trn_trace="TRACE-2", bht03="B-78")))

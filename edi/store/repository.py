@@ -1473,14 +1473,19 @@ class Repository:
         with self._reading() as session:
             return [_record(row) for row in session.execute(statement)]
 
-    def stale(self, before: datetime, *, limit: int = 500, after: str | None = None) -> list[TransactionRecord]:
+    def stale(self, before: datetime, *, limit: int = 500, after: str | None = None,
+              states: Mapping[State, Kind | None] | None = None) -> list[TransactionRecord]:
         """Non-terminal transactions untouched since ``before`` with nothing scheduled: the ones a
-        crashed worker may have dropped. Page with ``after`` like ``resume_candidates``."""
-        statement = select(_TX).where(
-            Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)),
-            Transaction.updated_at < before,
-            Transaction.due_at.is_(None),
-        )
+        crashed worker may have dropped. Page with ``after`` like ``resume_candidates``.
+        ``states``: only transactions in these states (of the kind given, or of any kind for None),
+        so that the many waiting on a partner neither cost a read nor fill ``limit``."""
+        if states is None:
+            in_state: ColumnElement[bool] = Transaction.state.in_(sorted(s.value for s in NON_TERMINAL))
+        else:
+            in_state = or_(*(Transaction.state == State(state).value if kind is None
+                             else and_(Transaction.state == State(state).value, Transaction.kind == Kind(kind).value)
+                             for state, kind in sorted(states.items())))
+        statement = select(_TX).where(in_state, Transaction.updated_at < before, Transaction.due_at.is_(None))
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
@@ -1492,7 +1497,8 @@ class Repository:
         with self._transaction() as session:
             now = self._clock()
             for chunk in _chunks(ids):
-                session.execute(update(Transaction).where(Transaction.id.in_(chunk)).values(updated_at=now))
+                session.execute(update(Transaction).where(_among(Transaction.id, chunk, self._postgres))
+                                .values(updated_at=now))
 
     # batching claims ---------------------------------------------------------------------------
 
