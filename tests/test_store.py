@@ -836,3 +836,45 @@ def test_new_transactions_are_checked(repo: Repository) -> None:
         with pytest.raises(ValueError):
             repo.create(bad)
     assert repo.list_transactions(TransactionFilter(ALL_SUBMITTERS)).items == []
+
+
+# -- the connection pool -----------------------------------------------------------------------
+
+
+def test_pooled_connections_survive_a_postgresql_restart_and_killed_backends() -> None:
+    """No pre-ping round trip per checkout: a pooled connection the server ended while it sat in
+    the pool (a restart, a terminated backend) is replaced on checkout, and no call fails."""
+    from tests.servers.postgres import _as_server_user, _bindir, start_postgres
+
+    with start_postgres() as server:
+        url = server.create_database("restarted")
+        migrate(url)
+        engine = make_engine(url)
+        assert not engine.pool._pre_ping  # noqa: SLF001 - what this test is about
+        repo = Repository(engine, lookup_key=LOOKUP_KEY)
+        ids = [repo.create(new_claim()).transaction.id for _ in range(3)]
+
+        def busy(_n: int) -> None:  # several connections into the pool
+            for transaction_id in ids:
+                repo.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        assert engine.pool.checkedin() >= 2
+        data = server.data_dir
+        subprocess.run(_as_server_user([str(_bindir() / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "server.log"),
+                                        "-m", "fast", "-w", "-t", "60", "restart"]),
+                       cwd=data.parent, check=True, capture_output=True, timeout=120)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        walk(repo, ids[0], State.VALIDATED)
+        with engine.connect() as connection:  # end every other backend of this database
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            connection.commit()
+        time.sleep(0.2)  # the terminations reach the pooled sockets
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        walk(repo, ids[1], State.VALIDATED)
+        assert repo.require(ids[0], submitter_id=ALL_SUBMITTERS).state is State.VALIDATED
+        engine.dispose()
