@@ -32,7 +32,7 @@ import secrets
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -165,12 +165,14 @@ def _wrap_aad(payload_id: str, key_id: str) -> bytes:
     return _WRAP_CONTEXT + payload_id.encode("ascii") + b"\x00" + key_id.encode("ascii")
 
 
-def seal(keyring: KeyRing, payload_id: str, plaintext: bytes) -> bytes:
-    """The object bytes for ``plaintext``: a fresh data key wrapped by the current master key."""
+def seal(keyring: KeyRing, payload_id: str, plaintext: bytes, *, wrapper: AESGCM | None = None) -> bytes:
+    """The object bytes for ``plaintext``: a fresh data key wrapped by the current master key
+    (``wrapper``: an ``AESGCM`` of that key, made once for a group of objects)."""
     key_id = keyring.current
     data_key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
     wrap_nonce = os.urandom(NONCE_BYTES)
-    wrapped = AESGCM(keyring.current_key).encrypt(wrap_nonce, data_key, _wrap_aad(payload_id, key_id))
+    wrapper = wrapper or AESGCM(keyring.current_key)
+    wrapped = wrapper.encrypt(wrap_nonce, data_key, _wrap_aad(payload_id, key_id))
     encoded_id = key_id.encode("ascii")
     header = MAGIC + bytes((VERSION, len(encoded_id))) + encoded_id + wrap_nonce + wrapped
     nonce = os.urandom(NONCE_BYTES)
@@ -269,17 +271,25 @@ class EncryptedPayloadStore(ABC):
     # the protocol --------------------------------------------------------------------------
 
     def put(self, data: bytes) -> StoredPayload:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError("payloads are bytes; encode text before storing it")
-        plaintext = bytes(data)
-        payload_id = new_payload_id()
-        self._write(payload_id, seal(self.keyring, payload_id, plaintext))
-        return StoredPayload(
-            uri=self.uri_for(payload_id),
-            key_id=self.keyring.current,
-            sha256=hashlib.sha256(plaintext).hexdigest(),
-            size=len(plaintext),
-        )
+        return self.put_many([data])[0]
+
+    def put_many(self, items: Sequence[bytes]) -> list[StoredPayload]:
+        """``put`` for a group (the response notices of one answer file): one object per item,
+        as ``put`` writes it, under one master key, whose cipher is set up once for the group."""
+        for data in items:
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise TypeError("payloads are bytes; encode text before storing it")
+        keyring = self.keyring  # one ring for the group, even if replaced meanwhile
+        key_id = keyring.current
+        wrapper = AESGCM(keyring.current_key)
+        stored = []
+        for data in items:
+            plaintext = bytes(data)
+            payload_id = new_payload_id()
+            self._write(payload_id, seal(keyring, payload_id, plaintext, wrapper=wrapper))
+            stored.append(StoredPayload(uri=self.uri_for(payload_id), key_id=key_id,
+                                        sha256=hashlib.sha256(plaintext).hexdigest(), size=len(plaintext)))
+        return stored
 
     def get(self, uri: str, *, sha256: str | None = None) -> bytes:
         payload_id = self.payload_id(uri)
@@ -356,6 +366,8 @@ class LocalPayloadStore(EncryptedPayloadStore):
         self.durable = durable
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._uri_prefix = self.directory.as_uri().rstrip("/") + "/"
+        self._root = str(self.directory)
+        self._shards: set[str] = set()  # shard directories known to exist (made at most once each)
         self._deferred = threading.local()  # per thread: the files written in a deferred_sync block
         self._group = _SyncGroup()
 
@@ -415,12 +427,18 @@ class LocalPayloadStore(EncryptedPayloadStore):
         return cls(url, keyring, **options)
 
     def _path(self, payload_id: str) -> Path:
+        return Path(self._file(payload_id))
+
+    def _file(self, payload_id: str) -> str:
+        """The object's path as text (``pathlib`` cost more than the read of a small object)."""
         if not PAYLOAD_ID.fullmatch(payload_id):
             raise PayloadError("malformed payload id")
-        return self.directory / payload_id[:2] / payload_id
+        return f"{self._root}/{payload_id[:2]}/{payload_id}"
 
     def uri_for(self, payload_id: str) -> str:
-        return self._path(payload_id).as_uri()
+        if not PAYLOAD_ID.fullmatch(payload_id):
+            raise PayloadError("malformed payload id")
+        return f"{self._uri_prefix}{payload_id[:2]}/{payload_id}"  # what Path.as_uri() gives: ids are hex
 
     def payload_id(self, uri: str) -> str:
         if not uri.startswith(self._uri_prefix):
@@ -432,9 +450,16 @@ class LocalPayloadStore(EncryptedPayloadStore):
 
     def _write(self, payload_id: str, blob: bytes) -> None:
         target = self._path(payload_id)
-        target.parent.mkdir(mode=0o700, exist_ok=True)
+        shard = payload_id[:2]
+        if shard not in self._shards:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            self._shards.add(shard)
         temporary = target.with_name(f".tmp-{payload_id}-{secrets.token_hex(4)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileNotFoundError:  # the shard directory was removed meanwhile (purged empty)
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         deferred = getattr(self._deferred, "paths", None)
         durable = self.durable and deferred is None
         try:
@@ -458,13 +483,14 @@ class LocalPayloadStore(EncryptedPayloadStore):
 
     def _read(self, payload_id: str, limit: int | None = None) -> bytes:
         try:
-            with open(self._path(payload_id), "rb") as stream:
+            with open(self._file(payload_id), "rb") as stream:
                 return stream.read() if limit is None else stream.read(limit)
         except FileNotFoundError:
             raise PayloadNotFoundError(f"payload {payload_id} not found") from None
 
     def _delete(self, payload_id: str) -> None:
-        self._path(payload_id).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._file(payload_id))
 
     def payload_ids(self) -> Iterator[str]:
         for shard in sorted(self.directory.iterdir()):

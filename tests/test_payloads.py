@@ -137,6 +137,41 @@ def test_round_trip(store_factory: Any, phi: dict[str, str]) -> None:
         store.put("text")  # type: ignore[arg-type]
 
 
+def test_put_many_writes_one_object_each_as_put_does(store_factory: Any, tmp_path: Path) -> None:
+    """A group put (one cipher set-up for the group) gives objects ``put`` would give: each with its
+    own id, data key and nonces, readable, rotatable and deletable one by one."""
+    store = store_factory(ring("k1", "k2", current="k1"))
+    documents = [b"", b"first", os.urandom(4096), b"first"]
+    saved = store.put_many(documents)
+    assert [store.get(s.uri, sha256=s.sha256) for s in saved] == documents
+    assert [(s.key_id, s.size) for s in saved] == [("k1", len(d)) for d in documents]
+    assert len({s.uri for s in saved}) == 4
+    blobs = [raw_object(store, s.uri) for s in saved]
+    assert blobs[1] != blobs[3] and len({b[-(16 + 12 + 5):] for b in blobs[1::2]}) == 2  # fresh keys, nonces
+    assert store.put_many([]) == []
+    with pytest.raises(TypeError):
+        store.put_many([b"fine", "text"])  # type: ignore[list-item]
+    rotated = store_factory(ring("k1", "k2", current="k2")).rotate()
+    assert {r.uri for r in rotated.rotated} >= {s.uri for s in saved}
+    store.delete(saved[2].uri)
+    with pytest.raises(PayloadNotFoundError):
+        store.get(saved[2].uri)
+
+
+def test_local_writes_survive_a_removed_shard_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local store remembers the shard directories it made; one removed meanwhile (an empty
+    one, by a purge) is made again rather than failing the write."""
+    store = LocalPayloadStore(tmp_path / "payloads", ring("k1", current="k1"), durable=False)
+    first = store.put(b"one")
+    payload_id = store.payload_id(first.uri)
+    store.delete(first.uri)
+    (tmp_path / "payloads" / payload_id[:2]).rmdir()
+    monkeypatch.setattr("edi.payloads.new_payload_id", lambda: payload_id[:2] + secrets.token_hex(15))
+    again = store.put(b"two")
+    assert store.payload_id(again.uri)[:2] == payload_id[:2] and store.get(again.uri) == b"two"
+    assert first.uri == (tmp_path / "payloads" / payload_id[:2] / payload_id).resolve().as_uri()
+
+
 def test_local_files_are_opaque_and_private(tmp_path: Path, phi: dict[str, str]) -> None:
     store = LocalPayloadStore(tmp_path / "payloads", ring("k1", current="k1"))
     saved = store.put(request_json(phi))

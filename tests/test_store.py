@@ -324,6 +324,53 @@ def test_a_late_answer_stays_in_the_history_and_on_the_audit_trail(repo: Reposit
     assert [tuple(row) for row in trail[-2:]] == [("acknowledged", "999:a"), ("responded", "277ca:a1")]
 
 
+def test_a_group_of_moves_writes_each_row_in_order(repo: Repository, engine: Engine) -> None:
+    """``apply`` on many transactions at once (an answer file's claims; on PostgreSQL one statement
+    per table for the group): every move, event, audit entry, payload, message and attempt is
+    written with its own values, the events and entries in the order of the moves."""
+    ids = [repo.create(new_claim()).transaction.id for _ in range(5)]
+    for transaction_id in ids:
+        walk(repo, transaction_id, State.VALIDATED, State.QUEUED, State.SENT)
+    moves = [Move(transaction_id, State.RESPONDED if n % 2 else State.ACKNOWLEDGED, f"277CA:A{n}",
+                  frozenset({State.SENT}), correlation=Correlation(payer_claim_control_number=f"PCC{n}"),
+                  attach=[PayloadAttachment(PayloadKind.ACK, stored(n), "277CA")],
+                  outbox=[OutboxMessage("delivery", {"n": n, "t": 'q"\\{},\'é', "x": None})], attempts=n)
+             for n, transaction_id in enumerate(ids)]
+    moved = repo.apply(list(reversed(moves)), actor="test")
+    assert [r.id for r in moved] == list(reversed(ids))
+    for n, transaction_id in enumerate(ids):
+        record = repo.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+        assert record.state is (State.RESPONDED if n % 2 else State.ACKNOWLEDGED)
+        assert (record.correlation.payer_claim_control_number, record.attempts) == (f"PCC{n}", n)
+        assert repo.history(transaction_id, submitter_id="clinic-a")[-1].detail_code == f"277CA:A{n}"
+        assert [(p.uri, p.size) for p in repo.payloads(transaction_id, submitter_id="clinic-a")] == [
+            (stored(n).uri, 100 + n)]
+    with engine.connect() as connection:
+        trail = connection.execute(select(AuditEntry.transaction_id, AuditEntry.outcome)
+                                   .where(AuditEntry.actor == "test", AuditEntry.outcome.like("277ca%"))
+                                   .order_by(AuditEntry.id)).all()
+    assert [tuple(row) for row in trail] == [(i, f"277ca:a{n}") for n, i in reversed(list(enumerate(ids)))]
+    assert [(m.transaction_id, m.body) for m in repo.pending_outbox(limit=100)[-5:]] == [
+        (i, {"n": n, "t": 'q"\\{},\'é', "x": None}) for n, i in reversed(list(enumerate(ids)))]
+    repo.record_deliveries([DeliveryAttempt(i, f"msg_{n}", "https://hooks.example/cb", 1, DeliveryOutcome.SUCCEEDED,
+                                            status_code=204) for n, i in enumerate(ids)])
+    # attempts recorded with the moves they allow (the delivery stage), or alone
+    delivered = repo.apply([Move(i, State.DELIVERED, "http:204", NON_TERMINAL, skip_refused=True) for i in ids[:2]],
+                           actor="test", deliveries=[DeliveryAttempt(i, f"final_{n}", "callback", 1,
+                                                                     DeliveryOutcome.SUCCEEDED, status_code=200)
+                                                     for n, i in enumerate(ids[:3])])
+    assert [r.state for r in delivered] == [State.DELIVERED] * 2
+    assert repo.apply([], deliveries=[DeliveryAttempt(ids[4], "late", "callback", 2, DeliveryOutcome.FAILED,
+                                                       error_code="http:503")]) == []
+    attempts = repo.deliveries_of(ids)
+    assert [[(a.webhook_id, a.status_code) for a in attempts[i]] for i in ids] == [
+        [(f"msg_{n}", 204)] + ([(f"final_{n}", 200)] if n < 3 else []) + ([("late", None)] if n == 4 else [])
+        for n in range(5)]
+    with pytest.raises(ValueError, match="short code"):
+        repo.apply([], deliveries=[DeliveryAttempt(ids[0], "x", "callback", 1, DeliveryOutcome.FAILED,
+                                                   error_code="free text")])
+
+
 def test_illegal_transitions_are_refused_and_leave_no_trace(repo: Repository) -> None:
     eligibility = repo.create(new_eligibility()).transaction
     with pytest.raises(IllegalTransitionError) as refused:
@@ -545,6 +592,24 @@ def test_resume_candidates_are_the_transactions_not_finished(repo: Repository) -
     assert [r.id for r in repo.resume_candidates(kinds=[Kind.ELIGIBILITY])] == [eligibility]
 
 
+def test_stale_transactions_of_some_states_only(repo: Repository, clock: Clock) -> None:
+    """What the sweeper asks for: the limit is filled with the states asked for, not with the many
+    transactions waiting on a partner (older ones included)."""
+    waiting = [repo.create(new_claim()).transaction.id for _ in range(3)]
+    for transaction_id in waiting:
+        walk(repo, transaction_id, State.VALIDATED, State.QUEUED, State.SENT)
+    eligibility = repo.create(new_eligibility()).transaction.id
+    walk(repo, eligibility, State.VALIDATED, State.QUEUED, State.SENT)
+    dropped = repo.create(new_claim()).transaction.id
+    repo.schedule(repo.create(new_claim()).transaction.id, clock.now + timedelta(hours=1))  # scheduled: not stale
+    later = clock.now + timedelta(seconds=1)
+    assert [r.id for r in repo.stale(later, limit=3)] == waiting  # every state: the waiting ones fill it
+    states = {State.RECEIVED: None, State.VALIDATED: None, State.QUEUED: None, State.SENT: Kind.ELIGIBILITY}
+    assert [r.id for r in repo.stale(later, limit=3, states=states)] == [eligibility, dropped]
+    assert [r.id for r in repo.stale(later, states=states, after=eligibility)] == [dropped]
+    assert repo.stale(clock.now - timedelta(hours=1), states=states) == []
+
+
 def test_correlation_lookups(repo: Repository) -> None:
     eligibility = repo.create(new_eligibility(correlation=Correlation(trn_trace="TRACE-1", bht03="B-77"))).transaction
     repo.create(new_eligibility(correlation=Correlation(trn_trace="TRACE-2", bht03="B-78")))
@@ -595,6 +660,9 @@ def test_clm01_is_stored_and_matched_as_a_keyed_digest(repo: Repository, engine:
     assert [r.id for r in repo.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE")] == [
         created.id]
     assert [r.id for r in repo.claims_answered_by("payer-1", ["MRN-4711-DOE"], [])] == [created.id]
+    repo.set_correlation(created.id, Correlation(payer_claim_control_number="PCC-1"))
+    [both] = repo.claims_answered_by("payer-1", ["MRN-4711-DOE", "MRN-0000"], ["PCC-1", "PCC-2"])  # by both keys
+    assert (both.id, both.correlation.payer_claim_control_number) == (created.id, "PCC-1")
     # without the key the digests say nothing: another key finds no claim
     stranger = Repository(engine, lookup_key=LookupKey(b"x" * 32))
     assert stranger.find_for_claim_response("payer-1", patient_control_number="MRN-4711-DOE") == []
@@ -768,3 +836,45 @@ def test_new_transactions_are_checked(repo: Repository) -> None:
         with pytest.raises(ValueError):
             repo.create(bad)
     assert repo.list_transactions(TransactionFilter(ALL_SUBMITTERS)).items == []
+
+
+# -- the connection pool -----------------------------------------------------------------------
+
+
+def test_pooled_connections_survive_a_postgresql_restart_and_killed_backends() -> None:
+    """No pre-ping round trip per checkout: a pooled connection the server ended while it sat in
+    the pool (a restart, a terminated backend) is replaced on checkout, and no call fails."""
+    from tests.servers.postgres import _as_server_user, _bindir, start_postgres
+
+    with start_postgres() as server:
+        url = server.create_database("restarted")
+        migrate(url)
+        engine = make_engine(url)
+        assert not engine.pool._pre_ping  # noqa: SLF001 - what this test is about
+        repo = Repository(engine, lookup_key=LOOKUP_KEY)
+        ids = [repo.create(new_claim()).transaction.id for _ in range(3)]
+
+        def busy(_n: int) -> None:  # several connections into the pool
+            for transaction_id in ids:
+                repo.require(transaction_id, submitter_id=ALL_SUBMITTERS)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        assert engine.pool.checkedin() >= 2
+        data = server.data_dir
+        subprocess.run(_as_server_user([str(_bindir() / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "server.log"),
+                                        "-m", "fast", "-w", "-t", "60", "restart"]),
+                       cwd=data.parent, check=True, capture_output=True, timeout=120)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        walk(repo, ids[0], State.VALIDATED)
+        with engine.connect() as connection:  # end every other backend of this database
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            connection.commit()
+        time.sleep(0.2)  # the terminations reach the pooled sockets
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(8)))
+        walk(repo, ids[1], State.VALIDATED)
+        assert repo.require(ids[0], submitter_id=ALL_SUBMITTERS).state is State.VALIDATED
+        engine.dispose()

@@ -430,8 +430,8 @@ def deliver_many(pipeline: Pipeline, transaction_ids: list[str], loop: Any, send
             ))
             if item.final:
                 finished.append(Move(record.id, State.DELIVERED, f"door:{channel}", NON_TERMINAL, skip_refused=True))
-    pipeline.repository.record_deliveries(succeeded)
-    pipeline.repository.apply(finished, actor=plan.ACTOR)
+    # the successes and the moves to delivered they allow: one commit, not two
+    pipeline.repository.apply(finished, actor=plan.ACTOR, deliveries=succeeded)
     for item, attempt in unsettled:
         transaction_id = item.record.transaction_id
         if _settle(pipeline, records[transaction_id], item, attempt) is None:

@@ -20,6 +20,9 @@ __all__ = ["next_message", "sweep"]
 
 # States in which a transaction waits for the pipeline (not for a partner or a requester).
 _OWED = frozenset({State.RECEIVED, State.VALIDATED, State.QUEUED})
+# What ``sweep`` re-queues when stale, asked of the store as such: the claims waiting on a payer
+# (sent, acknowledged) would otherwise be read on every sweep, and could fill its limit.
+_STALE: dict[State, Kind | None] = {**dict.fromkeys(_OWED), State.SENT: Kind.ELIGIBILITY}
 
 
 def next_message(record: TransactionRecord) -> OutboxMessage | None:
@@ -75,7 +78,7 @@ def sweep(pipeline: Pipeline, *, limit: int = 500) -> int:
         queued += len(pairs)
     before = now - timedelta(seconds=pipeline.timings.stale_after)
     stale = [
-        r for r in repository.stale(before, limit=limit)
+        r for r in repository.stale(before, limit=limit, states=_STALE)
         if r.state in _OWED or (r.state is State.SENT and r.kind is Kind.ELIGIBILITY)
     ]
     if stale:

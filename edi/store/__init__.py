@@ -10,7 +10,8 @@ server) or ``postgresql+psycopg://user:password@host/db`` (``postgresql://`` and
   of failing when they try to upgrade a read lock. Connections with the execution option
   ``READ_ONLY`` (``edi_read_only=True``) open a plain deferred ``BEGIN`` instead, so pure reads
   neither wait for nor hold up writers.
-* PostgreSQL: psycopg 3, pre-ping on checkout; row locks are taken explicitly where needed.
+* PostgreSQL: psycopg 3; a pooled connection the server closed meanwhile (a restart, an idle
+  timeout) is replaced on checkout (``_drop_closed``); row locks are taken explicitly where needed.
 
 ``migrate(url)`` brings a database from empty (or any earlier revision) to the current schema
 with Alembic; ``alembic -c edi/store/alembic.ini upgrade head`` does the same from a shell with
@@ -19,12 +20,14 @@ with Alembic; ``alembic -c edi/store/alembic.ini upgrade head`` does the same fr
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as _create_engine
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from edi.store.models import READ_ONLY
 from edi.store.repository import (
@@ -122,6 +125,25 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _postgres_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        """Replace a pooled connection that has something to read while idle.
+
+        An idle connection has nothing in flight, so the server has nothing to say on it unless it
+        is ending it: a restarting or stopping server (or one that killed the backend) sends its
+        FATAL notice and closes the socket. Seeing that costs one ``poll`` here; the pre-ping it
+        replaces was a round trip to the server for every checkout (~4% of the workers' samples).
+        ``DisconnectionError`` makes the pool discard the connection and check out a fresh one.
+        Anything else readable (a notice) costs a needless reconnect, nothing more."""
+        if dbapi_connection.closed:
+            raise DisconnectionError("the connection was closed")
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        if poller.poll(0):
+            raise DisconnectionError("the server ended the pooled connection")
+
+
 def make_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for the store's database, configured as the module describes."""
     parsed = database_url(url)
@@ -134,11 +156,13 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         engine = _create_engine(parsed, **options)
         _sqlite_setup(engine)
         return engine
-    options.setdefault("pool_pre_ping", True)
     if "poolclass" not in options:
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 20)
-    return _create_engine(parsed, **options)
+    engine = _create_engine(parsed, **options)
+    if not options.get("pool_pre_ping"):
+        _postgres_setup(engine)
+    return engine
 
 
 def alembic_config(url: str | URL | None = None, engine: Engine | None = None, lookup_key: Any = None) -> Any:

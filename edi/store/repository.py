@@ -384,6 +384,9 @@ class _Row:
         self.__dict__.update(values)
 
 
+_STORED_CORRELATION = tuple(f.name for f in fields(Correlation) if f.name not in _IN_MEMORY_ONLY)
+
+
 def _record(row: Transaction | _Row) -> TransactionRecord:
     return TransactionRecord(
         id=row.id,
@@ -396,8 +399,7 @@ def _record(row: Transaction | _Row) -> TransactionRecord:
         idempotency_key=row.idempotency_key,
         request_sha256=row.request_sha256,
         callback_url=row.callback_url,
-        correlation=Correlation(**{f.name: getattr(row, f.name) for f in fields(Correlation)
-                                   if f.name not in _IN_MEMORY_ONLY}),
+        correlation=Correlation(**{name: getattr(row, name) for name in _STORED_CORRELATION}),
         document_type=row.document_type,
         due_at=row.due_at,
         attempts=row.attempts or 0,
@@ -489,21 +491,58 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+def _tables() -> dict[str, Any]:
+    from edi.audit.models import AuditEntry  # edi.audit imports edi.store: not at load time
+
+    return {"transaction": Transaction.__table__, "event": TransactionEvent.__table__, "audit": AuditEntry.__table__,
+            "payload": Payload.__table__, "outbox": OutboxEntry.__table__, "delivery": Delivery.__table__}
+
+
 @lru_cache(maxsize=256)  # a few statements and the sets of columns a move changes
 def _statement(name: str, columns: tuple[str, ...] = ()) -> Any:
     """The bulk paths' statements, built once: an ``insert()`` or ``select()`` built per call
     costs its construction and its compiled-cache key each time (about 0.1 ms each)."""
-    from edi.audit.models import AuditEntry  # edi.audit imports edi.store: not at load time
-
     table = Transaction.__table__
     if name == "lock":
         return (select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
                 .order_by(table.c.id).with_for_update())
+    if name == "lock_pg":  # one array parameter whatever the count (see ``_among``)
+        return (select(table).where(table.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+                .order_by(table.c.id).with_for_update())
     if name == "update":
         return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
-    tables = {"transaction": table, "event": TransactionEvent.__table__, "audit": AuditEntry.__table__,
-              "payload": Payload.__table__, "outbox": OutboxEntry.__table__}
-    return insert(tables[name])
+    if name == "update_pg":
+        source = _unnest(table, ("id", *columns), "v")
+        return update(table).where(table.c.id == source.c.id).values({c: source.c[c] for c in columns})
+    if name.endswith("_pg"):
+        target = _tables()[name[:-3]]
+        source = _unnest(target, columns, "v", ordinality="n")
+        return insert(target).from_select(list(columns), select(*(source.c[c] for c in columns)).order_by(source.c.n))
+    return insert(_tables()[name])
+
+
+def _unnest(table: Any, columns: Sequence[str], name: str, ordinality: str | None = None) -> Any:
+    """``unnest(:a_a, :a_b, ...) AS name(a, b, ...)``: one array parameter per column of ``table``
+    (named ``a_`` and the column: a column's own name is reserved in an UPDATE's binds)."""
+    arrays = [bindparam(f"a_{column}", type_=postgresql.ARRAY(table.c[column].type)) for column in columns]
+    return (func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality, name=name)
+            .render_derived())
+
+
+def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) into the table ``name``. On PostgreSQL one
+    statement with one array per column (``INSERT ... SELECT ... FROM unnest(...)``, in the
+    rows' order, so generated ids follow it as with one INSERT per row): an executemany sends a
+    statement per row, which cost the workers about as much CPU in psycopg and SQLAlchemy as the
+    rest of a commit, and PostgreSQL a parse-bind-execute each."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) == 1:
+        connection.execute(_statement(name), list(rows))
+        return
+    columns = tuple(rows[0])
+    connection.execute(_statement(f"{name}_pg", columns), {f"a_{c}": [row[c] for row in rows] for c in columns})
 
 
 class _Writes:
@@ -539,11 +578,8 @@ class _Writes:
     def write(self, session: Session, transactions: Mapping[str, Any]) -> None:
         """Insert everything gathered; ``transactions`` maps ids to rows as they commit."""
         Repository._add_events(session, self.events, transactions)
-        connection = session.connection()
-        if self.payloads:
-            connection.execute(_statement("payload"), self.payloads)
-        if self.outbox:
-            connection.execute(_statement("outbox"), self.outbox)
+        _write_rows(session, "payload", self.payloads)
+        _write_rows(session, "outbox", self.outbox)
 
 
 def _among(column: Any, ids: Sequence[str], postgres: bool) -> ColumnElement[bool]:
@@ -553,7 +589,7 @@ def _among(column: Any, ids: Sequence[str], postgres: bool) -> ColumnElement[boo
     call (psycopg caches statements of at most 50 parameters), which was most of the CPU of the
     delivery stage's reads (``benchmarks/bench_delivery.py``)."""
     if postgres:
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(column.type)))
     return column.in_(ids)
 
 
@@ -664,7 +700,7 @@ class Repository:
                 )
                 # a duplicate idempotency key fails here
                 session.connection().execute(_statement("transaction"), [values])
-                row = Transaction(**values)  # never added: what the record and the audit entries read
+                row = _Row({**dict.fromkeys(_TRANSACTION_COLUMNS), **values})  # what the record and audit read
                 writes = _Writes()
                 writes.event(row.id, now, None, State.RECEIVED.value, None, actor)
                 before = State.RECEIVED
@@ -718,7 +754,7 @@ class Repository:
         """New transactions, their events (and audit entries), payloads and messages as a few
         multi-row Core INSERTs: the ORM's unit of work cost more CPU per claim than the rest of
         intake together, and nothing written here is read back."""
-        session.execute(insert(Transaction.__table__), rows)  # a duplicate idempotency key fails here
+        _write_rows(session, "transaction", rows)  # a duplicate idempotency key fails here
         self._add_events(session, events, {row["id"]: row for row in rows})
         payloads: list[dict[str, Any]] = []
         messages: list[dict[str, Any]] = []
@@ -726,10 +762,8 @@ class Repository:
             payloads.extend(self._payload_rows([row["id"]], attached, now))
             if outbox is not None:
                 messages.extend(self._outbox_rows([row["id"]], outbox(row["id"]), now))
-        if payloads:
-            session.execute(insert(Payload.__table__), payloads)
-        if messages:
-            session.execute(insert(OutboxEntry.__table__), messages)
+        _write_rows(session, "payload", payloads)
+        _write_rows(session, "outbox", messages)
 
     def _new_row(self, new: NewTransaction, now: datetime, to: State | None, actor: str | None,
                  events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -918,14 +952,21 @@ class Repository:
             return [_record(_Row(rows[transaction_id])) for transaction_id in ids]
 
     def apply(
-        self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None
+        self, moves: Sequence[Move], *, actor: str | None = None, inbound: InboundOutcome | None = None,
+        deliveries: Sequence[DeliveryAttempt] = (),
     ) -> list[TransactionRecord]:
         """Several transactions, each with its own move, in one commit (the claims a 277CA or an
         835 answers, each with its own part of it). A move the state machine refuses, or whose
         transaction is not in ``expected``, is skipped when ``skip_refused`` is set, else the whole
-        batch is refused. Returns the records that moved."""
+        batch is refused. ``deliveries``: callback attempts recorded in the same commit (the
+        delivery stage's successes with the moves to ``delivered`` they allow). Returns the
+        records that moved."""
         _code(actor, "actor")
+        delivered = self._delivery_rows(deliveries)
         if not moves and inbound is None:
+            if delivered:
+                with self._transaction() as session:
+                    _write_rows(session, "delivery", self._stamped(delivered, self._clock()))
             return []
         ids = list(dict.fromkeys(move.transaction_id for move in moves))
         moved: list[TransactionRecord] = []
@@ -976,9 +1017,10 @@ class Repository:
                 moved.append(_record(row))
             self._update_plain(session, rows, loaded)
             writes.write(session, rows)  # after every move: the audit entries see the rows as they commit
+            _write_rows(session, "delivery", self._stamped(delivered, now))
         return moved
 
-    def _record_late(self, writes: _Writes, row: Transaction, move: Move, now: datetime, actor: str | None) -> None:
+    def _record_late(self, writes: _Writes, row: _Row, move: Move, now: datetime, actor: str | None) -> None:
         """An answer for a transaction that moved on meanwhile (answers are processed concurrently,
         so a 277CA can land after its 835): the state stays, but the answer is still an event in
         the history and on the audit trail (a same-state event with its detail code), its keys
@@ -1004,34 +1046,43 @@ class Repository:
         return rows
 
     @staticmethod
-    def _locked_plain(session: Session, ids: Sequence[str]) -> tuple[dict[str, Transaction], dict[str, dict[str, Any]]]:
-        """``_locked`` without the ORM's identity map and unit of work: the rows as objects the
-        session does not know (changed freely, then written by ``_update_plain``) and the values
-        they were read with. ``apply`` moves the rows of every real-time request and every answer
-        file; the ORM's load and flush bookkeeping was most of its cost for one row."""
+    def _locked_plain(session: Session, ids: Sequence[str]) -> tuple[dict[str, _Row], dict[str, dict[str, Any]]]:
+        """``_locked`` without the ORM: the rows as plain objects with the columns as attributes
+        (changed freely, then written by ``_update_plain``) and the values they were read with.
+        ``apply`` moves the rows of every real-time request and every answer file; the ORM's load
+        and flush bookkeeping was most of its cost for one row, and then constructing a
+        ``Transaction`` per row (instrumented attribute sets) still a fifth of it."""
         connection = session.connection()
-        rows: dict[str, Transaction] = {}
+        postgres = connection.dialect.name == "postgresql"
+        rows: dict[str, _Row] = {}
         loaded: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
-            for found in connection.execute(_statement("lock"), {"ids": list(chunk)}).mappings():
+            statement = _statement("lock_pg" if postgres else "lock")
+            for found in connection.execute(statement, {"ids": list(chunk)}).mappings():
                 values = dict(found)
                 loaded[values["id"]] = values
-                rows[values["id"]] = Transaction(**values)
+                rows[values["id"]] = _Row(values)
         return rows, loaded
 
     @staticmethod
-    def _update_plain(session: Session, rows: Mapping[str, Transaction], loaded: Mapping[str, dict[str, Any]]) -> None:
-        """Write what changed in rows from ``_locked_plain``: one UPDATE (executemany) per set of
-        changed columns."""
+    def _update_plain(session: Session, rows: Mapping[str, _Row], loaded: Mapping[str, dict[str, Any]]) -> None:
+        """Write what changed in rows from ``_locked_plain``: one UPDATE per set of changed
+        columns (on PostgreSQL from one array per column, see ``_write_rows``)."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for transaction_id, row in rows.items():
             before = loaded[transaction_id]
-            changes = {name: value for name, old in before.items() if (value := getattr(row, name)) != old}
+            current = row.__dict__
+            changes = {name: value for name, old in before.items() if (value := current[name]) != old}
             if changes:
                 groups.setdefault(tuple(sorted(changes)), []).append({"_id": transaction_id, **changes})
         connection = session.connection()
+        postgres = connection.dialect.name == "postgresql"
         for names, params in groups.items():
-            connection.execute(_statement("update", names), params)
+            if postgres and len(params) > 1:
+                arrays = {"a_id": [p["_id"] for p in params], **{f"a_{n}": [p[n] for p in params] for n in names}}
+                connection.execute(_statement("update_pg", names), arrays)
+            else:
+                connection.execute(_statement("update", names), params)
 
     def _locked(self, session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
         rows: dict[str, Transaction] = {}
@@ -1093,8 +1144,7 @@ class Repository:
         cls, session: Session, ids: Sequence[str], attach: Sequence[PayloadAttachment], now: datetime
     ) -> list[PayloadRecord]:
         rows = cls._payload_rows(ids, attach, now)
-        if rows:
-            session.execute(insert(Payload.__table__), rows)
+        _write_rows(session, "payload", rows)
         return [_payload(_Row(row)) for row in rows]
 
     @staticmethod
@@ -1106,13 +1156,10 @@ class Repository:
         if not events:
             return
         from edi.audit.events import entry_values  # edi.audit imports the store
-        from edi.audit.models import AuditEntry
 
-        session.execute(insert(TransactionEvent.__table__), events)
-        entries = [values for event in events
-                   if (values := entry_values(event, rows.get(event["transaction_id"]))) is not None]
-        if entries:
-            session.execute(insert(AuditEntry.__table__), entries)
+        _write_rows(session, "event", events)
+        _write_rows(session, "audit", [values for event in events
+                                       if (values := entry_values(event, rows.get(event["transaction_id"]))) is not None])
 
     def payloads(self, transaction_id: str, *, submitter_id: Scope) -> list[PayloadRecord]:
         with self._reading() as session:
@@ -1173,10 +1220,12 @@ class Repository:
         found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
         with self._reading() as session:
             for chunk in _chunks(ids):
-                statement = select(Payload).where(_among(Payload.transaction_id, chunk, self._postgres))
+                # Core rows (no ORM instances to load): the delivery stage reads these for every callback
+                table = Payload.__table__
+                statement = select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
                 if kind is not None:
-                    statement = statement.where(Payload.kind == PayloadKind(kind).value)
-                for row in session.scalars(statement.order_by(Payload.transaction_id, Payload.id)):
+                    statement = statement.where(table.c.kind == PayloadKind(kind).value)
+                for row in session.execute(statement.order_by(table.c.transaction_id, table.c.id)):
                     found[row.transaction_id].append(_payload(row))
         return found
 
@@ -1186,8 +1235,9 @@ class Repository:
         found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
         with self._reading() as session:
             for chunk in _chunks(ids):
-                rows = session.scalars(select(Delivery).where(_among(Delivery.transaction_id, chunk, self._postgres))
-                                       .order_by(Delivery.id))
+                table = Delivery.__table__  # Core rows, as ``payloads_of``
+                rows = session.execute(select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
+                                       .order_by(table.c.id))
                 for row in rows:
                     found[row.transaction_id].append(_delivery(row))
         return found
@@ -1328,13 +1378,16 @@ class Repository:
         candidates of a whole 277CA or 835 in a few queries (``ClaimIndex`` picks from them as
         ``find_for_claim_response`` would)."""
         found: dict[str, TransactionRecord] = {}
+        seen: dict[str, Any] = {}
         claims = select(_TX).where(Transaction.kind == Kind.CLAIM.value, Transaction.partner_id == partner_id)
         with self._reading() as session:
             digests = [digest for value in patient_control_numbers for digest in self.pcn_digests(value)]
             for column, values in ((Transaction.patient_control_number_hmac, digests),
                                    (Transaction.payer_claim_control_number, payer_claim_control_numbers)):
-                for chunk in _chunks(list(dict.fromkeys(values))):
-                    found.update((row.id, _record(row)) for row in session.execute(claims.where(column.in_(chunk))))
+                for chunk in _chunks(list(dict.fromkeys(values))):  # an array parameter (see ``_among``)
+                    for row in session.execute(claims.where(_among(column, chunk, self._postgres))):
+                        if seen.get(row.id) != row:  # a claim found by both keys, unchanged: made once
+                            seen[row.id], found[row.id] = row, _record(row)
         return list(found.values())
 
     # lookup key rotation (edi.pipeline.lookup_rotation) ---------------------------------------
@@ -1392,15 +1445,19 @@ class Repository:
         ids = [transaction_ids] if isinstance(transaction_ids, str) else list(dict.fromkeys(transaction_ids))
         if not ids:
             return
+        table = Transaction.__table__
+        values: dict[str, Any] = {"due_at": due_at}
+        if count_attempt:
+            values["attempts"] = func.coalesce(table.c.attempts, 0) + 1
         with self._transaction() as session:
-            rows = self._locked(session, ids)
+            # Core, as ``apply``: the sweeper schedules every due transaction it queues, and ORM
+            # objects (a load and a flush of each) were most of its CPU
+            found = self._locked_plain(session, ids)[1]
             for transaction_id in ids:
-                row = rows.get(transaction_id)
-                if row is None:
+                if transaction_id not in found:
                     raise TransactionNotFoundError(transaction_id)
-                row.due_at = due_at
-                if count_attempt:
-                    row.attempts = (row.attempts or 0) + 1
+            for chunk in _chunks(ids):
+                session.execute(update(table).where(_among(table.c.id, chunk, self._postgres)).values(values))
             self._add_outbox(session, ids, outbox, self._clock())
 
     def due(self, now: datetime, *, limit: int = 500) -> list[TransactionRecord]:
@@ -1416,14 +1473,19 @@ class Repository:
         with self._reading() as session:
             return [_record(row) for row in session.execute(statement)]
 
-    def stale(self, before: datetime, *, limit: int = 500, after: str | None = None) -> list[TransactionRecord]:
+    def stale(self, before: datetime, *, limit: int = 500, after: str | None = None,
+              states: Mapping[State, Kind | None] | None = None) -> list[TransactionRecord]:
         """Non-terminal transactions untouched since ``before`` with nothing scheduled: the ones a
-        crashed worker may have dropped. Page with ``after`` like ``resume_candidates``."""
-        statement = select(_TX).where(
-            Transaction.state.in_(sorted(s.value for s in NON_TERMINAL)),
-            Transaction.updated_at < before,
-            Transaction.due_at.is_(None),
-        )
+        crashed worker may have dropped. Page with ``after`` like ``resume_candidates``.
+        ``states``: only transactions in these states (of the kind given, or of any kind for None),
+        so that the many waiting on a partner neither cost a read nor fill ``limit``."""
+        if states is None:
+            in_state: ColumnElement[bool] = Transaction.state.in_(sorted(s.value for s in NON_TERMINAL))
+        else:
+            in_state = or_(*(Transaction.state == State(state).value if kind is None
+                             else and_(Transaction.state == State(state).value, Transaction.kind == Kind(kind).value)
+                             for state, kind in sorted(states.items())))
+        statement = select(_TX).where(in_state, Transaction.updated_at < before, Transaction.due_at.is_(None))
         if after is not None:
             statement = statement.where(Transaction.id > after)
         with self._reading() as session:
@@ -1435,7 +1497,8 @@ class Repository:
         with self._transaction() as session:
             now = self._clock()
             for chunk in _chunks(ids):
-                session.execute(update(Transaction).where(Transaction.id.in_(chunk)).values(updated_at=now))
+                session.execute(update(Transaction).where(_among(Transaction.id, chunk, self._postgres))
+                                .values(updated_at=now))
 
     # batching claims ---------------------------------------------------------------------------
 
@@ -1601,9 +1664,7 @@ class Repository:
     @classmethod
     def _add_outbox(cls, session: Session, ids: Sequence[str], messages: Sequence[OutboxMessage],
                     now: datetime) -> None:
-        rows = cls._outbox_rows(ids, messages, now)
-        if rows:
-            session.execute(insert(OutboxEntry.__table__), rows)
+        _write_rows(session, "outbox", cls._outbox_rows(ids, messages, now))
 
     def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         """Put messages in the outbox on their own (no state change goes with them)."""
@@ -1654,8 +1715,9 @@ class Repository:
             yield records
             now = self._clock()
             ids = [record.id for record in records]
-            for start in range(0, len(ids), _CHUNK):
-                session.execute(update(table).where(table.c.id.in_(ids[start:start + _CHUNK])).values(published_at=now))
+            for start in range(0, len(ids), _CHUNK):  # one array parameter on PostgreSQL (see ``_among``)
+                session.execute(update(table).where(_among(table.c.id, ids[start:start + _CHUNK], self._postgres))
+                                .values(published_at=now))
 
     # deliveries --------------------------------------------------------------------------------
 
@@ -1677,25 +1739,35 @@ class Repository:
 
     def record_deliveries(self, attempts: Sequence[DeliveryAttempt]) -> None:
         """Record many callback attempts in one commit (a delivery stage sending in groups)."""
-        if not attempts:
+        rows = self._delivery_rows(attempts)
+        if not rows:
             return
+        with self._transaction() as session:
+            # one INSERT for the group (Core, no ORM objects: nothing is read back)
+            _write_rows(session, "delivery", self._stamped(rows, self._clock()))
+
+    @staticmethod
+    def _delivery_rows(attempts: Sequence[DeliveryAttempt]) -> list[dict[str, Any]]:
+        """The ``deliveries`` rows of callback attempts (``attempted_at`` set at the commit),
+        checked, in the lock order of ``_locked`` (by transaction id)."""
         for attempt in attempts:
             _code(attempt.error_code, "error code")
             _code(attempt.webhook_id, "webhook id")
-        attempts = sorted(attempts, key=lambda attempt: attempt.transaction_id)  # the lock order of ``_locked``
-        with self._transaction() as session:
-            now = self._clock()
-            # one INSERT for the group (Core, no ORM objects: nothing is read back)
-            session.execute(insert(Delivery), [
-                {
-                    "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
-                    "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
-                    "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
-                    "error_code": attempt.error_code, "attempted_at": now,
-                    "next_attempt_at": attempt.next_attempt_at,
-                }
-                for attempt in attempts
-            ])
+        return [
+            {
+                "transaction_id": attempt.transaction_id, "payload_id": attempt.payload_id,
+                "webhook_id": attempt.webhook_id, "target": attempt.target, "attempt": attempt.attempt,
+                "outcome": DeliveryOutcome(attempt.outcome).value, "status_code": attempt.status_code,
+                "error_code": attempt.error_code, "attempted_at": None, "next_attempt_at": attempt.next_attempt_at,
+            }
+            for attempt in sorted(attempts, key=lambda attempt: attempt.transaction_id)
+        ]
+
+    @staticmethod
+    def _stamped(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        for row in rows:
+            row["attempted_at"] = now
+        return rows
 
     def lease_deliveries(self, transaction_ids: Sequence[str], holder: str, seconds: float) -> set[str]:
         """Take the delivery lease of each transaction that has none or an expired one; returns
