@@ -33,9 +33,9 @@ from edi.delivery import AttemptOutcome, CallbackConfig, Delivery
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (Linux ``/proc``)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from benchmarks.proc import cpu_of
+
+    return cpu_of(pid).cpu
 
 
 async def _send(posts: int, connections: int, config: CallbackConfig, body: bytes,

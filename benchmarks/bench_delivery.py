@@ -36,20 +36,14 @@ from benchmarks.bench_pipeline import RECEIVER_CHILD, REPO_ROOT, _free_port
 def _tree_cpu_seconds(root: int) -> float:
     """CPU of a process and its children, the reaped ones included (PostgreSQL: the postmaster
     and its backends)."""
+    from benchmarks.proc import processes
+
     total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == root:
-            total += sum(int(f) for f in fields[11:15]) / tick
-        elif int(fields[1]) == root:
-            total += (int(fields[11]) + int(fields[12])) / tick
+    for process in processes():
+        if process.pid == root:
+            total += process.cpu + process.reaped
+        elif process.ppid == root:
+            total += process.cpu
     return total
 
 

@@ -381,24 +381,9 @@ async def drive_core(core_url: str, concurrency: int, total: int, offset: int, *
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its live child processes (the API's workers), all
     threads (Linux /proc): the load-independent cost."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    tree, grew = {pid}, True
-    while grew:
-        more = {child for child, parent in parents.items() if parent in tree} - tree
-        tree |= more
-        grew = bool(more)
-    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+    from benchmarks.proc import tree_cpu
 
+    return tree_cpu(pid)
 
 
 @contextmanager

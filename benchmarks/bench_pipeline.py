@@ -191,7 +191,6 @@ class CpuSampler:
     def __init__(self, workers: list[int], receiver: int) -> None:
         self.workers, self.receiver = set(workers), receiver
         self.samples: list[tuple[float, dict[str, float]]] = []
-        self.tick = os.sysconf("SC_CLK_TCK")
 
     def _group(self, pid: int, command: str) -> str:
         if pid in self.workers:
@@ -207,17 +206,11 @@ class CpuSampler:
         return "other"
 
     def sample(self) -> None:
+        from benchmarks.proc import processes
+
         totals: Counter[str] = Counter()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            command = stat[stat.index("(") + 1 : stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2 :].split()
-            totals[self._group(int(entry.name), command)] += (int(fields[11]) + int(fields[12])) / self.tick
+        for process in processes():
+            totals[self._group(process.pid, process.command)] += process.cpu
         self.samples.append((time.time(), dict(totals)))
 
     def between(self, start: float, end: float) -> dict[str, float]:
