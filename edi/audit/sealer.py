@@ -33,10 +33,11 @@ what the backlog holds, not what the whole trail holds.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from edi.audit.chain import GENESIS, entry_hash
 from edi.audit.models import CHAINED_FIELDS, AuditEntry
+from edi.store.repository import update_from_arrays
 
 __all__ = ["DEFAULT_BATCH", "SEAL_LOCK", "seal", "seal_all"]
 
@@ -72,13 +73,9 @@ def seal(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
     return len(updates)
 
 
-# PostgreSQL: one statement for the whole batch, its values as four arrays. An executemany of
-# UPDATEs costs a statement per entry in the sealer and in PostgreSQL (about seven entries per claim).
-_PG_UPDATE = text(
-    f"UPDATE {_table.name} AS a SET position = v.position, prev_hash = v.prev_hash, hash = v.hash "
-    "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:prevs AS text[]), "
-    "CAST(:hashes AS text[])) AS v(id, position, prev_hash, hash) WHERE a.id = v.id"
-)
+# PostgreSQL: one statement for the whole batch, its values as arrays. An executemany of UPDATEs
+# costs a statement per entry in the sealer and in PostgreSQL (about seven entries per claim).
+_PG_UPDATE = update_from_arrays(_table, "id", ("position", "prev_hash", "hash"))
 _UPDATE = update(_table).where(_table.c.id == bindparam("entry_id")).values(
     position=bindparam("new_position"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")
 )
@@ -87,10 +84,10 @@ _UPDATE = update(_table).where(_table.c.id == bindparam("entry_id")).values(
 def _write(connection: Connection, updates: list[dict[str, object]]) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(_PG_UPDATE, {
-            "ids": [u["entry_id"] for u in updates],
-            "positions": [u["new_position"] for u in updates],
-            "prevs": [u["new_prev"] for u in updates],
-            "hashes": [u["new_hash"] for u in updates],
+            "a_id": [u["entry_id"] for u in updates],
+            "a_position": [u["new_position"] for u in updates],
+            "a_prev_hash": [u["new_prev"] for u in updates],
+            "a_hash": [u["new_hash"] for u in updates],
         })
     else:
         connection.execute(_UPDATE, updates)

@@ -512,8 +512,7 @@ def _statement(name: str, columns: tuple[str, ...] = ()) -> Any:
     if name == "update":
         return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
     if name == "update_pg":
-        source = _unnest(table, ("id", *columns), "v")
-        return update(table).where(table.c.id == source.c.id).values({c: source.c[c] for c in columns})
+        return update_from_arrays(table, "id", columns)
     if name.endswith("_pg"):
         target = _tables()[name[:-3]]
         source = _unnest(target, columns, "v", ordinality="n")
@@ -527,6 +526,14 @@ def _unnest(table: Any, columns: Sequence[str], name: str, ordinality: str | Non
     arrays = [bindparam(f"a_{column}", type_=postgresql.ARRAY(table.c[column].type)) for column in columns]
     return (func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality, name=name)
             .render_derived())
+
+
+def update_from_arrays(table: Any, key: str, columns: Sequence[str]) -> Any:
+    """PostgreSQL: ``UPDATE table SET c = v.c, ... FROM unnest(:a_<key>, :a_<c>, ...) AS v WHERE
+    table.<key> = v.<key>``, many rows changed by one statement, each column's values as one array
+    parameter (``a_`` and the column's name). An executemany sends a statement per row."""
+    source = _unnest(table, (key, *columns), "v")
+    return update(table).where(table.c[key] == source.c[key]).values({c: source.c[c] for c in columns})
 
 
 def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
