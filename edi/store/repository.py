@@ -1044,13 +1044,16 @@ class Repository:
 
     @staticmethod
     def _locked_values(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """``_locked`` as column values (Core): for moves written with Core UPDATEs."""
-        table = Transaction.__table__
-        rows: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(ids)):  # the same lock order as ``_locked``
-            statement = select(table).where(table.c.id.in_(chunk)).order_by(table.c.id).with_for_update()
-            rows.update((row.id, dict(row._mapping)) for row in session.execute(statement))
-        return rows
+        """The rows of ``ids`` as column values (Core), locked for the database transaction in
+        one order for everyone (no deadlocks); for moves written with Core UPDATEs."""
+        connection = session.connection()
+        statement = _statement("lock_pg" if connection.dialect.name == "postgresql" else "lock")
+        loaded: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(ids)):
+            for found in connection.execute(statement, {"ids": list(chunk)}).mappings():
+                values = dict(found)
+                loaded[values["id"]] = values
+        return loaded
 
     @staticmethod
     def _locked_plain(session: Session, ids: Sequence[str]) -> tuple[dict[str, _Row], dict[str, dict[str, Any]]]:
@@ -1059,17 +1062,8 @@ class Repository:
         ``apply`` moves the rows of every real-time request and every answer file; the ORM's load
         and flush bookkeeping was most of its cost for one row, and then constructing a
         ``Transaction`` per row (instrumented attribute sets) still a fifth of it."""
-        connection = session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        rows: dict[str, _Row] = {}
-        loaded: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(ids)):  # one lock order for everyone: no deadlocks
-            statement = _statement("lock_pg" if postgres else "lock")
-            for found in connection.execute(statement, {"ids": list(chunk)}).mappings():
-                values = dict(found)
-                loaded[values["id"]] = values
-                rows[values["id"]] = _Row(values)
-        return rows, loaded
+        loaded = Repository._locked_values(session, ids)
+        return {transaction_id: _Row(values) for transaction_id, values in loaded.items()}, loaded
 
     @staticmethod
     def _update_plain(session: Session, rows: Mapping[str, _Row], loaded: Mapping[str, dict[str, Any]]) -> None:
@@ -1459,7 +1453,7 @@ class Repository:
         with self._transaction() as session:
             # Core, as ``apply``: the sweeper schedules every due transaction it queues, and ORM
             # objects (a load and a flush of each) were most of its CPU
-            found = self._locked_plain(session, ids)[1]
+            found = self._locked_values(session, ids)
             for transaction_id in ids:
                 if transaction_id not in found:
                     raise TransactionNotFoundError(transaction_id)
