@@ -9,6 +9,12 @@
 then drives ``POST /eligibility`` with an async aiohttp client at each concurrency level (default
 20, 50, 100) for a fixed number of requests. Every answer must be 200 with a 271 body.
 
+The clients form a closed loop (each sends its next request when its last is answered) and start
+one after the other over ``--ramp`` seconds (default: the payer delay), as independent callers
+do; only requests sent once every client is running are measured. Started together (``--burst``)
+with a fixed payer delay, the clients stay in step: every round of N requests arrives in the same
+instant and the last of each round waits for the N-1 before it, which measures that burst.
+
 What is measured, per request:
 
 ``latency``   the client's wall time for the whole POST;
@@ -90,6 +96,21 @@ class Series:
     delay: float = 0.0  # the simulator's fixed answer delay, seconds
     notes: collections.Counter[str] = field(default_factory=collections.Counter)
     first_failure: str = ""  # the first failed answer's body (synthetic data), for the log
+    sent: list[float] = field(default_factory=list)  # when each measured request was sent
+    steady_from: float = 0.0  # requests sent before this (the ramp) are not measured
+    ramp_requests: int = 0
+
+    def add(self, sent: float, latency: float, payer: float) -> None:
+        self.sent.append(sent)
+        self.latency.append(latency)
+        self.payer.append(payer)
+
+    def keep_steady(self) -> None:
+        keep = [k for k, sent in enumerate(self.sent) if sent >= self.steady_from]
+        self.ramp_requests = len(self.sent) - len(keep)
+        self.sent = [self.sent[k] for k in keep]
+        self.latency = [self.latency[k] for k in keep]
+        self.payer = [self.payer[k] for k in keep]
 
     @property
     def overhead(self) -> list[float]:
@@ -177,6 +198,20 @@ def write_config(directory: Path, core_url: str) -> tuple[Path, str]:
     return config.partners_file, config.api_key
 
 
+@contextmanager
+def simulated_partner(prefix: str, delay: float = 0.0) -> Iterator[tuple[Path, Path, str]]:
+    """A scratch directory with the payer simulator serving from it and the sample partners file
+    pointing at it: (directory, partners file, the sample submitter's API key)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        sim, core_url = start_sim(work, delay)
+        try:
+            partners, api_key = write_config(work / "cfg", core_url)
+            yield work, partners, api_key
+        finally:
+            sim.stop()
+
+
 def start_api(name: str, data_dir: Path, database_url: str, partners: Path, log_dir: Path,
               workers: int = 1) -> tuple[Child, str]:
     from edi.keys import KeyRing, generate_key
@@ -228,21 +263,32 @@ def core_ms(header: str | None) -> float | None:
     return None
 
 
-async def run_pool(concurrency: int, total: int, one: object) -> float:
-    """Run ``one(i)`` for i in range(total) with ``concurrency`` workers; the wall time."""
+async def run_pool(concurrency: int, total: int, one: object, series: Series, ramp: float = 0.0) -> None:
+    """Run ``one(i)`` for i in range(total) with ``concurrency`` workers (a closed loop: each sends
+    its next request when the last is answered); sets the series' wall time.
+
+    ``ramp`` > 0 starts the workers one after the other, evenly over that many seconds, as
+    independent callers would arrive, and then keeps only the requests sent once all of them had
+    started: with a fixed payer delay, workers started together stay in step and every request
+    of a round arrives in the same instant, a burst no set of independent callers produces (with
+    ``ramp`` 0, ``--burst``, that is what is measured)."""
     counter = iter(range(total))
 
-    async def worker() -> None:
+    async def worker(k: int) -> None:
+        if ramp > 0:
+            await asyncio.sleep(ramp * k / concurrency)
         for i in counter:
             await one(i)  # type: ignore[operator]
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    series.steady_from = started + ramp
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    series.wall = time.perf_counter() - started
+    series.keep_steady()
 
 
 async def drive_api(url: str, api_key: str, concurrency: int, total: int, offset: int,
-                    delay: float = 0.0) -> Series:
+                    delay: float = 0.0, ramp: float = 0.0) -> Series:
     """The load: ``concurrency`` clients in a closed loop. aiohttp, because the driver shares the
     machine's cores with the API it measures, and httpx's client spends several times aiohttp's
     CPU per request (see bench_callbacks): a heavy driver shows up as the API's latency."""
@@ -268,10 +314,9 @@ async def drive_api(url: str, api_key: str, concurrency: int, total: int, offset
                 series.failures[f"HTTP {answer.status}"] += 1
                 series.first_failure = series.first_failure or body[:500].decode("utf-8", "replace")
                 return
-            series.latency.append(elapsed)
-            series.payer.append(payer)
+            series.add(started, elapsed, payer)
 
-        series.wall = await run_pool(concurrency, total, one)
+        await run_pool(concurrency, total, one, series, ramp=ramp)
     return series
 
 
@@ -343,7 +388,7 @@ def read_271(content: bytes) -> str:
 
 
 async def drive_core(core_url: str, concurrency: int, total: int, offset: int, *, peer: bool,
-                     delay: float = 0.0) -> Series:
+                     delay: float = 0.0, ramp: float = 0.0) -> Series:
     """Direct CORE calls (peer=False: prepared 270s, only the call is timed), or the pyx12 glue."""
     series = Series(delay=delay)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -368,10 +413,9 @@ async def drive_core(core_url: str, concurrency: int, total: int, offset: int, *
             except (httpx.HTTPError, ValueError) as error:
                 series.failures[type(error).__name__] += 1
                 return
-            series.latency.append(time.perf_counter() - started if peer else payer)
-            series.payer.append(payer)
+            series.add(started, time.perf_counter() - started if peer else payer, payer)
 
-        series.wall = await run_pool(concurrency, total, one)
+        await run_pool(concurrency, total, one, series, ramp=ramp)
     return series
 
 
@@ -438,9 +482,10 @@ def summarize(raw: Path, top: int = 40) -> str:
 
 
 def row(label: str, s: Series, n: int) -> str:
-    ok = len(s.latency)
+    ok = len(s.latency) + s.ramp_requests
     rate = ok / s.wall if s.wall else 0.0
     fail = f"  failed {sum(s.failures.values())} ({dict(s.failures)})" if s.failures else ""
+    fail += f"  ({s.ramp_requests} sent during the ramp not counted)" if s.ramp_requests else ""
     fail += f"  ({', '.join(f'{k}: {v}' for k, v in s.notes.items())})" if s.notes else ""
     return (f"{label:<18} {ok:>5}/{n:<5} {rate:8.1f} {s.ms(s.latency, 50):9.1f} {s.ms(s.latency, 99):9.1f} "
             f"{s.ms(s.payer, 50):8.1f} {s.ms(s.payer, 99):8.1f} {s.ms(s.overhead, 50):8.1f} "
@@ -464,7 +509,8 @@ async def bench(args: argparse.Namespace, stores: dict[str, tuple[str, str]], co
     for concurrency in args.levels:
         print(f"\n== {concurrency} concurrent, {args.requests} requests each  (load average {load_average()})")
         print(HEADER)
-        direct = await drive_core(core_url, concurrency, args.requests, offset, peer=False, delay=args.payer_delay)
+        direct = await drive_core(core_url, concurrency, args.requests, offset, peer=False, delay=args.payer_delay,
+                                  ramp=args.ramp)
         offset += args.requests
         print(row("simulator direct", direct, args.requests))
         results: dict[str, Series] = {}
@@ -472,16 +518,16 @@ async def bench(args: argparse.Namespace, stores: dict[str, tuple[str, str]], co
             profile = args.profile if (name == next(iter(stores)) and concurrency == 50) else None
             cpu = cpu_seconds(API_PIDS[name])
             with sampled(API_PIDS[name], profile, f"api-{name}-c{concurrency}"):
-                series = await drive_api(url, key, concurrency, args.requests, offset, args.payer_delay)
+                series = await drive_api(url, key, concurrency, args.requests, offset, args.payer_delay, args.ramp)
             cpu = cpu_seconds(API_PIDS[name]) - cpu
             offset += args.requests
             results[name] = series
             ok &= not series.failures
             print(row(f"api ({name})", series, args.requests)
-                  + f"  cpu {1000 * cpu / max(1, len(series.latency)):.1f} ms/req")
+                  + f"  cpu {1000 * cpu / max(1, len(series.latency) + series.ramp_requests):.1f} ms/req")
         if args.peer_requests:
             peer = await drive_core(core_url, concurrency, args.peer_requests, offset, peer=True,
-                                    delay=args.payer_delay)
+                                    delay=args.payer_delay, ramp=args.ramp)
             offset += args.peer_requests
             ok &= not peer.failures
             print(row("pyx12 glue", peer, args.peer_requests))
@@ -510,9 +556,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep data and logs here")
     parser.add_argument("--api-workers", type=int, default=2, help="API processes (edi api --workers)")
     parser.add_argument("--payer-delay", type=float, default=0.0, help="seconds the simulator waits per answer")
+    parser.add_argument("--ramp", type=float, help="seconds over which the clients start (default: the payer delay)")
+    parser.add_argument("--burst", action="store_true", help="start every client at once (--ramp 0)")
     parser.add_argument("--profile", type=Path, help="py-spy the API during the 50-concurrency run (first store)")
     args = parser.parse_args(argv)
     args.levels = [int(x) for x in args.levels.split(",") if x]
+    args.ramp = 0.0 if args.burst else (args.payer_delay if args.ramp is None else args.ramp)
     names = [x.strip() for x in args.stores.split(",") if x.strip()]
     if not names or set(names) - {"sqlite", "postgres"}:
         parser.error("--stores takes sqlite and/or postgres")
@@ -524,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
     import platform
 
     print(f"python {platform.python_version()} | {os.cpu_count()} CPUs | load average {load_average()} | "
-          f"work {work} | api workers {args.api_workers} | payer delay {args.payer_delay:g} s")
+          f"work {work} | api workers {args.api_workers} | payer delay {args.payer_delay:g} s | "
+          f"clients start over {args.ramp:g} s")
     with ExitStack() as exits:
         sim, core_url = start_sim(work, args.payer_delay)
         exits.callback(sim.stop)

@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
 import time
-from pathlib import Path
 
-from benchmarks.bench_eligibility import eligibility_body, start_sim, write_config
+from benchmarks.bench_eligibility import eligibility_body, simulated_partner
 
 
 def _x12s(partner: object, start: int, n: int) -> list[str]:
@@ -67,20 +65,14 @@ def main() -> None:
 
     from edi.partners import load_partners
 
-    with tempfile.TemporaryDirectory(prefix="cpu-core-") as tmp:
-        work = Path(tmp)
-        sim, core_url = start_sim(work)
-        try:
-            partners, _api_key = write_config(work / "cfg", core_url)
-            partner = load_partners(partners).partner("simplan")
-            warmup = _x12s(partner, 0, args.warmup)
-            runs = {
-                "sequential": (1, _x12s(partner, args.warmup, args.calls)),
-                f"{args.in_flight} in flight": (args.in_flight, _x12s(partner, args.warmup + args.calls, args.calls)),
-            }
-            figures = asyncio.run(_drive(partner, warmup, runs))
-        finally:
-            sim.stop()
+    with simulated_partner("cpu-core-") as (_work, partners, _api_key):
+        partner = load_partners(partners).partner("simplan")
+        warmup = _x12s(partner, 0, args.warmup)
+        runs = {
+            "sequential": (1, _x12s(partner, args.warmup, args.calls)),
+            f"{args.in_flight} in flight": (args.in_flight, _x12s(partner, args.warmup + args.calls, args.calls)),
+        }
+        figures = asyncio.run(_drive(partner, warmup, runs))
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, (cpu, wall) in figures.items():
         print(f"{name:>14}: cpu {cpu / args.calls * 1000:.3f} ms/call, wall {wall / args.calls * 1000:.3f} ms/call"

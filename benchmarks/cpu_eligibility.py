@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
-from benchmarks.bench_eligibility import eligibility_body, start_sim, summarize, write_config
+from benchmarks.bench_eligibility import eligibility_body, simulated_partner, summarize
 
 
 def _statements(engine: Any) -> collections.Counter[str]:
@@ -61,41 +60,35 @@ def main() -> None:
     from edi.keys import KeyRing, generate_key
     from edi.settings import Settings
 
-    with tempfile.TemporaryDirectory(prefix="cpu-elig-") as tmp:
-        work = Path(tmp)
-        sim, core_url = start_sim(work)
-        try:
-            partners, api_key = write_config(work / "cfg", core_url)
-            data = work / "data"
-            data.mkdir()
-            KeyRing({"k1": base64.b64decode(generate_key())}, "k1").save(data / "master.keys")
-            settings = Settings.from_env({"EDI_DATA_DIR": str(data), "EDI_PARTNERS_FILE": str(partners)})
-            pipeline = open_pipeline(settings)
-            app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
-            counts = _statements(pipeline.repository.engine)
+    with simulated_partner("cpu-elig-") as (work, partners, api_key):
+        data = work / "data"
+        data.mkdir()
+        KeyRing({"k1": base64.b64decode(generate_key())}, "k1").save(data / "master.keys")
+        settings = Settings.from_env({"EDI_DATA_DIR": str(data), "EDI_PARTNERS_FILE": str(partners)})
+        pipeline = open_pipeline(settings)
+        app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline)
+        counts = _statements(pipeline.repository.engine)
 
-            async def drive() -> tuple[float, float]:
-                transport = httpx.ASGITransport(app=app)  # runs no lifespan: entered here (it closes CORE clients)
-                async with app.router.lifespan_context(app), httpx.AsyncClient(
-                        transport=transport, base_url="http://api", headers={"Authorization": f"Bearer {api_key}"},
-                        timeout=60) as client:
-                    await _run(client, 0, args.warmup)
-                    counts.clear()
-                    spy = _spy(args.profile)
-                    cpu, wall = time.process_time(), time.perf_counter()
-                    await _run(client, args.warmup, args.requests)
-                    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-                    _stop_spy(spy, args.profile)
-                    return cpu, wall
+        async def drive() -> tuple[float, float]:
+            transport = httpx.ASGITransport(app=app)  # runs no lifespan: entered here (it closes CORE clients)
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=transport, base_url="http://api", headers={"Authorization": f"Bearer {api_key}"},
+                    timeout=60) as client:
+                await _run(client, 0, args.warmup)
+                counts.clear()
+                spy = _spy(args.profile)
+                cpu, wall = time.process_time(), time.perf_counter()
+                await _run(client, args.warmup, args.requests)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                _stop_spy(spy, args.profile)
+                return cpu, wall
 
-            cpu, wall = asyncio.run(drive())
-            n = args.requests
-            print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            print(f"cpu {cpu / n * 1000:.1f} ms/request, wall {wall / n * 1000:.1f} ms/request ({n} requests)")
-            print("statements/request: " + ", ".join(f"{k} {v / n:g}" for k, v in sorted(counts.items())))
-            pipeline.repository.engine.dispose()
-        finally:
-            sim.stop()
+        cpu, wall = asyncio.run(drive())
+        n = args.requests
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"cpu {cpu / n * 1000:.1f} ms/request, wall {wall / n * 1000:.1f} ms/request ({n} requests)")
+        print("statements/request: " + ", ".join(f"{k} {v / n:g}" for k, v in sorted(counts.items())))
+        pipeline.repository.engine.dispose()
 
 
 def _spy(out: Path | None) -> subprocess.Popen[bytes] | None:
