@@ -33,7 +33,7 @@ from edi.delivery import AttemptOutcome, CallbackConfig, Delivery
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (Linux ``/proc``)."""
-    from benchmarks.proc import cpu_of
+    from tests.servers.proc import cpu_of
 
     return cpu_of(pid).cpu
 

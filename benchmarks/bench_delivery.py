@@ -36,7 +36,7 @@ from benchmarks.bench_pipeline import RECEIVER_CHILD, REPO_ROOT, _free_port
 def _tree_cpu_seconds(root: int) -> float:
     """CPU of a process and its children, the reaped ones included (PostgreSQL: the postmaster
     and its backends)."""
-    from benchmarks.proc import processes
+    from tests.servers.proc import processes
 
     total = 0.0
     for process in processes():

@@ -425,7 +425,7 @@ async def drive_core(core_url: str, concurrency: int, total: int, offset: int, *
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its live child processes (the API's workers), all
     threads (Linux /proc): the load-independent cost."""
-    from benchmarks.proc import tree_cpu
+    from tests.servers.proc import tree_cpu
 
     return tree_cpu(pid)
 

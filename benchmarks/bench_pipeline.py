@@ -206,7 +206,7 @@ class CpuSampler:
         return "other"
 
     def sample(self) -> None:
-        from benchmarks.proc import processes
+        from tests.servers.proc import processes
 
         totals: Counter[str] = Counter()
         for process in processes():

@@ -33,6 +33,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from tests.servers.proc import descendants
+
 __all__ = ["ClientKey", "Sshd", "make_client_key", "sshd", "sshd_key", "start_sshd"]
 
 SSHD = Path(os.environ.get("EDI_TEST_SSHD", "/usr/sbin/sshd"))
@@ -55,27 +57,6 @@ def make_client_key(directory: Path, name: str = "client") -> ClientKey:
     public = key.export_public_key().decode().strip()
     (directory / f"{name}.pub").write_text(public + "\n")
     return ClientKey(path, public)
-
-
-def _descendants(pid: int) -> list[int]:
-    """The processes below `pid`, from /proc (children first found, then theirs)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def _free_port() -> int:
@@ -142,7 +123,7 @@ class Sshd:
             return
         # sshd -D leaves the children serving open sessions running (they call setsid), so they
         # are found by parentage and ended too: a stopped server must drop its connections.
-        children = _descendants(process.pid)
+        children = descendants(process.pid)
         process.terminate()
         try:
             process.wait(5)

@@ -1,5 +1,6 @@
-"""CPU time of this machine's processes, read from Linux ``/proc``.
+"""This machine's processes, read from Linux ``/proc``: who is whose child, and CPU time.
 
+The test servers find the processes a server forked (sshd's session processes) to stop them too.
 The benchmarks run on the same two cores as the servers they drive, so what each part of a run
 costs is read as CPU time (user + system) per process: wall time mostly says how busy the machine
 was. Each benchmark needs its own cut (one process; a process and its live descendants; a server
@@ -13,7 +14,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["ProcessCpu", "cpu_of", "processes", "tree_cpu"]
+__all__ = ["ProcessCpu", "cpu_of", "descendants", "processes", "tree_cpu"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -50,12 +51,26 @@ def processes() -> Iterator[ProcessCpu]:
                 continue
 
 
+def _below(root: int, table: list[ProcessCpu]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for process in table:
+        children.setdefault(process.ppid, []).append(process.pid)
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """The live processes below ``root`` (its children as found, then theirs)."""
+    return _below(root, list(processes()))
+
+
 def tree_cpu(root: int) -> float:
     """CPU seconds of ``root`` and all its live descendants (the API's supervisor and workers)."""
     table = list(processes())
-    tree, grew = {root}, True
-    while grew:
-        more = {p.pid for p in table if p.ppid in tree} - tree
-        tree |= more
-        grew = bool(more)
+    tree = {root, *_below(root, table)}
     return sum(p.cpu for p in table if p.pid in tree)
