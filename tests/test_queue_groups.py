@@ -27,7 +27,7 @@ from connectors.queues import (
     connect,
     declare,
 )
-from connectors.queues.groups import GROUP_HEADER, pack
+from connectors.queues.groups import GROUP_HEADER, member_count, members, pack
 from connectors.queues.topology import routing_for
 from edi.store import ALL_SUBMITTERS, State
 from tests.test_queues import (
@@ -198,9 +198,9 @@ def test_a_failing_member_is_retried_alone_and_its_neighbours_are_not(env: dict[
     assert drain(env["broker"], "translate") == [] and drain(env["broker"], "translate.dlq") == []
 
 
-def publish_group(broker: str, members: list[dict[str, Any]], *, count: int | None = None) -> None:
+def publish_group(broker: str, bodies: list[dict[str, Any]], *, count: int | None = None) -> None:
     """A group message as the relay sends it (``count`` overrides the header)."""
-    (packed,) = pack("translate", [(m.get("message_id", "x"), json.dumps(m)) for m in members])
+    (packed,) = pack("translate", [(m.get("message_id", "x"), json.dumps(m)) for m in bodies])
     with connect(broker, transport_options=options_for(broker)) as conn:
         declare(conn)
         Producer(conn.default_channel, exchange=EXCHANGE).publish(
@@ -213,11 +213,11 @@ def test_poison_members_are_dead_lettered_alone_without_their_content(env: dict[
     repo = repository(env["store"])
     ids = create(repo, 5)
     refused = ids[1]
-    members = [{"transaction_id": i, "stage": "translate", "message_id": f"outbox-{n}"} for n, i in enumerate(ids)]
-    members.insert(2, {"transaction_id": "no-such-transaction", "stage": "translate", "message_id": "outbox-98",
+    bodies = [{"transaction_id": i, "stage": "translate", "message_id": f"outbox-{n}"} for n, i in enumerate(ids)]
+    bodies.insert(2, {"transaction_id": "no-such-transaction", "stage": "translate", "message_id": "outbox-98",
                        "member_id": "M123456789"})
-    members.insert(4, {"stage": "translate", "message_id": "outbox-99"})
-    publish_group(env["broker"], members)
+    bodies.insert(4, {"stage": "translate", "message_id": "outbox-99"})
+    publish_group(env["broker"], bodies)
     with connect(env["broker"], transport_options=options_for(env["broker"])) as conn:  # a group with no list
         declare(conn)
         Producer(conn.default_channel, exchange=EXCHANGE).publish(
@@ -237,7 +237,7 @@ def test_poison_members_are_dead_lettered_alone_without_their_content(env: dict[
         "outbox-99": "malformed message (no transaction_id)",
         "outbox-group-bad": "malformed group message (no list of members)",
     }
-    assert dead["outbox-1"][0] == members[1]  # a member goes to the DLQ as the single message it is
+    assert dead["outbox-1"][0] == bodies[1]  # a member goes to the DLQ as the single message it is
     assert GROUP_HEADER not in dead["outbox-1"][1] and dead["outbox-1"][1]["x-edi-stage"] == "translate"
     assert all("M123456789" not in h[REASON_HEADER] for _b, h in dead.values())
     settle_lease(env)
@@ -322,3 +322,21 @@ def test_a_finished_worker_gives_back_what_it_fetched_beyond_its_limit_as_group_
         assert worker.run(limit=2, idle_timeout=10.0, poll=0.1) == 3  # one message of three
         left = drain(env["broker"], "translate", wait=2.0)
     assert sorted(b["transaction_id"] for b, _h in left) == sorted(ids[3:])
+
+
+def test_pack_keeps_order_and_both_bounds_and_members_reads_what_it_packs() -> None:
+    rows = [(f"outbox-{n}", json.dumps({"transaction_id": f"t{n}", "stage": "outbox", "pad": "x" * (n * 10)}))
+            for n in range(1, 31)]
+    packed = list(pack("outbox", rows, max_members=8, max_bytes=1500))
+    assert sum(p.count for p in packed) == 30
+    assert all(p.count <= 8 and (p.count == 1 or len(p.text) <= 1500) for p in packed)
+    assert any(p.count < 8 for p in packed[:-1])  # the byte bound cut some runs short
+    unpacked = []
+    for p in packed:
+        headers = {GROUP_HEADER: p.count} if p.count > 1 else {}
+        found = members(json.loads(p.text), headers)
+        assert found is not None and len(found) == p.count and member_count(headers) == p.count
+        unpacked.extend(found)
+    assert [m["transaction_id"] for m in unpacked] == [f"t{n}" for n in range(1, 31)]
+    assert members({"messages": []}, {GROUP_HEADER: 2}) is None and members([1], {GROUP_HEADER: "x"}) is None
+    assert member_count({GROUP_HEADER: "nonsense"}) == 1 and member_count(None) == 1
