@@ -31,6 +31,7 @@ from connectors.queues import (
     connect,
     declare,
 )
+from connectors.queues.groups import GROUP_HEADER, members
 from connectors.queues.topology import routing_for, supports_dead_letter_arguments
 from edi.store import (
     ALL_SUBMITTERS,
@@ -108,8 +109,9 @@ def create(repo: Repository, n: int, topic: str = "translate") -> list[str]:
     return ids
 
 
-def drain(broker: str, queue_name: str, *, wait: float = 0.0) -> list[tuple[dict, dict]]:
-    """Every message waiting on a queue, acked, as (body, headers)."""
+def drain(broker: str, queue_name: str, *, wait: float = 0.0, unpack: bool = True) -> list[tuple[dict, dict]]:
+    """Every message waiting on a queue, acked, as (body, headers); a group message as its
+    members (each with the group's headers) unless ``unpack`` is false."""
     found: list[tuple[dict, dict]] = []
     with connect(broker, transport_options=options_for(broker)) as conn:
         declare(conn)
@@ -124,19 +126,22 @@ def drain(broker: str, queue_name: str, *, wait: float = 0.0) -> list[tuple[dict
                     return found
                 time.sleep(0.1)
                 continue
+            headers = dict(message.headers or {})
             try:
                 body = message.decode()
             except Exception:
                 body = {"raw": message.body}
-            found.append((body, dict(message.headers or {})))
+            bodies = members(body, headers) if unpack and "raw" not in body else [body]
+            found.extend((member, headers) for member in bodies or [body])
             message.ack()
 
 
 # -- processes (module level: spawn imports them) ---------------------------------------------
 
 
-def run_relay(store: str, broker: str) -> None:
-    with OutboxRelay(repository(store), url=broker, transport_options=options_for(broker), batch_size=7) as relay:
+def run_relay(store: str, broker: str, group_size: int = 200) -> None:
+    with OutboxRelay(repository(store), url=broker, transport_options=options_for(broker), batch_size=7,
+                     group_size=group_size) as relay:
         relay.run(until_empty=True)
 
 
@@ -207,6 +212,7 @@ def test_relay_publishes_each_outbox_row_once_to_its_stage_queue(env: dict[str, 
 
     on_translate = drain(env["broker"], "translate")
     on_transport = drain(env["broker"], "transport")
+    assert all(headers.get(GROUP_HEADER, 0) > 1 for _, headers in on_translate)  # packed: 7 and 3 rows
     assert sorted(body["transaction_id"] for body, _ in on_translate) == sorted(translate)
     assert sorted(body["transaction_id"] for body, _ in on_transport) == sorted(transport)
     body = on_transport[0][0]
@@ -346,7 +352,7 @@ def test_prefetch_above_one_handles_every_message_once(env: dict[str, str]) -> N
 def test_worker_leaving_early_gives_prefetched_messages_back(env: dict[str, str]) -> None:
     repo = repository(env["store"])
     ids = create(repo, 6)
-    finish(start(run_relay, env["store"], env["broker"]))
+    finish(start(run_relay, env["store"], env["broker"], 1))  # a message per row, as an older relay sent
     with Validate(repo, url=env["broker"], transport_options=options_for(env["broker"]), prefetch=5) as worker:
         assert worker.run(limit=2, idle_timeout=10.0, poll=0.1) == 2
         # still connected: what it had fetched beyond its limit is back on the queue, now
@@ -381,7 +387,7 @@ def test_embedded_messages_leased_together_are_given_back_at_once(embedded_env: 
     to its handler are visible again as soon as it stops, not after their lease."""
     repo = repository(embedded_env["store"])
     ids = create(repo, 6)
-    finish(start(run_relay, embedded_env["store"], embedded_env["broker"]))
+    finish(start(run_relay, embedded_env["store"], embedded_env["broker"], 1))  # a message per row
     broker = embedded_env["broker"]
     with Validate(repo, url=broker, transport_options=options_for(broker), prefetch=5) as worker:
         assert worker.run(limit=1, idle_timeout=10.0, poll=0.1) == 1

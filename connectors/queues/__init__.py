@@ -1,11 +1,13 @@
 """The pipeline's queues, with kombu: topology, the outbox relay and the stage worker base.
 
 See ``topology`` for the broker URL (``EDI_BROKER_URL``; embedded SQLite broker by default),
-``relay`` for the outbox relay (at least once) and ``consumer`` for stage workers (manual acks,
-dead-letter queues with reasons, bounded retries).
+``relay`` for the outbox relay (at least once), ``groups`` for the group messages it packs a
+batch's rows into (a tool reading a queue unpacks them with ``members``) and ``consumer`` for
+stage workers (manual acks, dead-letter queues with reasons, bounded retries).
 """
 
 from connectors.queues.consumer import PoisonMessageError, StageMessage, StageWorker
+from connectors.queues.groups import GROUP_HEADER, members
 from connectors.queues.relay import OutboxRelay, UnroutableMessageError, message_for, stage_of
 from connectors.queues.topology import (
     DLX,
@@ -24,6 +26,7 @@ from connectors.queues.topology import (
 __all__ = [
     "DLX",
     "EXCHANGE",
+    "GROUP_HEADER",
     "REASON_HEADER",
     "RETRIES_HEADER",
     "STAGES",
@@ -37,6 +40,7 @@ __all__ = [
     "connect",
     "dead_letter_queue",
     "declare",
+    "members",
     "message_for",
     "stage_of",
     "stage_queue",

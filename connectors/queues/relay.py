@@ -20,6 +20,11 @@ store's commit publishes those messages again. Every message carries ``message_i
 the store's state machine refuses a repeated move, and a stage checks the transaction's state
 before doing work with side effects.
 
+The rows of a batch that go to the same stage are published as group messages of up to
+``group_size`` transactions (``connectors.queues.groups``): one publish, confirm, broker message
+and ack for up to 200 transactions instead of one each. Each member keeps its row's
+``message_id``; the consumer unpacks a group into the messages it would have received one by one.
+
 The outbox row's topic is the stage name (``translate``) or the stage and a qualifier
 (``translate.claim``); its body holds small routing fields only (ids, kinds, partner ids) -- the
 relay refuses bodies that are not flat JSON scalars or are larger than ``MAX_BODY_BYTES``.
@@ -36,6 +41,7 @@ from typing import Any
 
 from kombu import Connection, Producer
 
+from connectors.queues.groups import GROUP_HEADER, MAX_GROUP_BYTES, MAX_GROUP_MEMBERS, Packed, pack
 from connectors.queues.topology import EXCHANGE, STAGES, connect, declare
 from edi.store import OutboxRecord, Repository
 
@@ -61,6 +67,11 @@ def stage_of(topic: str) -> str:
 
 def message_for(record: OutboxRecord) -> dict[str, Any]:
     """The JSON message for an outbox row: its routing fields, the transaction id and the stage."""
+    return _encoded(record)[0]
+
+
+def _encoded(record: OutboxRecord) -> tuple[dict[str, Any], str]:
+    """The message for an outbox row and its JSON text (encoded once: checked, then published)."""
     stage = stage_of(record.topic)
     body = dict(record.body or {})
     for key, value in body.items():
@@ -70,15 +81,16 @@ def message_for(record: OutboxRecord) -> dict[str, Any]:
     transaction_id = record.transaction_id or body.get("transaction_id")
     if transaction_id is not None:
         message["transaction_id"] = transaction_id
-    if len(json.dumps(message)) > MAX_BODY_BYTES:
+    text = json.dumps(message)  # ASCII (escaped): its length is its size in bytes
+    if len(text) > MAX_BODY_BYTES:
         raise UnroutableMessageError(f"outbox row {record.id}: body larger than {MAX_BODY_BYTES} bytes")
-    return message
+    return message, text
 
 
 class OutboxRelay:
     """Publishes the store's outbox to the stage queues. One instance per process.
 
-    ``relay_once()`` publishes one batch and returns how many messages it published;
+    ``relay_once()`` publishes one batch and returns how many outbox rows it published;
     ``run()`` loops until ``stop()`` (or until the outbox is empty, with ``until_empty``).
     """
 
@@ -89,9 +101,14 @@ class OutboxRelay:
         *,
         url: str | None = None,
         batch_size: int = 500,
+        group_size: int = MAX_GROUP_MEMBERS,
+        group_bytes: int = MAX_GROUP_BYTES,
         transport_options: Mapping[str, Any] | None = None,
     ) -> None:
+        """``group_size``: transactions per broker message at most (1: a message per outbox row)."""
         self.repository = repository
+        self.group_size = max(1, group_size)
+        self.group_bytes = group_bytes
         self.connection = connection or connect(url, transport_options=transport_options)
         self._owns_connection = connection is None
         self.batch_size = batch_size
@@ -107,40 +124,50 @@ class OutboxRelay:
         return self._producer
 
     def relay_once(self) -> int:
+        """Publish one batch; returns the number of outbox rows published (not of messages)."""
         producer = self._ready_producer()
         with self.repository.claim_outbox(self.batch_size) as batch:
-            messages = [(record, message_for(record)) for record in batch]  # refuse before publishing any
+            encoded = [_encoded(record) for record in batch]  # refuse before publishing any
+            messages = self._packed(encoded)
             if messages and self.connection.transport.driver_type == "amqp":
-                self._publish_with_retries([body for _record, body in messages])
-                return len(messages)
+                self._publish_with_retries(messages)
+                return len(encoded)
             grouped = getattr(producer.channel, "grouped_puts", contextlib.nullcontext)
             with grouped():  # the embedded broker stores the batch in one commit
                 self._publish_each(producer, messages)
-        return len(messages)
+        return len(encoded)
 
-    def _publish_each(self, producer: Producer, messages: list[tuple[OutboxRecord, dict[str, Any]]]) -> None:
-        for record, body in messages:
-            stage = body["stage"]
+    def _packed(self, encoded: list[tuple[dict[str, Any], str]]) -> list[tuple[str, Packed]]:
+        """(stage, message) to publish: each stage's rows in batch order, packed into groups."""
+        by_stage: dict[str, list[tuple[str, str]]] = {}
+        for body, text in encoded:
+            by_stage.setdefault(body["stage"], []).append((body["message_id"], text))
+        return [(stage, packed) for stage, rows in by_stage.items()
+                for packed in pack(stage, rows, max_members=self.group_size, max_bytes=self.group_bytes)]
+
+    def _publish_each(self, producer: Producer, messages: list[tuple[str, Packed]]) -> None:
+        for stage, packed in messages:
             producer.publish(
-                body,
+                packed.text,
                 exchange=EXCHANGE,
                 routing_key=stage,
-                serializer="json",
+                content_type="application/json",
+                content_encoding="utf-8",
                 delivery_mode="persistent",
-                message_id=body["message_id"],
-                headers={"x-edi-stage": stage},
+                message_id=packed.message_id,
+                headers=_headers(stage, packed),
                 retry=True,
                 retry_policy={"max_retries": 3, "interval_start": 0.1, "interval_step": 0.5, "interval_max": 2},
             )
-            log.debug("published outbox row %s to %s", record.id, stage)
+            log.debug("published %d outbox row(s) to %s", packed.count, stage)
 
-    def _publish_with_retries(self, bodies: list[dict[str, Any]]) -> None:
+    def _publish_with_retries(self, messages: list[tuple[str, Packed]]) -> None:
         """The batch, confirmed; on a lost connection reconnect and publish it all again (at least
         once, as ``retry=True`` publishing does on the other brokers)."""
         errors = (*self.connection.recoverable_connection_errors, *self.connection.connection_errors)
         for attempt in range(4):
             try:
-                self._publish_confirmed(bodies)
+                self._publish_confirmed(messages)
                 return
             except errors as error:
                 if attempt == 3:
@@ -151,7 +178,7 @@ class OutboxRelay:
                 self._producer = None
                 self._ready_producer()
 
-    def _publish_confirmed(self, bodies: list[dict[str, Any]]) -> None:
+    def _publish_confirmed(self, messages: list[tuple[str, Packed]]) -> None:
         """Publish every message, then wait until the broker has confirmed them all (AMQP 0-9-1
         publisher confirms: delivery tags count the channel's publishes from 1; an ack may cover
         every tag up to its own). Raises if any is nacked or the confirms do not come."""
@@ -171,11 +198,10 @@ class OutboxRelay:
                                                                       _settle(channel, tag, multiple)))
             self._confirm_channel = channel
         try:
-            for body in bodies:
-                stage = body["stage"]
+            for stage, packed in messages:
                 message = amqp.Message(
-                    json.dumps(body).encode("utf-8"), content_type="application/json", content_encoding="utf-8",
-                    delivery_mode=2, message_id=body["message_id"], application_headers={"x-edi-stage": stage},
+                    packed.text.encode("utf-8"), content_type="application/json", content_encoding="utf-8",
+                    delivery_mode=2, message_id=packed.message_id, application_headers=_headers(stage, packed),
                 )
                 channel._basic_publish(message, exchange=EXCHANGE.name, routing_key=stage)  # noqa: SLF001 - no wait
                 channel.relay_published += 1
@@ -192,7 +218,7 @@ class OutboxRelay:
             raise
 
     def run(self, *, poll_interval: float = 0.2, until_empty: bool = False) -> int:
-        """Relay until stopped; returns the number of messages published."""
+        """Relay until stopped; returns the number of outbox rows published."""
         total = 0
         while not self._stopping.is_set():
             published = self.relay_once()
@@ -228,6 +254,12 @@ class OutboxRelay:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _headers(stage: str, packed: Packed) -> dict[str, Any]:
+    if packed.count == 1:
+        return {"x-edi-stage": stage}
+    return {"x-edi-stage": stage, GROUP_HEADER: packed.count}
 
 
 def _settle(channel: Any, tag: int, multiple: bool) -> None:

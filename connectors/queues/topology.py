@@ -18,7 +18,9 @@ Everything is kombu; this module only names things and picks the transport:
   from the consumer publishing to the DLQ explicitly (see ``consumer.py``), which it does on
   every transport so the message carries the reason in a header.
 
-Messages are small JSON documents: ``{"transaction_id": ..., "stage": ..., ...routing fields}``.
+Messages are small JSON documents: ``{"transaction_id": ..., "stage": ..., ...routing fields}``,
+or a group of them (``{"stage": ..., "messages": [...]}`` with the ``x-edi-group`` header, see
+``groups.py``).
 Never a Python object (the consumers accept only ``application/json``) and never PHI: payloads
 live encrypted in the store, messages carry ids.
 
