@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.proc import cpu_of
 from connectors.queues import OutboxRelay, StageMessage, StageWorker, connect, declare
 from edi.store import Kind, NewTransaction, OutboxMessage, Repository, make_engine, migrate
+from tests.servers.proc import cpu_of
 
 ROWS = ("translate", "outbox", "delivery", "delivery")  # per claim
 GROUP_SIZE = 200
