@@ -91,6 +91,20 @@ def test_999_277ca_and_835_are_unchanged(tmp_path: Path, rules: Rules, roster: R
     golden("received.jsonl", (box.root / "received.jsonl").read_bytes())
 
 
+@pytest.mark.parametrize("per_set", [3, 100])
+def test_a_file_the_999_accepts_whole_is_answered_the_same(
+    tmp_path: Path, rules: Rules, roster: Roster, per_set: int
+) -> None:
+    """One set or several, all accepted: the claims may be read from the file as it came."""
+    claims = [claim(pcn, member, charges, code) for pcn, member, charges, code, _, _ in BATCH]
+    box = mailbox(tmp_path / "whole", rules, roster)
+    (box.inbound / "claims.837").write_bytes(claims_to_837p(claims, engine_envelope(501), max_per_set=per_set).encode())
+    assert box.process_once(NOW) == 1
+    assert box.pay_due(NOW + timedelta(seconds=31)) == 1
+    for kind, text in answers(box).items():
+        golden(f"whole-{per_set}-{kind}.x12", text)
+
+
 def test_835_after_a_restart_is_the_same(tmp_path: Path, rules: Rules, roster: Roster) -> None:
     box = mailbox(tmp_path / "restarted", rules, roster)
     (box.inbound / "claims.837").write_bytes(x12_837())
