@@ -26,9 +26,10 @@ from connectors.core.envelope import CoreRequest, build_request, parse_response
 from connectors.payer_sim import load_roster, load_rules
 from connectors.payer_sim.mailbox import Mailbox
 from connectors.payer_sim.roster import Roster
-from connectors.payer_sim.rules import Rules, answer_270, reply_envelope
+from connectors.payer_sim.rules import AnswerMemo, Rules, answer_270, reply_envelope
 from connectors.payer_sim.server import sim_app
 from edi.mappers.eligibility import request_to_270
+from edi.mappers.envelope import Envelope
 from edi.mappers.professional import claims_to_837p
 from tests.test_payer_sim_rules import BATCH, SAMPLE_270, claim, eligibility_request, engine_envelope
 
@@ -133,13 +134,32 @@ def texts_270() -> list[str]:
     ] + [SAMPLE_270.read_text()]
 
 
+def sim_envelope(text: str, number: int) -> Envelope:
+    envelope = reply_envelope(text, number, number, now=NOW)  # from SIMPLAN01, as `sim_app` answers
+    return dataclasses.replace(envelope, sender_id="SIMPLAN01", application_sender="SIMPLAN01")
+
+
 def test_271s_are_unchanged(roster: Roster) -> None:
-    answered = []
-    for i, text in enumerate(texts_270()):
-        envelope = reply_envelope(text, 41 + i, 41 + i, now=NOW)  # from SIMPLAN01, as `sim_app` answers
-        envelope = dataclasses.replace(envelope, sender_id="SIMPLAN01", application_sender="SIMPLAN01")
-        answered.append(answer_270(text, roster, envelope))
+    answered = [answer_270(text, roster, sim_envelope(text, 41 + i)) for i, text in enumerate(texts_270())]
     golden("271.x12", SEPARATOR.join(answered).encode())
+
+
+def test_remembered_answers_write_the_same_271s(roster: Roster) -> None:
+    """Asked twice, and again under other control numbers: the memo changes no byte."""
+    memo: AnswerMemo = {}
+    expected = (GOLDEN / "271.x12").read_text().split(SEPARATOR)
+    for _ in range(2):
+        answered = [
+            answer_270(text, roster, sim_envelope(text, 41 + i), answers=memo) for i, text in enumerate(texts_270())
+        ]
+        assert answered == expected
+    assert memo  # the second round was answered from it
+    for i, (member, last, dob, date) in enumerate(ELIGIBILITY):
+        request = eligibility_request(member, last, dob, date).model_copy(update={"control_number": f"55500{i}"})
+        text = request_to_270(request, engine_envelope(400 + i))
+        remembered = answer_270(text, roster, sim_envelope(text, 7), answers=memo)
+        assert "TRN*2*55500" in remembered
+        assert remembered == answer_270(text, roster, sim_envelope(text, 7))
 
 
 def _without_clock(text_271: str) -> str:

@@ -43,7 +43,7 @@ from starlette.applications import Starlette
 from connectors.core.envelope import CoreRequest
 from connectors.core.server import Authenticator, core_app
 from connectors.payer_sim.roster import Roster, RosterError, load_roster
-from connectors.payer_sim.rules import Rules, RulesError, answer_270, load_rules, reply_envelope
+from connectors.payer_sim.rules import AnswerMemo, Rules, RulesError, answer_270, load_rules, reply_envelope
 
 __all__ = ["ControlCounter", "main", "sim_app"]
 
@@ -86,12 +86,13 @@ def sim_app(
     number of a counter starting at `control_start` for ISA13 and GS06.
     """
     counter = ControlCounter(control_start)
+    answers: AnswerMemo = {}  # the roster is not changed while it is served
 
     async def handle(payload: str, meta: CoreRequest) -> str:
         number = counter.next()
         envelope = reply_envelope(payload, number, number)
         envelope = dataclasses.replace(envelope, sender_id=sender_id, application_sender=sender_id)
-        return answer_270(payload, roster, envelope)
+        return answer_270(payload, roster, envelope, answers=answers)
 
     app = core_app(handle, path=path, receiver_ids=[receiver_id], authenticate=authenticate)
     app.state.roster = roster
