@@ -7,7 +7,10 @@ CPU time (``time.process_time``: every thread, so Starlette's worker threads cou
   and paying it (the 835, `Mailbox.pay_due`), per claim;
 * ``rules.answer_270`` alone, and a whole CORE SOAP request through the simulator's ASGI app
   (called directly: no sockets, no HTTP client), per request;
-* the callback receiver's ASGI app verifying one Standard Webhooks signed POST, per callback.
+* the callback receiver's ASGI app verifying one Standard Webhooks signed POST, per callback;
+* the simulator's SFTP server taking one ``--sftp-claims``-claim 837 and handing out three answers
+  (an upload, a listing, three downloads by the engine's asyncssh client in a child process), per
+  claim: only this process's CPU is counted, so the client's is not.
 
 ``--profile DIR`` writes a cProfile of each part there (``DIR/<part>.prof``). Figures are printed,
 never checked: the machine is shared, decide with the profiles.
@@ -210,13 +213,80 @@ def receiver_part(callbacks: int, repeat: int, profile: Path | None) -> None:
     loop.close()
 
 
+SFTP_CHILD = r"""
+import sys
+from pathlib import Path
+from connectors.sftp import SftpMailboxClient
+from edi.partners import SftpTransport
+port, known, upload, rounds = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+settings = SftpTransport.model_validate({"host": "127.0.0.1", "port": int(port), "username": "engine",
+    "password": {"env": "SIM_SFTP_PASSWORD"}, "known_hosts": known, "inbound_dir": "/inbound",
+    "outbound_dir": "/outbound"})
+data = upload.read_bytes()
+with SftpMailboxClient(settings) as client:
+    client.list_outbound()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for number in range(rounds):
+        client.upload(f"claims{number}.837", data)
+        for remote in client.list_outbound():
+            client.download(remote.name)
+    print("done", flush=True)
+"""
+
+
+def sftp_part(claims: int, rounds: int) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from connectors.payer_sim.sftp_server import SftpServerThread
+
+    with tempfile.TemporaryDirectory(prefix="cpu-sim-sftp-") as tmp:
+        work = Path(tmp)
+        root = work / "mailbox"
+        (root / "outbound").mkdir(parents=True)
+        upload = work / "claims.837"
+        upload.write_bytes(make_837(claims))
+        golden = REPO_ROOT / "tests" / "fixtures" / "payer_sim" / "golden"
+        for kind in ("999", "277CA", "835"):  # answers about the size of a batch's (the goldens hold 16 claims)
+            (root / "outbound" / f"{kind}_answer.x12").write_bytes((golden / f"{kind}.x12").read_bytes()
+                                                                  * max(1, claims // 16))
+        server = SftpServerThread(root, host="127.0.0.1", port=0, username="engine", password="bench")
+        port = server.start()
+        try:
+            assert server.server is not None
+            known = work / "known_hosts"
+            known.write_text(server.server.known_hosts_line())
+            child = subprocess.Popen(
+                [sys.executable, "-c", SFTP_CHILD, str(port), str(known), str(upload), str(rounds)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                env={**os.environ, "SIM_SFTP_PASSWORD": "bench"})
+            assert child.stdin is not None and child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise SystemExit("the SFTP client did not connect")
+            start = time.process_time()
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            if child.stdout.readline().strip() != "done":
+                raise SystemExit("the SFTP client failed")
+            seconds = time.process_time() - start
+            child.wait(10)
+        finally:
+            server.stop()
+    print(f"SFTP server:       {seconds * 1000 / rounds / claims:.3f} ms/claim "
+          f"({seconds * 1000 / rounds:.1f} ms per {claims}-claim batch: upload, listing, 3 downloads)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--callbacks", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["mailbox", "eligibility", "receiver"])
+    parser.add_argument("--sftp-claims", type=int, default=150, help="claims per 837 moved over SFTP")
+    parser.add_argument("--sftp-rounds", type=int, default=30)
+    parser.add_argument("--only", choices=["mailbox", "eligibility", "receiver", "sftp"])
     parser.add_argument("--profile", type=Path, help="directory for cProfile files")
     args = parser.parse_args(argv)
     if args.profile is not None:
@@ -227,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         eligibility_parts(args.requests, args.repeat, args.profile)
     if args.only in (None, "receiver"):
         receiver_part(args.callbacks, args.repeat, args.profile)
+    if args.only in (None, "sftp"):
+        sftp_part(args.sftp_claims, args.sftp_rounds)
     return 0
 
 
