@@ -24,6 +24,8 @@ reused; the (sender, ISA13) pairs, so a resent file is still a duplicate; and th
 A payment is stored as the archived 837 plus the 277CA's control number: the verdicts (and the
 payer claim control numbers, derived from that number) are rebuilt from them at pay time, which
 is exact as long as the roster and rules are unchanged, and keeps PHI out of the state file.
+The mailbox also keeps each batch's verdicts in memory until it pays them, so a running mailbox
+reads every 837 once (reading the claims is nearly all of its CPU); only a restarted one rebuilds.
 Outputs are named ``999_<837 ISA13>_<our ISA13>.x12`` (``TA1_``, ``277CA_``, ``835_`` likewise).
 
 No log line or state entry carries claim data: file names, control numbers and counts only.
@@ -45,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.pgp import PgpKeyring, inner_name, looks_like_pgp
+from edi.mappers.claim_acknowledgment_writer import ClaimVerdict
 from edi.mappers.envelope import Envelope
 from edi.x12.ack import AckNumbers
 from edi.x12.reader import X12Reader
@@ -165,6 +168,9 @@ class Mailbox:
         self.state_file = Path(state_file) if state_file is not None else self.root / ".mailbox-state.json"
         self._lock = threading.RLock()
         self.state = self._load_state(control_start)
+        # Verdicts of the batches still owed an 835, by archive name: never persisted (they hold
+        # PHI); a payment missing here after a restart is rebuilt from the archived 837.
+        self._verdicts: dict[str, list[ClaimVerdict]] = {}
 
     # ------------------------------------------------------------------ state
 
@@ -253,6 +259,7 @@ class Mailbox:
         accepted = sum(1 for v in answer.verdicts if v.accepted)
         self.state.processed.add(key)
         if accepted:
+            self._verdicts[archived] = answer.verdicts
             self.state.pending.append(
                 {
                     "archive": archived,
@@ -327,15 +334,18 @@ class Mailbox:
                         type(error).__name__,
                     )
                 self.state.pending.remove(entry)
+                self._verdicts.pop(entry.get("archive"), None)
                 self._save_state()
         return written
 
     def _pay(self, entry: dict[str, Any], now: datetime) -> int:
         data = (self.archive / entry["archive"]).read_bytes()
-        # The same envelope number gives the same payer claim control numbers as the 277CA did.
-        verdicts, _ = acknowledge_837(
-            data, self.rules, self.roster, self._envelope(data, entry["ack_control"], now)
-        )
+        verdicts = self._verdicts.get(entry["archive"])
+        if verdicts is None:
+            # The same envelope number gives the same payer claim control numbers as the 277CA did.
+            verdicts, _ = acknowledge_837(
+                data, self.rules, self.roster, self._envelope(data, entry["ack_control"], now)
+            )
         number = self._reserve()
         text = pay_claims(verdicts, self.rules, self._envelope(data, number, now), self.roster)
         if text is None:
