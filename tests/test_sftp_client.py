@@ -7,6 +7,7 @@ with the server stopped and restarted under the client where that is the point.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -25,6 +26,7 @@ from connectors.sftp import (
     SftpUnavailableError,
     check_name,
 )
+from connectors.sftp.client import AsyncSftpMailbox
 from edi.partners import SecretRef, SftpTransport
 from tests.servers.sshd import ClientKey, Sshd, make_client_key, sshd, sshd_key
 
@@ -88,6 +90,19 @@ def test_upload_list_download_remove(client: SftpMailboxClient, box: Path) -> No
     assert "download 999_1.x12" in str(missing.value) and str(missing.value).startswith("sftp 127.0.0.1:")
     with pytest.raises(SftpRemoteError):
         client.remove("999_1.x12")
+
+
+def test_an_openssh_server_is_spoken_to_with_aes_gcm(settings: SftpTransport) -> None:
+    """OpenSSH offers ChaCha20-Poly1305 too; the client's own preference must win."""
+
+    async def cipher() -> str:
+        async with AsyncSftpMailbox(settings, connect_timeout=5) as mailbox:
+            await mailbox.list_outbound()
+            connection = mailbox._conn  # noqa: SLF001 - the negotiated cipher is not exposed otherwise
+            assert connection is not None
+            return connection.get_extra_info("send_cipher")
+
+    assert asyncio.run(cipher()) == "aes256-gcm@openssh.com"
 
 
 def test_upload_is_never_seen_half_written(client: SftpMailboxClient, box: Path) -> None:
