@@ -102,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
             for start in range(0, count, 200):  # as the translate worker: the consumer reads the group first
                 group = ids[start:start + 200]
                 known = pipeline.repository.get_many(group)
-                translate_many(pipeline, group, **({} if os.environ.get("BENCH_TRANSLATE_REREAD") else
-                                                   {"known": known}))
+                translate_many(pipeline, group, known=known)
 
         measure("translate", translate)
         partner_id = next(iter(pipeline.partners.partners))
