@@ -16,7 +16,7 @@ from edi.pipeline import Pipeline, intake
 from edi.pipeline.batching import build_batches
 from edi.pipeline.translate import translate_many
 from edi.settings import Settings
-from edi.store import ALL_SUBMITTERS, State
+from edi.store import ALL_SUBMITTERS, State, UnexpectedStateError
 from edi.store.models import OutboxEntry, PayloadKind
 from tests.test_payer_sim_rules import claim
 
@@ -112,3 +112,22 @@ def test_a_batch_checked_a_moment_before_its_window_ends_is_woken_again(pipeline
     assert [r.id for r in pipeline.repository.due(ends)] == [woken[0].id]  # the sweeper finds it then
     built = build_batches(pipeline, PARTNER_ID, "837P", now=ends)
     assert [b.claims for b in built] == [2]
+
+
+def test_translate_many_routes_from_the_records_the_consumer_read_and_a_stale_one_raises(pipeline: Pipeline) -> None:
+    records = [r for r, _ in intake.accept_many(pipeline, submitter_id=SUBMITTER_ID,
+                                                items=[intake.Request("professional", d) for d in claims(4)])]
+    ids = [r.id for r in records]
+    known = pipeline.repository.get_many(ids)  # as the stage consumer reads a group before handing it over
+    translate_many(pipeline, ids[:2], known={i: known[i] for i in ids[:2]})
+    translate_many(pipeline, ids[2:], known={ids[2]: known[ids[2]]})  # one read here, one given
+    after = pipeline.repository.get_many(ids)
+    assert {r.state for r in after.values()} == {State.QUEUED} and {r.partner_id for r in after.values()} == {PARTNER_ID}
+    for transaction_id in ids:
+        history = pipeline.repository.history(transaction_id, submitter_id=ALL_SUBMITTERS)
+        assert [(e.to_state, e.actor) for e in history][-1] == (State.QUEUED, "translate")
+    # a message delivered again with the record as it was before routing: the move names the state
+    # it expects, so the stale record raises (the consumer then handles the group one by one)
+    with pytest.raises(UnexpectedStateError):
+        translate_many(pipeline, ids[:1], known={ids[0]: known[ids[0]]})
+    assert [t for t, _ in outbox_topics(pipeline)].count("outbox") == 2

@@ -81,7 +81,8 @@ class TranslateWorker(_PipelineWorker):
         translate(self.pipeline, message.transaction_id)
 
     def handle_many(self, messages: list[StageMessage]) -> None:
-        translate_many(self.pipeline, [m.transaction_id for m in messages])
+        translate_many(self.pipeline, [m.transaction_id for m in messages],
+                       known={m.transaction_id: m.transaction for m in messages if m.transaction is not None})
 
 
 class OutboxWorker(_PipelineWorker):

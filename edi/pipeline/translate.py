@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,13 +189,22 @@ def translate(pipeline: Pipeline, transaction_id: str, *, hold: bool = False) ->
     return TranslateOutcome(moved, True)
 
 
-def translate_many(pipeline: Pipeline, transaction_ids: list[str]) -> None:
+def translate_many(pipeline: Pipeline, transaction_ids: list[str], *,
+                   known: Mapping[str, TransactionRecord] | None = None) -> None:
     """Route a group of transactions: claims in one commit per partner and claim type, with one
     outbox message for the group (the partner outbox builds whatever is due); eligibility
     requests, and claims that are refused, one by one as in ``translate``. Raises
     ``UnexpectedStateError`` if another worker moved one of them meanwhile (the caller then
-    translates them one by one)."""
-    records = pipeline.repository.get_many(transaction_ids)
+    translates them one by one).
+
+    ``known``: the transactions as the caller has just read them (the stage consumer reads every
+    message's transaction before handing the group over); they are not read a second time. A
+    record that is stale by then is harmless: every move names the state it expects and is
+    checked under the row lock, so a claim moved meanwhile raises as above."""
+    missing = [i for i in transaction_ids if known is None or i not in known]
+    records = pipeline.repository.get_many(missing) if missing else {}
+    if known is not None:
+        records.update((i, known[i]) for i in transaction_ids if i in known)
     waiting = [r for r in records.values() if r.state is State.VALIDATED]
     claims = [r for r in waiting if r.kind is Kind.CLAIM]
     _translate_eligibility(pipeline, [r for r in waiting if r.kind is Kind.ELIGIBILITY])
