@@ -42,6 +42,7 @@ from starlette.applications import Starlette
 
 from connectors.core.envelope import CoreRequest
 from connectors.core.server import Authenticator, core_app
+from connectors.heap import freeze_startup_heap
 from connectors.payer_sim.roster import Roster, RosterError, load_roster
 from connectors.payer_sim.rules import AnswerMemo, Rules, RulesError, answer_270, load_rules, reply_envelope
 
@@ -220,6 +221,7 @@ def serve(
         sock.bind((host, port))
         sock.listen(128)  # connections made right after the URL is printed wait in the backlog
         bound = sock.getsockname()[1]
+        freeze_startup_heap()
         print(f"core: http://{shown_host}:{bound}{core_path}", flush=True)
         if sftp is not None:
             print(f"sftp: sftp://{shown_host}:{sftp.port}", flush=True)

@@ -17,6 +17,7 @@ from typing import Any
 from connectors.api import create_app
 from connectors.api.auth import api_auth_options
 from connectors.delivery.receiver import CallbackReceiver
+from connectors.heap import freeze_startup_heap
 from connectors.http_server import ServerThread
 from connectors.ingest.runner import DoorRunner
 from connectors.loop import LoopThread
@@ -67,6 +68,7 @@ def run_worker(stages: list[str] | None = None, *, relay: bool = True, sweeper: 
     pipeline = open_pipeline(settings)
     runner = PipelineRunner(pipeline, broker_url=settings.broker_url, stages=stages or STAGES, relay=relay,
                             sweeper=sweeper, pollers=pollers, prefetch=prefetch).start()
+    freeze_startup_heap()
     print(f"worker: stages {', '.join(runner.stages)}", flush=True)
     try:
         _until_signalled()
@@ -80,6 +82,7 @@ def run_doors() -> None:
     settings = Settings.from_env()
     pipeline = open_pipeline(settings)
     doors = DoorRunner(pipeline, DoorSettings.from_env()).start()
+    freeze_startup_heap()
     for line in doors.listening:
         print(f"doors: {line}", flush=True)
     try:
@@ -99,6 +102,7 @@ def run_api(host: str, port: int, *, ssl_certfile: str | None = None, ssl_keyfil
     app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
                      **_auth(pipeline))
     server = ServerThread(app, host, port, lifespan="on", ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile).start()
+    freeze_startup_heap()
     print(f"api: {server.url}  (OpenAPI: {server.url}/docs)", flush=True)
     try:
         _until_signalled()
@@ -110,8 +114,10 @@ def api_app() -> Any:
     """The API of one worker process of ``edi api --workers N`` (uvicorn imports and calls it)."""
     _configure_logs("api")
     pipeline = open_pipeline(Settings.from_env(), upgrade=False)  # the supervisor migrated the store
-    return create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
-                      **_auth(pipeline))
+    app = create_app(pipeline.repository, pipeline.payloads, pipeline.partners.api_keys(), pipeline=pipeline,
+                     **_auth(pipeline))
+    freeze_startup_heap()
+    return app
 
 
 def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *,
@@ -181,6 +187,7 @@ def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float 
                            ssl_keyfile=ssl_keyfile).start()
         demo = {SUBMITTER_ID: pipeline.partners.submitters[SUBMITTER_ID]}  # its folder and SFTP doors
         doors = DoorRunner(pipeline, DoorSettings.from_env(), submitters=demo).start()
+        freeze_startup_heap()
         print(f"api:       {api.url}  (OpenAPI: {api.url}/docs)", flush=True)
         print(f"api key:   {config.api_key}  (submitter {SUBMITTER_ID})", flush=True)
         print(f"callback:  {receiver.url}  (received: {receiver.url.rsplit('/', 1)[0]}/deliveries)", flush=True)
