@@ -76,6 +76,9 @@ class Loop:
     # Direct segments by id, in order: built on the first look-up (a mapper asks each loop for
     # a dozen segment ids, each a scan of every item otherwise).
     _by_id: dict[str, list[Seg]] | None = field(default=None, init=False, repr=False, compare=False)
+    # Direct child loops by id, the same way: a 2000A holding a thousand 2000B loops was scanned
+    # whole for every look-up, which made reading a set quadratic in its claims.
+    _loops_by_id: dict[str, list[Loop]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def segments(self, seg_id: str | None = None, qualifier: str | tuple[str, ...] | None = None) -> list[Seg]:
         """Direct segments of this loop, optionally filtered by id and first-element qualifier."""
@@ -101,7 +104,16 @@ class Loop:
         return found[0] if found else None
 
     def loops(self, loop_id: str | None = None) -> list[Loop]:
-        return [it for it in self.items if isinstance(it, Loop) and (loop_id is None or it.id == loop_id)]
+        if loop_id is None:
+            return [it for it in self.items if isinstance(it, Loop)]
+        by_id = self._loops_by_id
+        if by_id is None:
+            by_id = {}
+            for it in self.items:
+                if isinstance(it, Loop):
+                    by_id.setdefault(it.id, []).append(it)
+            self._loops_by_id = by_id
+        return list(by_id.get(loop_id, ()))
 
     def loop(self, loop_id: str) -> Loop | None:
         found = self.loops(loop_id)
