@@ -83,6 +83,16 @@ _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 #: Worker threads for store work at once (PostgreSQL's pool holds 10 connections by default).
 DEFAULT_STORE_THREADS = 8
+#: Threads at once for the store work of real-time eligibility requests (before and after the
+#: CORE call). That work is CPU-bound Python: under the GIL more threads add no throughput, and
+#: each thread that gives the GIL up for a system call (SQLite, a file write, a flush) waits up
+#: to the interpreter's switch interval to get it back while another computes -- with eight,
+#: a request's 6-8 ms of CPU took 100+ ms at the p99. Two let one request's flush or database
+#: round trip overlap another's CPU; one alone queues every request behind each flush, which a
+#: busy disk makes long. Measured (``benchmarks.bench_eligibility``, 50 concurrent, 1 s payer,
+#: idle machine): p99 overhead 536-577 ms with 8, 149-203 ms with 2, 155-181 ms with 1; with the
+#: machine loaded by other work, 1 did worst.
+DEFAULT_REALTIME_THREADS = 2
 T = TypeVar("T")
 ACTOR = "api"
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
@@ -287,6 +297,7 @@ def create_app(
     realtime: bool = True,
     core_options: Mapping[str, Any] | None = None,
     store_threads: int = DEFAULT_STORE_THREADS,
+    realtime_threads: int = DEFAULT_REALTIME_THREADS,
     verifier: TokenVerifier | None = None,
     token_issuer: TokenIssuer | None = None,
     oauth_clients: ClientRegistry | None = None,
@@ -307,9 +318,15 @@ def create_app(
     # more threads than the database pool has connections only queue there, and each extra
     # runnable thread makes the GIL change hands more often.
     limiter = anyio.CapacityLimiter(store_threads)
+    # Real-time eligibility has a lane of its own (see DEFAULT_REALTIME_THREADS): requests that
+    # wait for a payer are not queued behind a large claims batch, nor slowed by many threads.
+    realtime_lane = anyio.CapacityLimiter(realtime_threads)
 
     async def to_store(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)
+
+    async def to_realtime(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=realtime_lane)
 
     auth = {key.lower(): submitter for key, submitter in submitters_auth.items()}
     audit = AuditLog(repository.engine)
@@ -505,15 +522,15 @@ def create_app(
                 return accepted, None
             return accepted, _prepare_send(pipeline, accepted)
 
-        transaction, send = await to_store(accept_and_prepare)
+        transaction, send = await to_realtime(accept_and_prepare)
         if pipeline is not None and core is not None:
-            answered = await _answer_now(pipeline, core, send, to_store) if send is not None else None
+            answered = await _answer_now(pipeline, core, send, to_realtime) if send is not None else None
             if answered is not None:
                 body, payer_seconds = answered
                 # Server-Timing lets a caller (and the benchmark) tell the payer's time from ours.
                 headers = {"Location": _self(transaction.id), "Server-Timing": f"core;dur={payer_seconds * 1000:.1f}"}
                 return JSONResponse(body, status_code=200, headers=headers)
-            transaction = await to_store(repository.require, transaction.id, submitter_id=submitter)
+            transaction = await to_realtime(repository.require, transaction.id, submitter_id=submitter)
         return JSONResponse(_accepted(transaction), status_code=202, headers={"Location": _self(transaction.id)})
 
     @app.post(
