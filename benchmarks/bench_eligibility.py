@@ -181,9 +181,10 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_sim(log_dir: Path, delay: float = 0.0) -> tuple[Child, str]:
+def start_sim(log_dir: Path, delay: float = 0.0, spread: float = 0.0) -> tuple[Child, str]:
     sim = Child("payer-sim", [sys.executable, "-m", "connectors.payer_sim", "--roster", str(SAMPLE / "roster.yaml"),
-                              "--rules", str(SAMPLE / "rules.yaml"), "--port", "0", "--answer-delay", str(delay)],
+                              "--rules", str(SAMPLE / "rules.yaml"), "--port", "0", "--answer-delay", str(delay),
+                              "--answer-delay-spread", str(spread)],
                 child_env(), log_dir)
     line = sim.wait_for("core: ")
     return sim, line.removeprefix("core: ")
@@ -556,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep data and logs here")
     parser.add_argument("--api-workers", type=int, default=2, help="API processes (edi api --workers)")
     parser.add_argument("--payer-delay", type=float, default=0.0, help="seconds the simulator waits per answer")
+    parser.add_argument("--payer-spread", type=float, default=0.0,
+                        help="each simulator answer waits the payer delay +- up to this many seconds (evenly drawn)")
     parser.add_argument("--ramp", type=float, help="seconds over which the clients start (default: the payer delay)")
     parser.add_argument("--burst", action="store_true", help="start every client at once (--ramp 0)")
     parser.add_argument("--profile", type=Path, help="py-spy the API during the 50-concurrency run (first store)")
@@ -576,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
           f"work {work} | api workers {args.api_workers} | payer delay {args.payer_delay:g} s | "
           f"clients start over {args.ramp:g} s")
     with ExitStack() as exits:
-        sim, core_url = start_sim(work, args.payer_delay)
+        sim, core_url = start_sim(work, args.payer_delay, args.payer_spread)
         exits.callback(sim.stop)
         partners, api_key = write_config(work / "config", core_url)
         stores: dict[str, tuple[str, str]] = {}

@@ -117,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--control-start", type=int, default=1, help="first ISA13/GS06 of the answers")
     parser.add_argument("--mailbox", type=Path, help="mailbox directory (inbound/, outbound/, archive/)")
     parser.add_argument("--payment-delay", type=float, default=5.0, help="seconds before an 835 pays a batch")
+    parser.add_argument("--answer-delay-spread", type=float, default=0.0,
+                        help="each answer waits --answer-delay +- up to this many seconds, evenly drawn")
     parser.add_argument("--answer-delay", type=float, default=0.0,
                         help="seconds each CORE answer waits first (a payer's own answer time; benchmarks)")
     parser.add_argument("--sftp-port", type=int, help="serve the mailbox over SFTP on this port (0: free)")
@@ -128,13 +130,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def delayed(app: object, seconds: float) -> object:
-    """Wrap the CORE app so each answer takes ``seconds`` (a payer's own processing time)."""
+def delayed(app: object, seconds: float, spread: float = 0.0) -> object:
+    """Wrap the CORE app so each answer takes ``seconds`` (a payer's own processing time), or with
+    ``spread`` a time drawn evenly from ``seconds`` +- ``spread``: payers' answer times vary."""
     import asyncio
+    import random
+
+    low = max(0.0, seconds - spread)
+    high = seconds + spread
 
     async def wrapped(scope, receive, send):  # noqa: ANN001, ANN202 - ASGI
         if scope.get("type") == "http":
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(random.uniform(low, high) if spread else seconds)
         await app(scope, receive, send)  # type: ignore[operator]
 
     return wrapped
@@ -153,6 +160,7 @@ def serve(
     mailbox: Path | None = None,
     payment_delay: float = 5.0,
     answer_delay: float = 0.0,
+    answer_delay_spread: float = 0.0,
     sftp_port: int | None = None,
     sftp_user: str | None = None,
     sftp_password: str | None = None,
@@ -184,8 +192,8 @@ def serve(
         control_start=control_start,
         path=core_path,
     )
-    if answer_delay > 0:
-        app = delayed(app, answer_delay)  # type: ignore[assignment]
+    if answer_delay > 0 or answer_delay_spread > 0:
+        app = delayed(app, answer_delay, answer_delay_spread)  # type: ignore[assignment]
     stop = threading.Event()
     mailbox_thread: threading.Thread | None = None
     sftp: SftpServerThread | None = None
@@ -260,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             mailbox=args.mailbox,
             payment_delay=args.payment_delay,
             answer_delay=args.answer_delay,
+            answer_delay_spread=args.answer_delay_spread,
             sftp_port=args.sftp_port,
             sftp_user=args.sftp_user,
             sftp_password=password,
