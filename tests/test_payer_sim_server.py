@@ -216,3 +216,16 @@ def _read_line(process: subprocess.Popen[Any], timeout: float) -> str:
         _, err = process.communicate(timeout=5)
         pytest.fail(f"payer-sim printed no URL: {err}")
     return box[0].strip()
+
+
+def test_answer_wait_is_the_delay_or_evenly_spread_around_it() -> None:
+    import random
+
+    from connectors.payer_sim.server import answer_wait
+
+    assert answer_wait(1.0) == 1.0
+    rng = random.Random(7)
+    waits = [answer_wait(1.0, 0.5, rng) for _ in range(2000)]
+    assert min(waits) >= 0.5 and max(waits) <= 1.5
+    assert min(waits) < 0.6 and max(waits) > 1.4  # the whole range is used, not one value
+    assert all(answer_wait(0.2, 0.5, rng) >= 0.0 for _ in range(200))  # never a negative wait

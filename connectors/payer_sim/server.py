@@ -32,6 +32,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import random
 import socket
 import sys
 import threading
@@ -130,18 +131,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def delayed(app: object, seconds: float, spread: float = 0.0) -> object:
-    """Wrap the CORE app so each answer takes ``seconds`` (a payer's own processing time), or with
-    ``spread`` a time drawn evenly from ``seconds`` +- ``spread``: payers' answer times vary."""
-    import asyncio
-    import random
+def answer_wait(seconds: float, spread: float = 0.0, rng: random.Random | None = None) -> float:
+    """How long one answer waits: ``seconds``, or with ``spread`` a time drawn evenly from
+    ``seconds`` +- ``spread`` (never below zero): payers' answer times vary."""
+    if not spread:
+        return seconds
+    return (rng or random).uniform(max(0.0, seconds - spread), seconds + spread)
 
-    low = max(0.0, seconds - spread)
-    high = seconds + spread
+
+def delayed(app: object, seconds: float, spread: float = 0.0) -> object:
+    """Wrap the CORE app so each answer takes ``answer_wait(seconds, spread)`` first (a payer's
+    own processing time)."""
+    import asyncio
 
     async def wrapped(scope, receive, send):  # noqa: ANN001, ANN202 - ASGI
         if scope.get("type") == "http":
-            await asyncio.sleep(random.uniform(low, high) if spread else seconds)
+            await asyncio.sleep(answer_wait(seconds, spread))
         await app(scope, receive, send)  # type: ignore[operator]
 
     return wrapped
