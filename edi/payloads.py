@@ -127,6 +127,10 @@ class PayloadStore(Protocol):
         """Encrypt and store ``data`` under a new opaque id."""
         ...
 
+    def put_many(self, items: Sequence[bytes]) -> list[StoredPayload]:
+        """``put`` for each item, in order, with the cipher set up once for the group."""
+        ...
+
     def get(self, uri: str, *, sha256: str | None = None) -> bytes:
         """Read and decrypt; with ``sha256``, also check the plaintext digest."""
         ...

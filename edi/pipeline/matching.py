@@ -14,12 +14,13 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from edi.mappers.acknowledgments import x12_999_to_acks, x12_to_ta1
 from edi.mappers.claim_acknowledgment import x12_277ca_to_reports
 from edi.mappers.remittance import x12_835_to_reports
 from edi.pipeline.context import Pipeline
-from edi.pipeline.notices import EventType, notice, request_pcns
+from edi.pipeline.notices import Draft, EventType, notice, notice_many, request_pcns
 from edi.reports.reasons import detail_999_part
 from edi.responses import ClaimPart, split_277ca, split_835, split_999, ta1_key
 from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
@@ -196,15 +197,20 @@ def _999(pipeline: Pipeline, partner: str, ack, inbound: PayloadAttachment, plan
             continue
         matched.append((part, members))
     pcns = request_pcns(pipeline, [member for _part, members in matched for member in members])
+    answered: list[tuple[int, TransactionRecord, Any]] = []  # (place in plan.moves, member, part)
+    drafts = []
     for part, members in matched:
         plan.matched += len(members)
         for member in members:
             _confirm_sent(plan, member)
-            note = notice(pipeline, member, EventType.FUNCTIONAL_ACK, document_type="999", final=not part.accepted,
-                          status="accepted" if part.accepted else "rejected", response=part.document,
-                          patient_control_number=pcns.get(member.id))
-            plan.moves.append(Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), detail_999_part(part),
-                                   attach=[inbound, note.attachment], outbox=[note.delivery], keep_if_refused=True))
+            drafts.append(Draft(member, EventType.FUNCTIONAL_ACK, "999", final=not part.accepted,
+                                status="accepted" if part.accepted else "rejected", response=part.document,
+                                patient_control_number=pcns.get(member.id)))
+            answered.append((len(plan.moves), member, part))
+            plan.moves.append(None)  # type: ignore[arg-type]  # set below, once the notices are stored
+    for (place, member, part), note in zip(answered, notice_many(pipeline, drafts), strict=True):
+        plan.moves[place] = Move(member.id, _onto(member, State.ACKNOWLEDGED, _WAITING), detail_999_part(part),
+                                 attach=[inbound, note.attachment], outbox=[note.delivery], keep_if_refused=True)
 
 
 def _onto(member: TransactionRecord, target: State, waiting: frozenset[State]) -> State | None:
@@ -257,6 +263,8 @@ def _status(codes: tuple[str, ...]) -> str:
 
 
 def _277ca(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: PayloadAttachment, plan: _Plan) -> None:
+    answered: list[tuple[int, TransactionRecord, ClaimPart, str]] = []  # (place in plan.moves, member, part, detail)
+    drafts = []
     for part in parts:
         member = _claim_member(pipeline, partner, part, _WAITING, plan)
         if member is None:
@@ -264,24 +272,31 @@ def _277ca(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: Pa
         keys = part.keys
         accepted = all(k.accepted is not False for k in keys) if keys else None
         codes = tuple(code for k in keys for code in k.status_codes)
-        note = notice(pipeline, member, EventType.CLAIM_ACK, document_type="277CA", final=accepted is False,
-                      status="accepted" if accepted else "rejected" if accepted is False else "pending",
-                      response=part.document, patient_control_number=part.patient_control_number)
-        plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _WAITING), f"277CA:{_status(codes)}",
-                               correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],
-                               keep_if_refused=True))
+        drafts.append(Draft(member, EventType.CLAIM_ACK, "277CA", final=accepted is False,
+                            status="accepted" if accepted else "rejected" if accepted is False else "pending",
+                            response=part.document, patient_control_number=part.patient_control_number))
+        answered.append((len(plan.moves), member, part, f"277CA:{_status(codes)}"))
+        plan.moves.append(None)  # type: ignore[arg-type]  # set below, once the notices are stored
+    for (place, member, part, detail), note in zip(answered, notice_many(pipeline, drafts), strict=True):
+        plan.moves[place] = Move(member.id, _onto(member, State.RESPONDED, _WAITING), detail,
+                                 correlation=_payer_number(part), attach=[inbound, note.attachment],
+                                 outbox=[note.delivery], keep_if_refused=True)
 
 
 def _835(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: PayloadAttachment, plan: _Plan) -> None:
+    answered: list[tuple[int, TransactionRecord, ClaimPart, str]] = []  # (place in plan.moves, member, part, detail)
+    drafts = []
     for part in parts:
         member = _claim_member(pipeline, partner, part, _ANSWERED, plan)
         if member is None:
             continue
         status = next((k.status_code for k in part.keys if k.status_code), None) or "none"
-        note = notice(pipeline, member, EventType.CLAIM_PAYMENT, document_type="835", final=True,
-                      status="denied" if status == "4" else "paid", response=part.document,
-                      patient_control_number=part.patient_control_number)
-        plan.moves.append(Move(member.id, _onto(member, State.RESPONDED, _ANSWERED),
-                               f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}",
-                               correlation=_payer_number(part), attach=[inbound, note.attachment], outbox=[note.delivery],
-                               keep_if_refused=True))
+        drafts.append(Draft(member, EventType.CLAIM_PAYMENT, "835", final=True,
+                            status="denied" if status == "4" else "paid", response=part.document,
+                            patient_control_number=part.patient_control_number))
+        answered.append((len(plan.moves), member, part, f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}"))
+        plan.moves.append(None)  # type: ignore[arg-type]  # set below, once the notices are stored
+    for (place, member, part, detail), note in zip(answered, notice_many(pipeline, drafts), strict=True):
+        plan.moves[place] = Move(member.id, _onto(member, State.RESPONDED, _ANSWERED), detail,
+                                 correlation=_payer_number(part), attach=[inbound, note.attachment],
+                                 outbox=[note.delivery], keep_if_refused=True)

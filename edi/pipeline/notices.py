@@ -17,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from edi.delivery import webhook_id_for
 from edi.pipeline.context import Pipeline
 from edi.pipeline.topics import Stage, message
 from edi.store import OutboxMessage, PayloadAttachment, PayloadRecord, TransactionRecord
 from edi.store.models import PayloadKind
 
-__all__ = ["EventType", "Notice", "notice", "read_notice", "request_pcns", "webhook_id_of"]
+__all__ = ["Draft", "EventType", "Notice", "notice", "notice_many", "read_notice", "request_pcns", "webhook_id_of"]
 
 
 class EventType:
@@ -43,6 +45,20 @@ class Notice:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One response document to store: what ``notice`` takes, for ``notice_many``."""
+
+    transaction: TransactionRecord
+    event: str
+    document_type: str
+    final: bool
+    status: str
+    response: Any = None
+    errors: Sequence[Mapping[str, Any]] = ()
+    patient_control_number: str | None = None
+
+
 def notice(
     pipeline: Pipeline,
     transaction: TransactionRecord,
@@ -57,29 +73,54 @@ def notice(
 ) -> Notice:
     """Store one response document for ``transaction``; commit the returned attachment and
     delivery message together with the state move they belong to."""
+    return notice_many(pipeline, [Draft(transaction, event, document_type, final, status, response, errors,
+                                        patient_control_number)])[0]
+
+
+def notice_many(pipeline: Pipeline, drafts: Sequence[Draft]) -> list[Notice]:
+    """``notice`` for many documents (every claim's part of one answer file), stored with one
+    ``put_many``: the payload cipher is set up once for the group, not once per claim."""
+    bodies = [_body(pipeline, draft) for draft in drafts]
+    stored = pipeline.payloads.put_many([_dumps(body) for body in bodies])
+    return [
+        Notice(PayloadAttachment(PayloadKind.RESPONSE_JSON, record, draft.document_type),
+               message(Stage.DELIVERY, draft.transaction.id), body)
+        for draft, body, record in zip(drafts, bodies, stored, strict=True)
+    ]
+
+
+def _body(pipeline: Pipeline, draft: Draft) -> dict[str, Any]:
+    transaction = draft.transaction
     data: dict[str, Any] = {
         "transactionId": transaction.id,
         "kind": transaction.kind.value,
-        "documentType": document_type,
-        "status": status,
-        "final": final,
+        "documentType": draft.document_type,
+        "status": draft.status,
+        "final": draft.final,
     }
     if transaction.correlation.control_number:
         data["controlNumber"] = transaction.correlation.control_number
-    pcn = patient_control_number or transaction.correlation.patient_control_number or request_clm01(pipeline, transaction)
+    pcn = (draft.patient_control_number or transaction.correlation.patient_control_number
+           or request_clm01(pipeline, transaction))
     if pcn:
         data["patientControlNumber"] = pcn
-    if response is not None:
-        data["response"] = response
-    if errors:
-        data["errors"] = [dict(e) for e in errors]
-    body = {"type": event, "timestamp": pipeline.now().isoformat(), "data": data}
-    stored = pipeline.payloads.put(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    return Notice(
-        PayloadAttachment(PayloadKind.RESPONSE_JSON, stored, document_type),
-        message(Stage.DELIVERY, transaction.id),
-        body,
-    )
+    if draft.response is not None:
+        data["response"] = draft.response
+    if draft.errors:
+        data["errors"] = [dict(e) for e in draft.errors]
+    return {"type": draft.event, "timestamp": pipeline.now().isoformat(), "data": data}
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    """The document's bytes: ``json.dumps(body, ensure_ascii=False, separators=(",", ":"))`` as
+    UTF-8, made by orjson, which writes the same bytes for the JSON types the mappers produce
+    (strings, booleans, integers, null; no floats) in a fraction of the CPU (an 835 part's dump
+    was a tenth of the responses stage). Anything orjson refuses (an integer beyond 64 bits, a
+    key that is not text, a lone surrogate) goes through ``json`` and fails or succeeds as before."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def request_clm01(pipeline: Pipeline, transaction: TransactionRecord) -> str | None:
