@@ -25,6 +25,7 @@ from edi.reports.reasons import detail_999_part
 from edi.responses import ClaimPart, split_277ca, split_835, split_999, ta1_key
 from edi.store import Correlation, InboundOutcome, Move, PayloadAttachment, State, TransactionRecord
 from edi.store.models import PayloadKind
+from edi.x12.reader import read_segments
 from edi.x12.validator import validate
 
 __all__ = ["detect_document_type", "process_inbound"]
@@ -117,7 +118,8 @@ def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
         return document.outcome or "processed"
     raw = pipeline.read(document.stored)
     kind = detect_document_type(raw) or document.document_type
-    report = validate(raw)
+    segments = read_segments(raw)  # cut once: validated, searched for TA1s and mapped below
+    report = validate(segments)
     if not report.interchanges or report.unreadable:
         repository.apply([], actor=ACTOR, inbound=InboundOutcome(inbound_id, "invalid", 0, kind))
         log.warning("inbound document %s from %s is not X12", inbound_id, document.partner_id)
@@ -133,17 +135,17 @@ def process_inbound(pipeline: Pipeline, inbound_id: str) -> str:
         # The response documents of the whole file are written first and made durable together
         # (one flush, not one per claim), before the commit that references them.
         with pipeline.payloads.deferred_sync():
-            for ta1 in x12_to_ta1(raw):
+            for ta1 in x12_to_ta1(segments):
                 _ta1(pipeline, partner, ta1, inbound, plan)
             if kind == "999":
-                for ack in x12_999_to_acks(raw):
+                for ack in x12_999_to_acks(segments):
                     _999(pipeline, partner, ack, inbound, plan)
             elif kind == "277CA":
-                parts = [part for report in x12_277ca_to_reports(raw) for part in split_277ca(report, shared=True)]
+                parts = [part for report in x12_277ca_to_reports(segments) for part in split_277ca(report, shared=True)]
                 plan.claims = _ClaimIndex(pipeline, partner, parts)
                 _277ca(pipeline, partner, parts, inbound, plan)
             elif kind == "835":
-                parts = [part for report in x12_835_to_reports(raw) for part in split_835(report, shared=True)]
+                parts = [part for report in x12_835_to_reports(segments) for part in split_835(report, shared=True)]
                 plan.claims = _ClaimIndex(pipeline, partner, parts)
                 _835(pipeline, partner, parts, inbound, plan)
     except Exception as error:  # a document we cannot read is recorded as such, not retried forever
