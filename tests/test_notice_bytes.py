@@ -5,12 +5,13 @@ a submitter may have stored or signed them, and a replay must send what the firs
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from edi.pipeline.notices import _dumps
+from edi.pipeline.notices import _dumps, _loads
 from tests.response_golden import inputs, kind_of, outputs_of
 
 
@@ -50,3 +51,15 @@ def test_what_orjson_refuses_takes_the_old_path() -> None:
     assert _dumps(body) == _reference(body)
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate (bytes X12 read with surrogateescape)
         _dumps(_body({"name": "bad \udcff byte"}))
+
+
+def test_documents_read_back_as_json_loads_reads_them() -> None:
+    for path in inputs():
+        for part in outputs_of(path.read_bytes(), kind_of(path), shared=True)["parts"]:
+            raw = _dumps(_body(part["document"]))
+            assert _loads(raw) == json.loads(raw)
+    # what orjson refuses and json reads still reads, as json reads it
+    assert _loads(b'{"a":"\\ud800 \\u00e9"}') == json.loads(b'{"a":"\\ud800 \\u00e9"}')
+    assert math.isnan(_loads(b'{"a":NaN}')["a"])
+    with pytest.raises(ValueError):
+        _loads(b"not json")

@@ -147,7 +147,7 @@ def request_pcns(pipeline: Pipeline, transactions: Sequence[TransactionRecord]) 
 
 def _pcn_in(pipeline: Pipeline, record: PayloadRecord) -> str | None:
     try:
-        data = json.loads(pipeline.read(record))
+        data = _loads(pipeline.read(record))
     except ValueError:
         return None
     info = data.get("claimInformation") if isinstance(data, dict) else None
@@ -158,7 +158,16 @@ def _pcn_in(pipeline: Pipeline, record: PayloadRecord) -> str | None:
 def read_notice(pipeline: Pipeline, record: PayloadRecord) -> tuple[bytes, dict[str, Any]]:
     """The stored bytes of a response document and their parsed form."""
     raw = pipeline.read(record)
-    return raw, orjson.loads(raw)  # json.loads' result for the documents ``notice`` writes, in less CPU
+    return raw, _loads(raw)
+
+
+def _loads(raw: bytes) -> Any:
+    """``json.loads``' result in less CPU; what orjson refuses and json reads (NaN, a lone
+    surrogate's escape) still goes through json."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def webhook_id_of(record: PayloadRecord) -> str:
