@@ -15,7 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from edi.delivery import webhook_id_for
 from edi.pipeline.context import Pipeline
@@ -23,7 +26,7 @@ from edi.pipeline.topics import Stage, message
 from edi.store import OutboxMessage, PayloadAttachment, PayloadRecord, TransactionRecord
 from edi.store.models import PayloadKind
 
-__all__ = ["EventType", "Notice", "notice", "read_notice", "request_pcns", "webhook_id_of"]
+__all__ = ["Draft", "EventType", "Notice", "notice", "notice_many", "read_notice", "request_pcns", "webhook_id_of"]
 
 
 class EventType:
@@ -43,6 +46,20 @@ class Notice:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One response document to store: what ``notice`` takes, for ``notice_many``."""
+
+    transaction: TransactionRecord
+    event: str
+    document_type: str
+    final: bool
+    status: str
+    response: Any = None
+    errors: Sequence[Mapping[str, Any]] = ()
+    patient_control_number: str | None = None
+
+
 def notice(
     pipeline: Pipeline,
     transaction: TransactionRecord,
@@ -57,29 +74,54 @@ def notice(
 ) -> Notice:
     """Store one response document for ``transaction``; commit the returned attachment and
     delivery message together with the state move they belong to."""
+    return notice_many(pipeline, [Draft(transaction, event, document_type, final, status, response, errors,
+                                        patient_control_number)])[0]
+
+
+def notice_many(pipeline: Pipeline, drafts: Sequence[Draft]) -> list[Notice]:
+    """``notice`` for many documents (every claim's part of one answer file), stored with one
+    ``put_many``: the payload cipher is set up once for the group, not once per claim."""
+    bodies = [_body(pipeline, draft) for draft in drafts]
+    stored = pipeline.payloads.put_many([_dumps(body) for body in bodies])
+    return [
+        Notice(PayloadAttachment(PayloadKind.RESPONSE_JSON, record, draft.document_type),
+               message(Stage.DELIVERY, draft.transaction.id), body)
+        for draft, body, record in zip(drafts, bodies, stored, strict=True)
+    ]
+
+
+def _body(pipeline: Pipeline, draft: Draft) -> dict[str, Any]:
+    transaction = draft.transaction
     data: dict[str, Any] = {
         "transactionId": transaction.id,
         "kind": transaction.kind.value,
-        "documentType": document_type,
-        "status": status,
-        "final": final,
+        "documentType": draft.document_type,
+        "status": draft.status,
+        "final": draft.final,
     }
     if transaction.correlation.control_number:
         data["controlNumber"] = transaction.correlation.control_number
-    pcn = patient_control_number or transaction.correlation.patient_control_number or request_clm01(pipeline, transaction)
+    pcn = (draft.patient_control_number or transaction.correlation.patient_control_number
+           or request_clm01(pipeline, transaction))
     if pcn:
         data["patientControlNumber"] = pcn
-    if response is not None:
-        data["response"] = response
-    if errors:
-        data["errors"] = [dict(e) for e in errors]
-    body = {"type": event, "timestamp": pipeline.now().isoformat(), "data": data}
-    stored = pipeline.payloads.put(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    return Notice(
-        PayloadAttachment(PayloadKind.RESPONSE_JSON, stored, document_type),
-        message(Stage.DELIVERY, transaction.id),
-        body,
-    )
+    if draft.response is not None:
+        data["response"] = draft.response
+    if draft.errors:
+        data["errors"] = [dict(e) for e in draft.errors]
+    return {"type": draft.event, "timestamp": pipeline.now().isoformat(), "data": data}
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    """The document's bytes: ``json.dumps(body, ensure_ascii=False, separators=(",", ":"))`` as
+    UTF-8, made by orjson, which writes the same bytes for the JSON types the mappers produce
+    (strings, booleans, integers, null; no floats) in a fraction of the CPU (an 835 part's dump
+    was a tenth of the responses stage). Anything orjson refuses (an integer beyond 64 bits, a
+    key that is not text, a lone surrogate) goes through ``json`` and fails or succeeds as before."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def request_clm01(pipeline: Pipeline, transaction: TransactionRecord) -> str | None:
@@ -105,7 +147,7 @@ def request_pcns(pipeline: Pipeline, transactions: Sequence[TransactionRecord]) 
 
 def _pcn_in(pipeline: Pipeline, record: PayloadRecord) -> str | None:
     try:
-        data = json.loads(pipeline.read(record))
+        data = _loads(pipeline.read(record))
     except ValueError:
         return None
     info = data.get("claimInformation") if isinstance(data, dict) else None
@@ -116,9 +158,26 @@ def _pcn_in(pipeline: Pipeline, record: PayloadRecord) -> str | None:
 def read_notice(pipeline: Pipeline, record: PayloadRecord) -> tuple[bytes, dict[str, Any]]:
     """The stored bytes of a response document and their parsed form."""
     raw = pipeline.read(record)
-    return raw, json.loads(raw)
+    return raw, _loads(raw)
+
+
+def _loads(raw: bytes) -> Any:
+    """``json.loads``' result in less CPU; what orjson refuses and json reads (NaN, a lone
+    surrogate's escape) still goes through json."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def webhook_id_of(record: PayloadRecord) -> str:
     """The ``webhook-id`` of a stored response document: the same for every attempt and replay."""
-    return webhook_id_for(record.transaction_id, record.sha256)
+    return _webhook_id(record.transaction_id, record.sha256)
+
+
+@lru_cache(maxsize=1 << 16)
+def _webhook_id(transaction_id: str, sha256: str) -> str:
+    """Remembered: the delivery stage works out the id of every document of a transaction each
+    time one more is owed (a claim's 835 after its 999 and 277CA: six for three callbacks), and
+    the hash and base32 cost a tenth of the stage. A pure function of its keys, so never stale."""
+    return webhook_id_for(transaction_id, sha256)

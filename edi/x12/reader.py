@@ -22,14 +22,12 @@ from typing import BinaryIO
 
 from .delimiters import Delimiters
 
-__all__ = ["X12Reader", "X12SyntaxError", "ReaderProblem", "Source", "open_source"]
+__all__ = ["ReadSegments", "X12Reader", "X12SyntaxError", "ReaderProblem", "Source", "open_source", "read_segments"]
 
 CHUNK_SIZE = 1 << 20
 #: No real segment comes near this; a longer run without a terminator means the input is not X12.
 MAX_SEGMENT_LENGTH = 4 << 20
 _LEADING_NOISE = " \t\r\n\x00\ufeff"
-
-Source = bytes | str | os.PathLike[str] | BinaryIO
 
 
 class X12SyntaxError(Exception):
@@ -43,6 +41,47 @@ class ReaderProblem:
     segment_index: int  # 0-based ordinal of the segment it concerns, in the file
     kind: str  # "unterminated-segment", "empty-segment", "trailing-data"
     detail: str = ""
+
+
+@dataclass(slots=True)
+class ReadSegments:
+    """A source cut into segments once, to be read again as a source by several consumers.
+
+    An answer file is validated, then searched for TA1s, then mapped: three readers of the same
+    bytes, and the cutting was a third of each. An `X12Reader` over this replays what a reader of
+    the original source did, segment by segment: the same lists (shared: consumers must not change
+    them), delimiters, counts, problems at the same points and the same error at the end. It holds
+    the whole file, so it is for documents held in memory anyway (a partner's answer), never for
+    a stream of gigabytes.
+    """
+
+    segments: list[list[str]]
+    # before segment i is yielded: (delimiters, interchanges so far, problems so far), where they changed
+    marks: dict[int, tuple[Delimiters, int, int]]
+    problems: list[ReaderProblem]
+    error: Exception | None  # what the reader raised after the last segment, if anything
+
+
+Source = bytes | str | os.PathLike[str] | BinaryIO | ReadSegments
+
+
+def read_segments(source: Source) -> ReadSegments:
+    """Cut `source` into segments once (see `ReadSegments`); never raises for bad input."""
+    reader = X12Reader(source)
+    segments: list[list[str]] = []
+    marks: dict[int, tuple[Delimiters, int, int]] = {}
+    problems = reader.problems
+    seen = (None, 0, 0)
+    error: Exception | None = None
+    try:
+        for seg in reader:
+            state = (reader.delimiters, reader.interchanges, len(problems))
+            if state[0] is not seen[0] or state[1] != seen[1] or state[2] != seen[2]:
+                marks[len(segments)] = seen = state  # type: ignore[assignment]
+            segments.append(seg)
+    except (X12SyntaxError, OSError, UnicodeError) as exc:
+        error = exc
+    return ReadSegments(segments, marks, problems, error)
 
 
 def open_source(source: Source) -> tuple[BinaryIO, bool]:
@@ -76,6 +115,9 @@ class X12Reader:
     interchanges: int = 0
 
     def __iter__(self) -> Iterator[list[str]]:
+        if isinstance(self.source, ReadSegments):
+            yield from self._replay(self.source)
+            return
         stream, must_close = open_source(self.source)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
         state = _State()
@@ -116,6 +158,19 @@ class X12Reader:
         finally:
             if must_close:
                 stream.close()
+
+    def _replay(self, read: ReadSegments) -> Iterator[list[str]]:
+        marks, problems = read.marks, read.problems
+        for i, seg in enumerate(read.segments):
+            mark = marks.get(i)
+            if mark is not None:
+                self.delimiters, self.interchanges, count = mark
+                self.problems.extend(problems[len(self.problems):count])
+            self.segment_index += 1
+            yield seg
+        self.problems.extend(problems[len(self.problems):])
+        if read.error is not None:
+            raise type(read.error)(*read.error.args)
 
     def _split_isa(self, text: str) -> tuple[list[str], str]:
         """Learn the separators from an ISA at the start of `text`; return it and the text after it."""

@@ -233,7 +233,8 @@ class Validator:
                 if st is not None:
                     st.findings.append(seg_finding("1", "Segment begins with white space", seg_id.strip(),
                                                    seg_count + 1, None))
-                seg[0] = seg_id = seg_id.lstrip(" \t")
+                seg_id = seg_id.lstrip(" \t")
+                seg = [seg_id, *seg[1:]]  # a copy: the segment may be another reader's too (ReadSegments)
 
             # ---------------- ISA ----------------
             if seg_id == "ISA":
