@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,10 @@ from connectors.pipeline.runtime import open_pipeline
 from connectors.pipeline.sample import write_sample_config
 from edi.pipeline import Pipeline
 from edi.settings import Settings
+from tests.test_eligibility_groups import sim
 from tests.test_payer_sim_rules import eligibility_request
 
-FIXTURES = Path(__file__).parent / "fixtures" / "payer_sim"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[EmbeddedPayerSim]:
-    sim = EmbeddedPayerSim(FIXTURES / "roster.yaml", FIXTURES / "rules.yaml", tmp_path / "mailbox",
-                           sftp_password="sim-pw-123456").start()
-    yield sim
-    sim.stop()
+__all__ = ["sim"]  # the simulator fixture, imported for pytest
 
 
 class Watched:

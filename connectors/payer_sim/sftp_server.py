@@ -28,6 +28,7 @@ import asyncssh
 
 from connectors.ingest.sftp_server import ConfinedSFTPServer, TrackedSSHServer, ensure_host_key
 from connectors.loop import ServingThread
+from connectors.sftp.client import AES_CIPHERS
 
 __all__ = ["SftpServer", "SftpServerThread", "ensure_host_key", "start_sftp_server"]
 
@@ -39,13 +40,7 @@ HOST_KEY_NAME = ".sftp_host_ed25519_key"
 #: Ciphers offered, AES only: asyncssh's ChaCha20-Poly1305 (its clients' first choice) builds new
 #: cipher objects for every packet and cost the simulator ~0.2 ms of CPU per claim moved; AES-GCM
 #: is one object per connection. OpenSSH and asyncssh clients offer these too.
-ENCRYPTION_ALGS = (
-    "aes256-gcm@openssh.com",
-    "aes128-gcm@openssh.com",
-    "aes256-ctr",
-    "aes192-ctr",
-    "aes128-ctr",
-)
+ENCRYPTION_ALGS = AES_CIPHERS
 
 
 def _mailbox_sftp(chan: asyncssh.SSHServerChannel, root: str) -> ConfinedSFTPServer:
