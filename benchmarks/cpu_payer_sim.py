@@ -114,6 +114,7 @@ def eligibility_parts(requests: int, repeat: int, profile: Path | None) -> None:
     from edi.mappers.eligibility import request_to_270
     from edi.mappers.envelope import Envelope
     from edi.models.eligibility import EligibilityRequest
+    from tests.servers.asgi import post_asgi
 
     roster, rules = load_roster(FIXTURES / "roster.yaml"), load_rules(FIXTURES / "rules.yaml")
     envelope = Envelope(sender_id="ENGINE01", receiver_id="SIMPLAN01", interchange_control_number=1,
@@ -133,23 +134,9 @@ def eligibility_parts(requests: int, repeat: int, profile: Path | None) -> None:
     bodies = [build_request(CoreRequest.new(t, sender_id="ENGINE01", receiver_id="SIMPLAN01")) for t in texts]
 
     async def one(body: bytes) -> None:
-        sent: list[dict[str, Any]] = []
-        events = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return events.pop() if events else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/core", "raw_path": b"/core", "query_string": b"", "root_path": "",
-                 "headers": [(b"content-type", b"application/soap+xml; charset=utf-8"),
-                             (b"content-length", str(len(body)).encode())],
-                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
-        await app(scope, receive, send)
-        if sent[0]["status"] != 200 or b"<PayloadType>X12_271" not in sent[1]["body"]:
-            raise SystemExit(f"CORE answered {sent[0]['status']}: {sent[1]['body'][:300]!r}")
+        status, answer = await post_asgi(app, "/core", body, b"application/soap+xml; charset=utf-8")
+        if status != 200 or b"<PayloadType>X12_271" not in answer:
+            raise SystemExit(f"CORE answered {status}: {answer[:300]!r}")
 
     loop = asyncio.new_event_loop()
 

@@ -18,7 +18,6 @@ import dataclasses
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,6 +30,7 @@ from connectors.payer_sim.server import sim_app
 from edi.mappers.eligibility import request_to_270
 from edi.mappers.envelope import Envelope
 from edi.mappers.professional import claims_to_837p
+from tests.servers.asgi import post_asgi
 from tests.test_payer_sim_rules import BATCH, SAMPLE_270, claim, eligibility_request, engine_envelope
 
 ROOT = Path(__file__).parent.parent
@@ -181,21 +181,7 @@ def test_core_endpoint_answers_what_answer_270_does(roster: Roster, rules: Rules
     app = sim_app(roster, rules, receiver_id="SIMPLAN01", sender_id="SIMPLAN01", control_start=41)
 
     async def post(body: bytes) -> tuple[int, bytes]:
-        sent: list[dict[str, Any]] = []
-        events = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return events.pop() if events else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/core", "raw_path": b"/core", "query_string": b"", "root_path": "",
-                 "headers": [(b"content-type", b"application/soap+xml; charset=utf-8")],
-                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
-        await app(scope, receive, send)
-        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+        return await post_asgi(app, "/core", body, b"application/soap+xml; charset=utf-8")
 
     async def all_of(texts: list[str]) -> list[tuple[int, bytes]]:
         return [await post(build_request(CoreRequest.new(t, sender_id="ENGINE01", receiver_id="SIMPLAN01")))

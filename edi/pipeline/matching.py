@@ -308,10 +308,7 @@ def _277ca(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: Pa
                             response=part.document, patient_control_number=part.patient_control_number))
         answered.append((len(plan.moves), member, part, f"277CA:{_status(codes)}"))
         plan.moves.append(None)  # type: ignore[arg-type]  # set below, once the notices are stored
-    for (place, member, part, detail), note in zip(answered, notice_many(pipeline, drafts), strict=True):
-        plan.moves[place] = Move(member.id, _onto(member, State.RESPONDED, _WAITING), detail,
-                                 correlation=_payer_number(part), attach=[inbound, note.attachment],
-                                 outbox=[note.delivery], keep_if_refused=True)
+    _fill_moves(pipeline, plan, answered, drafts, inbound, _WAITING)
 
 
 def _835(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: PayloadAttachment, plan: _Plan) -> None:
@@ -327,7 +324,14 @@ def _835(pipeline: Pipeline, partner: str, parts: list[ClaimPart], inbound: Payl
                             patient_control_number=part.patient_control_number))
         answered.append((len(plan.moves), member, part, f"835:{re.sub(r'[^0-9A-Za-z]', '', status)}"))
         plan.moves.append(None)  # type: ignore[arg-type]  # set below, once the notices are stored
+    _fill_moves(pipeline, plan, answered, drafts, inbound, _ANSWERED)
+
+
+def _fill_moves(pipeline: Pipeline, plan: _Plan, answered: list[tuple[int, TransactionRecord, ClaimPart, str]],
+                drafts: list[Draft], inbound: PayloadAttachment, waiting: frozenset[State]) -> None:
+    """Store a file's notices in one go, then put each claim's move to ``responded`` in the place
+    its part held in ``plan.moves`` (the order of moves is the file's)."""
     for (place, member, part, detail), note in zip(answered, notice_many(pipeline, drafts), strict=True):
-        plan.moves[place] = Move(member.id, _onto(member, State.RESPONDED, _ANSWERED), detail,
+        plan.moves[place] = Move(member.id, _onto(member, State.RESPONDED, waiting), detail,
                                  correlation=_payer_number(part), attach=[inbound, note.attachment],
                                  outbox=[note.delivery], keep_if_refused=True)
