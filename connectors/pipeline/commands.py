@@ -122,7 +122,7 @@ def api_app() -> Any:
 
 def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *,
                        ssl_certfile: str | None, ssl_keyfile: str | None) -> None:
-    """Serve the API from ``workers`` processes sharing one listening socket.
+    """Serve the API from ``workers`` processes, each accepting on its own listening socket.
 
     A Python process runs its request handling (validation, encryption, X12, the ORM) on one core
     at a time; a real-time eligibility request is CPU work around a network wait, so one process
@@ -130,29 +130,109 @@ def _run_api_processes(settings: Settings, host: str, port: int, workers: int, *
     pool, payload store, CORE clients); the store is the only state they share, as with several
     ``edi worker`` processes. uvicorn's supervisor restarts a worker that dies.
     """
-    import socket
-
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     migrate(settings.database_url)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)  # connections made right after the URL is printed wait for a worker
-    sock.set_inheritable(True)
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    sockets = listening_sockets(host, port, workers)
+    shown = f"[{host}]" if ":" in host else host
     scheme = "https" if ssl_certfile else "http"
-    url = f"{scheme}://{shown}:{sock.getsockname()[1]}"
+    url = f"{scheme}://{shown}:{sockets[0].getsockname()[1]}"
     config = uvicorn.Config("connectors.pipeline.commands:api_app", factory=True, workers=workers,
                             log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2,
                             ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     print(f"api: {url}  (OpenAPI: {url}/docs; {workers} processes)", flush=True)
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        _supervisor(config, sockets).run()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[Any]:
+    """``count`` sockets listening on one address, so that each API process accepts on its own.
+
+    Processes sharing one listening socket do not share its connections evenly: the process that
+    went back to waiting last is woken first, and in the eligibility benchmark one of two took
+    about 72% of the connections, so its requests queued for the core while the other idled. With
+    ``SO_REUSEPORT`` (Linux, the BSDs) the kernel spreads new connections over the sockets by a hash
+    of their addresses. Where the option is missing, one shared socket serves every process. All
+    are bound and listening before a process starts, so no connection finds the port closed; the
+    supervisor keeps them open, so a restarted process takes over its predecessor's queue.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    shared = count > 1 and hasattr(socket, "SO_REUSEPORT")
+    sockets: list[Any] = []
+    for _ in range(count if shared else 1):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, sockets[0].getsockname()[1] if sockets else port))
+        sock.listen(2048)  # connections made right after the URL is printed wait for a worker
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    return sockets
+
+
+def _socket_per_process_class() -> Any:
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors.multiprocess import Multiprocess, Process, logger
+
+    class _SocketPerProcess(Multiprocess):
+        """uvicorn's supervisor, with worker ``i`` (and its replacements) serving socket ``i``
+        of ``listening_sockets`` (all of them when there is only one)."""
+
+        def _process(self, index: int) -> Any:
+            return Process(self.config, [self.sockets[index % len(self.sockets)]])
+
+        def init_processes(self) -> None:
+            for index in range(self.processes_num):
+                process = self._process(index)
+                process.start()
+                self.processes.append(process)
+
+        def restart_all(self) -> None:
+            for index, old in enumerate(self.processes):
+                if self.should_exit.is_set():
+                    return
+                new = self._process(index)
+                new.start()
+                if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                    new.kill()
+                    new.join()
+                    return
+                old.terminate()
+                old.join()
+                self.processes[index] = new
+
+        def keep_subprocess_alive(self) -> None:
+            if self.should_exit.is_set():
+                return
+            for index, process in enumerate(self.processes):
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()
+                process.join()
+                if process.exitcode == STARTUP_FAILURE:
+                    logger.error(f"Child process [{process.pid}] failed to start, stopping the parent process.")
+                    self.should_exit.set()
+                    return
+                if self.should_exit.is_set():
+                    return
+                logger.info(f"Child process [{process.pid}] died")
+                process = self._process(index)
+                process.start()
+                self.processes[index] = process
+
+    return _SocketPerProcess
+
+
+def _supervisor(config: Any, sockets: list[Any]) -> Any:
+    """uvicorn's multiprocess supervisor giving each worker its own socket (``listening_sockets``);
+    the class is built on first use so that importing this module does not import uvicorn."""
+    return _socket_per_process_class()(config, sockets)
 
 
 def run_all(host: str = "127.0.0.1", port: int = 8000, *, window_seconds: float = 5.0,
