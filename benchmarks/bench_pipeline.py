@@ -38,7 +38,6 @@ import contextlib
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -246,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
     from connectors.pipeline.sample import write_sample_config
     from edi.keys import KeyRing
     from edi.settings import Settings
+    from tests.servers.children import stop
     from tests.servers.postgres import start_postgres
     from tests.servers.rabbitmq import start_rabbitmq
 
@@ -268,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
         receiver_port = _free_port()
         receiver = subprocess.Popen([sys.executable, "-c", RECEIVER_CHILD, first.webhook_secret, str(receiver_port)],
                                     cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-        exits.callback(_stop, receiver)
+        exits.callback(stop, receiver, timeout=30)
         receiver_url = receiver.stdout.readline().strip() if receiver.stdout else ""
         if not receiver_url:
             raise SystemExit("the callback receiver did not start")
@@ -314,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
         workers = [subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
                    for log in logs]
         for process in workers:
-            exits.callback(_stop, process)
+            exits.callback(stop, process, timeout=30)
         time.sleep(args.warmup)  # imports, connections, queue declarations
 
         submitter = Submitter(args.door, claims, args.chunk, pipeline, api_client)
@@ -345,7 +345,7 @@ def run(args: argparse.Namespace) -> int:
         done = sum(states[s] for s in TERMINAL)
         times = [t - wall_start for t in _delivered_times(engine)]
         for process in workers:
-            _stop(process)
+            stop(process, timeout=30)
         complete, kinds, mismatched = _check_callbacks(receiver_url, args.claims)
         submit_seconds = submitter.finished_at - submitter.started_at
 
@@ -398,16 +398,6 @@ def run(args: argparse.Namespace) -> int:
 
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from connectors.pipeline.sample import SUBMITTER_ID, write_sample_config
 from edi.partners import PartnersConfigError, load_partners, parse_partners
 from edi.pipeline import Pipeline
 from edi.settings import DoorSettings, Settings
+from tests.servers.children import stop
 
 pytest_plugins = ("tests.servers.rabbitmq", "tests.servers.activemq", "tests.servers.moto")
 
@@ -217,15 +218,6 @@ def _start(args: list[str], env: dict[str, str], ready: str) -> tuple[subprocess
     return process, lines
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("EDI_")}
     return {**env, "EDI_DATA_DIR": str(tmp_path / "data"), "EDI_SFTP_DOOR_PORT": "0", **extra}
@@ -242,7 +234,7 @@ def test_edi_doors_runs_the_configured_doors(tmp_path: Path) -> None:
         answer = wait_for(lambda: next(iter((tmp_path / "drop" / "outbound").glob("*.json")), None), "an answer")
         assert json.loads(answer.read_text())["status"] == "accepted"
     finally:
-        _stop(process)
+        stop(process, signal.SIGINT, 30)
 
 
 def test_edi_run_starts_the_demo_submitters_folder_and_sftp_doors(tmp_path: Path) -> None:
@@ -256,4 +248,4 @@ def test_edi_run_starts_the_demo_submitters_folder_and_sftp_doors(tmp_path: Path
         answer = wait_for(lambda: next(iter(outbound.glob("*.json")), None), "an answer in outbound/")
         assert json.loads(answer.read_text())["status"] == "accepted"
     finally:
-        _stop(process)
+        stop(process, signal.SIGINT, 30)

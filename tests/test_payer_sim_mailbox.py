@@ -35,6 +35,7 @@ from edi.mappers.professional import claims_to_837p
 from edi.mappers.remittance import x12_835_to_reports
 from edi.partners import SecretRef, SftpTransport
 from edi.x12.validator import validate
+from tests.servers.children import first_line, stop
 from tests.servers.sshd import ClientKey, Sshd, make_client_key, sshd, sshd_key
 from tests.test_payer_sim_rules import BATCH, claim, engine_envelope
 
@@ -404,8 +405,8 @@ def test_payer_sim_program_serves_core_and_the_sftp_mailbox(tmp_path: Path) -> N
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        core = _read_line(process, 30)
-        sftp = _read_line(process, 10)
+        core = first_line(process, 30, "listener line")
+        sftp = first_line(process, 10, "listener line")
         assert core.startswith("core: http://127.0.0.1:") and core.endswith("/core"), core
         assert sftp.startswith("sftp: sftp://127.0.0.1:"), sftp
         port = int(sftp.rsplit(":", 1)[1])
@@ -427,23 +428,6 @@ def test_payer_sim_program_serves_core_and_the_sftp_mailbox(tmp_path: Path) -> N
             client.upload("claims-500.x12", x12_837())
             check_answers(collect(client))
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
     assert process.returncode in (0, -15), process.stderr.read() if process.stderr else ""
 
-
-def _read_line(process: subprocess.Popen[Any], timeout: float) -> str:
-    assert process.stdout is not None
-    box: list[str] = []
-    reader = threading.Thread(target=lambda: box.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(timeout)
-    if not box or not box[0]:
-        process.kill()
-        _, err = process.communicate(timeout=5)
-        pytest.fail(f"payer-sim printed no listener line: {err}")
-    return box[0].strip()

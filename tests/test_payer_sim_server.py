@@ -13,7 +13,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,6 +24,7 @@ from connectors.payer_sim.server import ControlCounter, sim_app
 from edi.mappers.eligibility import request_to_270, x12_271_to_responses
 from edi.models.eligibility import EligibilityRequest, EligibilityResponse
 from edi.partners import ControlNumbers, TradingPartner, parse_partners
+from tests.servers.children import first_line, stop
 from tests.servers.http import serve
 
 ROOT = Path(__file__).parent.parent
@@ -184,7 +184,7 @@ def test_cli_serves_and_prints_its_url() -> None:
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        line = _read_line(process, timeout=30)
+        line = first_line(process, 30, "URL")
         assert line.startswith("core: http://127.0.0.1:") and line.endswith("/core"), line
         url = line.removeprefix("core: ")
         assert not url.startswith("http://127.0.0.1:0/")
@@ -195,27 +195,9 @@ def test_cli_serves_and_prints_its_url() -> None:
             )
         assert any(s.startswith("EB*1*") for s in segments(text))
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
     assert process.returncode in (0, -15), process.stderr.read() if process.stderr else ""
 
-
-def _read_line(process: subprocess.Popen[Any], timeout: float) -> str:
-    """The first stdout line of `process`, failing (with its stderr) if none comes in time."""
-    assert process.stdout is not None
-    box: list[str] = []
-    reader = threading.Thread(target=lambda: box.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(timeout)
-    if not box or not box[0]:
-        process.kill()
-        _, err = process.communicate(timeout=5)
-        pytest.fail(f"payer-sim printed no URL: {err}")
-    return box[0].strip()
 
 
 def test_answer_wait_is_the_delay_or_evenly_spread_around_it() -> None:
