@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
 from edi.audit import AuditAction, AuditLog, AuditRecord, phi_read, record, seal, seal_all, verify_chain
-from edi.audit.chain import GENESIS, entry_hash
+from edi.audit.chain import GENESIS, canonical, entry_hash
 from edi.audit.models import CHAINED_FIELDS, AuditEntry
 from edi.audit.sealer import SEAL_LOCK
 from edi.store import make_engine, migrate
@@ -339,3 +340,40 @@ def test_writers_do_not_wait_for_a_sealer(pg_engine: Engine, postgres_url: str) 
     holder.dispose()
     report = verify_chain(engine)
     assert report.ok and report.sealed + report.unsealed == 8 and report.sealed >= 5
+
+
+# -- the hash format, pinned --------------------------------------------------------------------------
+
+_PINNED = [
+    dict(id=1, recorded_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), kind="event", action="received",
+         actor="pipeline", outcome="ok", transaction_id="01J0000000000000000000000A", submitter_id="clinic-a",
+         partner_id="payer-1", control_number="C1", isa13=1, gs06=2, st02=3),
+    dict(id=2, recorded_at=datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone(timedelta(hours=-5))),
+         kind="access", action="sent", actor="api", outcome="rejected:x", transaction_id=None,
+         submitter_id='caf\u00e9 "q" \\ /', partner_id=None, control_number=None, isa13=None, gs06=None, st02=None),
+    dict(id=3, recorded_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), kind="event", action="failed", actor="x",
+         outcome="ok", transaction_id="t", submitter_id="\U0001f600\n\t", partner_id="p", control_number="",
+         isa13=0, gs06=999999999, st02=-1),
+]
+
+
+def test_the_hash_format_is_pinned() -> None:
+    """Hashes computed by format 1 when it was introduced: a change to how entries are encoded
+    (key order, escaping, time format, nulls) would leave every chain already sealed unverifiable."""
+    assert canonical(_PINNED[0], 1, GENESIS) == (
+        b'{"action":"received","actor":"pipeline","control_number":"C1","gs06":2,"id":1,"isa13":1,'
+        b'"kind":"event","outcome":"ok","partner_id":"payer-1","position":1,"prev_hash":"' + GENESIS.encode()
+        + b'","recorded_at":"2026-01-02T03:04:05.000000+00:00","st02":3,"submitter_id":"clinic-a",'
+        b'"transaction_id":"01J0000000000000000000000A","v":1}'
+    )
+    hashes, previous = [], GENESIS
+    for position, entry in enumerate(_PINNED, 1):
+        previous = entry_hash(entry, position, previous)
+        hashes.append(previous)
+    assert hashes == [
+        "2b92f785b4ea43cff6f43e83f3ea3489ebc23ffa0e9b3750c6aa0477cc55d0a6",
+        "647b64860a313a58340c7256e0ad221f6c39c52e94e2dc00c128fcec5038b687",
+        "3f7763483c67b2fd78670a4290d3d2830a199e19d992b7a83546963f21fbbdfe",
+    ]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        entry_hash({**_PINNED[0], "recorded_at": datetime(2026, 1, 2)}, 1, GENESIS)  # noqa: DTZ001 - the point
