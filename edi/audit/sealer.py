@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from edi.audit.chain import GENESIS, entry_hash
+from edi.audit.chain import GENESIS, row_hash
 from edi.audit.models import CHAINED_FIELDS, AuditEntry
 from edi.store.repository import update_from_arrays
 
@@ -45,6 +45,7 @@ SEAL_LOCK = int.from_bytes(b"EDIAUDIT", "big") & 0x7FFFFFFFFFFFFFFF  # bigint ad
 DEFAULT_BATCH = 500  # keeps each sealing transaction (and SQLite's write lock) short
 
 _table = AuditEntry.__table__
+_ID = CHAINED_FIELDS.index("id")
 
 
 def seal(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
@@ -59,18 +60,21 @@ def seal(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
             select(c.position, c.hash).where(c.position.is_not(None)).order_by(c.position.desc()).limit(1)
         ).first()
         position, previous = (int(tail.position), str(tail.hash)) if tail is not None else (0, GENESIS)
-        pending = connection.execute(
+        pending = connection.execute(  # rows, not mappings: row_hash reads the values in CHAINED_FIELDS order
             select(*(c[name] for name in CHAINED_FIELDS)).where(c.position.is_(None)).order_by(c.id).limit(batch_size)
-        ).mappings().all()
-        updates = []
-        for entry in pending:
+        ).all()
+        ids, positions, prevs, hashes = [], [], [], []
+        for row in pending:
             position += 1
-            digest = entry_hash(entry, position, previous)
-            updates.append({"entry_id": entry["id"], "new_position": position, "new_prev": previous, "new_hash": digest})
+            digest = row_hash(row, position, previous)
+            ids.append(row[_ID])
+            positions.append(position)
+            prevs.append(previous)
+            hashes.append(digest)
             previous = digest
-        if updates:
-            _write(connection, updates)
-    return len(updates)
+        if ids:
+            _write(connection, ids, positions, prevs, hashes)
+    return len(ids)
 
 
 # PostgreSQL: one statement for the whole batch, its values as arrays. An executemany of UPDATEs
@@ -81,16 +85,14 @@ _UPDATE = update(_table).where(_table.c.id == bindparam("entry_id")).values(
 )
 
 
-def _write(connection: Connection, updates: list[dict[str, object]]) -> None:
+def _write(connection: Connection, ids: list[int], positions: list[int], prevs: list[str], hashes: list[str]) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(_PG_UPDATE, {
-            "a_id": [u["entry_id"] for u in updates],
-            "a_position": [u["new_position"] for u in updates],
-            "a_prev_hash": [u["new_prev"] for u in updates],
-            "a_hash": [u["new_hash"] for u in updates],
-        })
+        connection.execute(_PG_UPDATE, {"a_id": ids, "a_position": positions, "a_prev_hash": prevs, "a_hash": hashes})
     else:
-        connection.execute(_UPDATE, updates)
+        connection.execute(_UPDATE, [
+            {"entry_id": i, "new_position": p, "new_prev": v, "new_hash": h}
+            for i, p, v, h in zip(ids, positions, prevs, hashes, strict=True)
+        ])
 
 
 def seal_all(engine: Engine, *, batch_size: int = DEFAULT_BATCH) -> int:
