@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -47,9 +48,13 @@ _CODE = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 _ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}")
 
 
+@lru_cache(maxsize=4096)
 def action_of(to_state: str, detail_code: str | None, from_state: str | None = None) -> tuple[str, str] | None:
     """(action, outcome) of a move (``edi.audit.models.AuditAction`` values), or None for a move
-    the trail leaves out."""
+    the trail leaves out.
+
+    Memoised: its arguments are a handful of states and code-like detail codes that repeat on
+    every claim (about seven entries each), and the answer is a pure function of them."""
     found = _ACTIONS.get(to_state)
     if found is None:
         return None
@@ -80,15 +85,24 @@ def entry_values(event: Any, transaction: Any) -> dict[str, Any] | None:
         return None
     action, outcome = found
     column = _reader(transaction)
-    actor = field("actor")
     return {
         "recorded_at": field("at") or utcnow(), "kind": audit.AuditKind.EVENT.value,
-        "action": audit.AuditAction(action).value, "actor": actor if actor and _ACTOR.fullmatch(actor) else "pipeline",
+        "action": _action_value(action), "actor": _actor(field("actor")),
         "outcome": outcome, "transaction_id": field("transaction_id"),
         "submitter_id": column("submitter_id"), "partner_id": column("partner_id"),
         "control_number": _id_or_none(column("control_number")),
         "isa13": column("isa13"), "gs06": column("gs06"), "st02": column("st02"),
     }
+
+
+@lru_cache(maxsize=64)
+def _action_value(action: str) -> str:
+    return audit.AuditAction(action).value  # a ValueError for an action the trail does not know
+
+
+@lru_cache(maxsize=1024)  # stage names and principals: few, and the same on every entry
+def _actor(actor: str | None) -> str:
+    return actor if actor and _ACTOR.fullmatch(actor) else "pipeline"
 
 
 def _reader(source: Any) -> Any:
