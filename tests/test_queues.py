@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,6 +220,75 @@ def test_relay_publishes_each_outbox_row_once_to_its_stage_queue(env: dict[str, 
     assert body["stage"] == "transport" and body["topic"] == "transport.claim"
     assert body["partner_id"] == "payer-1" and body["message_id"].startswith("outbox-")
     assert len({b["message_id"] for b, _ in on_translate}) == 10
+
+
+class _CountingRelay(OutboxRelay):
+    polls = 0
+
+    def relay_once(self) -> int:
+        published = super().relay_once()
+        self.polls += 1
+        return published
+
+
+def enqueue_elsewhere(store: str) -> None:
+    """Another process, without a relay of its own, commits an outbox row."""
+    repository(store).enqueue([OutboxMessage("translate", {"partner_id": "payer-2"})])
+
+
+def _relaying(env: dict[str, str], poll_interval: float) -> tuple[_CountingRelay, threading.Thread]:
+    relay = _CountingRelay(repository(env["store"]), url=env["broker"], transport_options=options_for(env["broker"]))
+    thread = threading.Thread(target=relay.run, kwargs={"poll_interval": poll_interval}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while relay.polls == 0:  # its first (empty) poll is over: it is waiting, or about to
+        assert time.monotonic() < deadline, "the relay never polled"
+        time.sleep(0.02)
+    return relay, thread
+
+
+def _published_within(repo: Repository, seconds: float) -> float:
+    began = time.monotonic()
+    while repo.pending_outbox():
+        assert time.monotonic() - began < seconds, f"outbox row not published within {seconds} s"
+        time.sleep(0.02)
+    return time.monotonic() - began
+
+
+def test_an_idle_relay_publishes_this_process_commits_at_once(embedded_env: dict[str, str]) -> None:
+    """An idle relay waits between polls; a commit of outbox rows in its own process ends the
+    wait (the store's outbox bell) instead of leaving the row for the next poll, a minute away."""
+    repo = repository(embedded_env["store"])
+    relay, thread = _relaying(embedded_env, poll_interval=60)
+    try:
+        time.sleep(0.3)
+        assert relay.polls == 1  # idle: waiting, not polling
+        ids = create(repo, 2)
+        _published_within(repo, 10)
+        assert relay.polls >= 2
+    finally:
+        began = time.monotonic()
+        relay.stop()
+        thread.join(10)
+        relay.close()
+    assert not thread.is_alive() and time.monotonic() - began < 10  # stop ends the wait too
+    assert sorted(body["transaction_id"] for body, _ in drain(embedded_env["broker"], "translate")) == sorted(ids)
+
+
+def test_an_idle_relay_polls_for_rows_other_processes_commit(embedded_env: dict[str, str]) -> None:
+    """Rows committed by a process without a relay ring no bell here: the poll finds them."""
+    repo = repository(embedded_env["store"])
+    relay, thread = _relaying(embedded_env, poll_interval=0.3)
+    try:
+        rings = repo.outbox_bell.rings
+        finish(start(enqueue_elsewhere, embedded_env["store"]))
+        _published_within(repo, 10)
+        assert repo.outbox_bell.rings == rings
+    finally:
+        relay.stop()
+        thread.join(10)
+        relay.close()
+    assert [body["partner_id"] for body, _ in drain(embedded_env["broker"], "translate")] == ["payer-2"]
 
 
 def test_consumer_acks_after_handling(env: dict[str, str]) -> None:

@@ -162,7 +162,7 @@ class PipelineRunner:
         assert self._relay is not None
         while not self._stop.is_set():
             try:
-                self._relay.run(poll_interval=0.05)
+                self._relay.run()  # woken by this process's outbox commits, else polls (IDLE_POLL)
             except Exception as error:
                 log.warning("outbox relay stopped (%s); restarting", type(error).__name__)
                 self._relay.reconnect()

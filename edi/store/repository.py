@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from edi.lookup import LookupKey
 from edi.payloads import RotatedPayload, StoredPayload
+from edi.store.bell import outbox_bell
 from edi.store.models import (
     READ_ONLY,
     Delivery,
@@ -536,6 +537,9 @@ def update_from_arrays(table: Any, key: str, columns: Sequence[str]) -> Any:
     return update(table).where(table.c[key] == source.c[key]).values({c: source.c[c] for c in columns})
 
 
+_OUTBOX_WRITTEN = "edi_outbox_written"  # a session.info key: ring the outbox bell after its commit
+
+
 def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) into the table ``name``. On PostgreSQL one
     statement with one array per column (``INSERT ... SELECT ... FROM unnest(...)``, in the
@@ -544,6 +548,8 @@ def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) 
     rest of a commit, and PostgreSQL a parse-bind-execute each."""
     if not rows:
         return
+    if name == "outbox":
+        session.info[_OUTBOX_WRITTEN] = True
     connection = session.connection()
     if connection.dialect.name != "postgresql" or len(rows) == 1:
         connection.execute(_statement(name), list(rows))
@@ -615,6 +621,7 @@ class Repository:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
         self._lookup_key = lookup_key
+        self.outbox_bell = outbox_bell(engine)  # rung after a commit that wrote outbox rows (the relay waits on it)
 
     @property
     def lookup_key(self) -> LookupKey:
@@ -646,6 +653,8 @@ class Repository:
         """One read-write database transaction (SQLite: holding the write lock throughout)."""
         with self._sessions() as session, session.begin():
             yield session
+        if session.info.get(_OUTBOX_WRITTEN):  # committed (an exception skips this)
+            self.outbox_bell.ring()
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
@@ -1611,6 +1620,7 @@ class Repository:
                     _code(topic, "outbox topic", TOPIC)
                     session.add(OutboxEntry(topic=topic, transaction_id=None, body={"inbound_id": row.id},
                                             created_at=now))
+                    session.info[_OUTBOX_WRITTEN] = True
                 return row.id, True
         except IntegrityError:
             existing = self._inbound_id(partner_id, name, stored.sha256)
