@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from edi.x12.writer import (
     InterchangeHeader,
     TransactionSet,
     format_segment,
+    format_trimmed,
     trim,
     write_interchange,
 )
@@ -98,6 +101,22 @@ def test_writer_trims_trailing_empty_elements_and_components() -> None:
     )
     assert "NM1*87*2~\n" in text and "CLM*1*11:B~\n" in text
     assert format_segment(["EB", "1", "", [["1"], ["33", "X"]]], d) == "EB*1**1^33:X~\n"
+
+
+_SEGMENTS = [
+    ("NM1", "87", "2", "", "", ""), ["NM1", "87", "2", "", ""], ("REF", "", "2"), ("X",), ("X", ""), ("X", "", ""),
+    ("CLM", "1", ("11", "B", ""), ""), ["CLM", "1", ["11", "B", ""], ["", ""]], ("X", "1", ["", ""]),
+    ("X", "a", None), ("X", None, "b"), ("X", "a", []), ("X", "a", ()), ("X", [["1"], ["33", "X"]], ""),
+    ("EB", "1", "", [["1"], ["33", "X"]]), ("X", ["", "2"], "", None, ""), ("HL", "1", "", "20", "1"),
+]
+
+
+@pytest.mark.parametrize("segment", _SEGMENTS, ids=str)
+def test_one_pass_trimming_is_trim_then_format(segment: Sequence[Any]) -> None:
+    """Segments come as tuples (``edi.mappers``) or lists, of plain strings or with composites,
+    repetitions and ``None``: the one-pass writer gives what trimming a copy, then formatting it, gives."""
+    for d in (Delimiters(), Delimiters("|", ">", "!", "\x1c", "")):
+        assert format_trimmed(segment, d) == format_segment(trim(segment), d)
 
 
 @pytest.mark.parametrize(

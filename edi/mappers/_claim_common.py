@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from edi.checks import MAX_CLAIMS_PER_TRANSACTION, Problem
@@ -122,7 +123,7 @@ class Out:
     __slots__ = ("segs", "problems", "_bad", "_table")
 
     def __init__(self, delimiters: Delimiters, problems: list[Problem] | None = None) -> None:
-        self.segs: list[list[Any]] = []
+        self.segs: list[Sequence[Any]] = []  # tuples as added; the HL segments are lists (HL04 is set later)
         self.problems: list[Problem] = problems if problems is not None else []
         chars = delimiters.characters()
         self._bad = (
@@ -131,7 +132,7 @@ class Out:
         self._table = {ord(c): " " for c in chars}
 
     def add(self, *elements: Any) -> None:
-        self.segs.append(list(elements))
+        self.segs.append(elements)  # the argument tuple itself: no list copy per segment
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -748,7 +749,7 @@ def write_claims(
         raise ClaimMappingError("no claims to write", [Problem("", "a batch needs at least one claim")])
     now = env.now or datetime.now()
     problems: list[Problem] = []
-    bodies: list[list[list[Any]]] = []
+    bodies: list[list[Sequence[Any]]] = []
     out: Out | None = None
     many = len(claims) > 1
     in_set = 0
@@ -1165,6 +1166,7 @@ def build_models(model: type, items: list[tuple[str, dict[str, Any]]]) -> list[A
     return out
 
 
+@lru_cache(maxsize=512)  # model field names: a few hundred at most, met on every claim
 def camel(name: str) -> str:
     """snake_case model field name to its camelCase JSON name (for problem paths)."""
     head, *rest = name.split("_")

@@ -57,18 +57,16 @@ def format_segments(segments: Iterable[Segment], d: Delimiters = DEFAULT_DELIMIT
 def format_trimmed(segment: Sequence[Element], d: Delimiters = DEFAULT_DELIMITERS) -> str:
     """``format_segment(trim(segment), d)`` in one pass: a large 837 is tens of thousands of
     segments, nearly all of plain strings, and building the trimmed copy of each cost more than
-    the rest of the writer together."""
-    end = d.segment + d.line_break
-    try:
-        text = d.element.join(segment)  # type: ignore[arg-type]  # plain strings only, else TypeError
-    except TypeError:
-        return _format_trimmed_mixed(segment, d) + end
+    the rest of the writer together. Trailing empty strings are counted first, so a segment of
+    plain strings (a tuple, as ``edi.mappers`` builds them, or a list) is joined once."""
     keep = len(segment)
-    while keep > 1 and not segment[keep - 1]:
+    while keep > 1 and segment[keep - 1] == "":
         keep -= 1
-    if keep < len(segment):
-        text = d.element.join(segment[:keep])  # type: ignore[arg-type]
-    return text + end
+    try:
+        text = d.element.join(segment if keep == len(segment) else segment[:keep])  # type: ignore[arg-type]
+    except TypeError:  # not plain strings only
+        return _format_trimmed_mixed(segment, d) + d.segment + d.line_break
+    return text + d.segment + d.line_break
 
 
 def _format_trimmed_mixed(segment: Sequence[Element], d: Delimiters) -> str:
@@ -77,9 +75,21 @@ def _format_trimmed_mixed(segment: Sequence[Element], d: Delimiters) -> str:
     keep = 1  # elements kept: trailing empty ones go, the segment id always stays
     component = d.component
     for v in segment:
-        if v.__class__ is str:
-            out.append(v)
+        kind = v.__class__
+        if kind is str:
+            out.append(v)  # type: ignore[arg-type]
             if v:
+                keep = len(out)
+            continue
+        if v is None:
+            out.append("")
+            continue
+        if (kind is list or kind is tuple) and v and v[0].__class__ is str:  # a composite: trailing empties go
+            n = len(v)
+            while n and v[n - 1] == "":
+                n -= 1
+            out.append(component.join(v if n == len(v) else v[:n]))  # type: ignore[arg-type]
+            if n:
                 keep = len(out)
             continue
         if isinstance(v, str):
@@ -91,8 +101,8 @@ def _format_trimmed_mixed(segment: Sequence[Element], d: Delimiters) -> str:
             text = component.join(parts)  # type: ignore[arg-type]
             empty = not parts
         else:
-            text = format_element(v, d) if v is not None else ""
-            empty = v is None or (isinstance(v, list) and not v)
+            text = format_element(v, d)
+            empty = isinstance(v, list) and not v
         out.append(text)
         if not empty:
             keep = len(out)
