@@ -389,6 +389,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {group:<36}{cores:6.2f}  {cores / sustained * 1000:7.2f} ms")
             total_cores = sum(used.values())
             print(f"  {'all':<36}{total_cores:6.2f}  {total_cores / sustained * 1000:7.2f} ms")
+    if len(cpu.samples) >= 2:  # the whole run, less noisy than the window with a few thousand claims
+        spent = cpu.samples[-1][1].get("workers", 0.0) - cpu.samples[0][1].get("workers", 0.0)
+        print(f"  workers over the whole run: {spent:.1f} s CPU, {spent / max(done, 1) * 1000:.2f} ms per claim")
     ok = done == args.claims and states["delivered"] == args.claims and complete == args.claims and not mismatched
     if not ok:
         print("INCOMPLETE: not every claim was delivered with all three callbacks (see worker logs in "

@@ -25,6 +25,11 @@ The rows of a batch that go to the same stage are published as group messages of
 and ack for up to 200 transactions instead of one each. Each member keeps its row's
 ``message_id``; the consumer unpacks a group into the messages it would have received one by one.
 
+An idle relay waits between polls (``IDLE_POLL``) on the store's outbox bell (``edi.store.bell``),
+which the repository rings when this process commits outbox rows: the stages' hand-overs go out at
+once, while polling stays rare enough to cost little when nothing happens; rows committed by other
+processes wait at most ``IDLE_POLL``.
+
 The outbox row's topic is the stage name (``translate``) or the stage and a qualifier
 (``translate.claim``); its body holds small routing fields only (ids, kinds, partner ids) -- the
 relay refuses bodies that are not flat JSON scalars or are larger than ``MAX_BODY_BYTES``.
