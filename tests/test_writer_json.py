@@ -119,6 +119,15 @@ def test_one_pass_trimming_is_trim_then_format(segment: Sequence[Any]) -> None:
         assert format_trimmed(segment, d) == format_segment(trim(segment), d)
 
 
+def test_transaction_set_bodies_are_written_as_each_segment_alone() -> None:
+    d = Delimiters("|", ">", "!", "\x1c", "")
+    text = write_interchange(header(), [group([TransactionSet("837", 1, list(_SEGMENTS)), TransactionSet("837", 2, [])])],
+                             d, now=NOW)
+    body = "".join(format_segment(trim(segment), d) for segment in _SEGMENTS)
+    assert f"ST|837|0001|005010X222A1\x1c{body}SE|{len(_SEGMENTS) + 2}|0001\x1c" in text
+    assert "ST|837|0002|005010X222A1\x1cSE|2|0002\x1c" in text  # an empty body adds nothing
+
+
 @pytest.mark.parametrize(
     "d", [Delimiters(), Delimiters("|", ">", "!", "\x1c", ""), Delimiters("*", ":", "^", "~", "\r\n")],
     ids=["default", "pipes", "crlf"],
