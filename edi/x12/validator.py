@@ -164,6 +164,8 @@ class Validator:
 
         counts = walker.counts
         plan_for = walker.plan
+        #: the fast validity test of each segment rule met, for the interchange's separators
+        fasts: dict[SegmentRule, Callable[[list[str]], bool]] = {}
         since_progress = 0
         slow_ids = _SLOW_LANE_IDS
         for seg in reader:
@@ -205,8 +207,10 @@ class Validator:
                     if seg[-1] == "" and len(seg) > 1:
                         st.findings.append(seg_finding(  # type: ignore[union-attr]
                             "8", "Segment ends with an element separator", seg_id, seg_count, target.parent.id))
-                    fast = target.fast or fast_check(target)
-                    if not fast(seg, component, repetition):
+                    fast = fasts.get(target)
+                    if fast is None:
+                        fast = fasts[target] = fast_check(target, component, repetition)
+                    if not fast(seg):
                         errors = check_segment(target, seg, component, repetition)
                         if errors:
                             add_element_errors(errors, seg_id, target.parent.id)
@@ -246,6 +250,8 @@ class Validator:
                     isa.findings.append(Finding("interchange", "023", "Interchange trailer (IEA) missing"))
                 open_st = open_gs = False
                 d = reader.delimiters
+                if (d.component, d.repetition) != (component, repetition):
+                    fasts = {}
                 component = d.component
                 repetition = d.repetition
                 el = seg + [""] * (17 - len(seg))
@@ -483,8 +489,10 @@ class Validator:
                 business_unit = counters.see(seg, seg_count, loop, st.findings, reader.segment_index + 1, business_unit)
             if seg[-1] == "" and len(seg) > 1:
                 st.findings.append(seg_finding("8", "Segment ends with an element separator", seg_id, seg_count, loop))
-            fast = target.fast or fast_check(target)  # type: ignore[union-attr]
-            if not fast(seg, component, repetition):
+            fast = fasts.get(target)  # type: ignore[arg-type]
+            if fast is None:
+                fast = fasts[target] = fast_check(target, component, repetition)  # type: ignore[index,arg-type]
+            if not fast(seg):
                 errors = check_segment(target, seg, component, repetition)  # type: ignore[arg-type]
                 if errors:
                     add_element_errors(errors, seg_id, loop)
@@ -608,8 +616,7 @@ def _envelope_errors(rule: SegmentRule | None, seg: list[str], component: str, r
     """Element errors of an envelope segment, through the generated fast test first."""
     if rule is None:
         return []
-    fast = rule.fast or fast_check(rule)
-    if fast(seg, component, repetition):
+    if fast_check(rule, component, repetition)(seg):
         return []
     return check_segment(rule, seg, component, repetition)
 
