@@ -310,3 +310,123 @@ def test_sample_files_take_the_fast_path_where_they_are_valid() -> None:
                         fast += ok
     assert clean > 300
     assert fast >= 0.9 * clean, f"only {fast} of {clean} clean segments took the fast path"
+
+
+# ------------------------------------------------------------------ placement shortcuts
+
+EXAMPLE1 = FIXTURES / "837_005010X222A2" / "demo.example1.837"
+
+
+def _documents() -> list[bytes]:
+    """The samples, and example 1 with each loop-starting segment given twice (its loop then
+    repeats more than its maximum, reported by the "enter" shortcut) or each segment dropped."""
+    docs = [p.read_bytes() for p in SAMPLES]
+    segs = [s.strip() for s in EXAMPLE1.read_text().split("~") if s.strip()]
+    for i, s in enumerate(segs):
+        if s.split("*")[0] not in ("ISA", "GS", "ST", "SE", "GE", "IEA"):
+            docs.append(("~".join(segs[: i + 1] + [s] + segs[i + 1:]) + "~").encode())
+            docs.append(("~".join(segs[:i] + segs[i + 1:]) + "~").encode())
+    return docs
+
+
+def test_placement_shortcuts_agree_with_replaying_every_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator counts a plain "one more of this segment" or "this loop begins again" plan
+    itself (`Walker.enter`) instead of replaying it; every finding must be as the replay makes it."""
+    from edi.x12 import walker
+    from edi.x12.validator import validate
+
+    docs = _documents()
+    entered = []
+    real_enter = walker.Walker.enter
+
+    def spy(self: walker.Walker, loop: LoopRule, first: SegmentRule) -> int:
+        n = real_enter(self, loop, first)
+        entered.append(n > loop.repeat)
+        return n
+
+    monkeypatch.setattr(walker.Walker, "enter", spy)
+    fast = [validate(doc).to_dict(include_values=True) for doc in docs]
+    assert sum(entered) >= 3 and len(entered) > 100  # loops over their maximum among them
+    assert any(f["code"] == "4" for r in fast for i in r["interchanges"] for g in i["groups"]
+               for t in g["transactions"] for f in t["findings"])
+
+    real_plan = walker.Walker.plan
+
+    def replayed(self: walker.Walker, key: tuple, start: object, seg: list[str]) -> tuple:
+        target, ops, _, _ = real_plan(self, key, start, seg)  # type: ignore[arg-type]
+        return target, ops, None, None
+
+    monkeypatch.setattr(walker.Walker, "plan", replayed)
+    walker._SHARED_PLANS.clear()
+    try:
+        slow = [validate(doc).to_dict(include_values=True) for doc in docs]
+    finally:
+        walker._SHARED_PLANS.clear()
+    assert fast == slow
+
+
+def test_loop_index_answers_as_a_scan_of_the_items() -> None:
+    """`Loop.first`, `segments`, `loops` and `loop` read one index built on first use; each must
+    answer as the plain scan of the loop's items does, for ids and qualifiers present or not."""
+    from edi.mappers.x12tree import Loop, Seg, read_transactions
+
+    def loops_of(loop: Loop) -> list[Loop]:
+        out = [loop]
+        for it in loop.items:
+            if isinstance(it, Loop):
+                out += loops_of(it)
+        return out
+
+    checked = 0
+    for path in SAMPLES:
+        for t in read_transactions(path.read_bytes()):
+            for loop in loops_of(t.body):
+                segs = [it for it in loop.items if isinstance(it, Seg)]
+                subs = [it for it in loop.items if isinstance(it, Loop)]
+                ids = {s.id for s in segs} | {"ZZZ"}
+                for seg_id in sorted(ids):
+                    quals = sorted({s.get(1) for s in segs if s.id == seg_id} | {"??"})
+                    for q in [None, *quals, tuple(quals[:2]), ()]:
+                        want = [s for s in segs if s.id == seg_id and (
+                            q is None or (s.get(1) == q or s.get(1) in q if isinstance(q, tuple) else s.get(1) == q))]
+                        assert loop.segments(seg_id, q) == want
+                        assert loop.first(seg_id, q) is (want[0] if want else None)
+                        checked += 1
+                for loop_id in sorted({s.id for s in subs} | {"9999"}):
+                    want_loops = [s for s in subs if s.id == loop_id]
+                    assert loop.loops(loop_id) == want_loops
+                    assert loop.loop(loop_id) is (want_loops[0] if want_loops else None)
+                assert loop.segments() == segs and loop.loops() == subs
+    assert checked > 500
+
+
+def test_enter_leaves_the_counts_replay_leaves() -> None:
+    """`Walker.enter` is `replay` of a one-step "enter" plan: the same counts after every segment."""
+    from edi.x12.reader import X12Reader
+    from edi.x12.validator import _default_resolver
+    from edi.x12.walker import Walker, key_value
+
+    entered = 0
+    for doc in _documents():
+        fast, slow = Walker(), Walker()
+        node = grammar = None
+        reader = X12Reader(doc)
+        for seg in reader:
+            if seg[0] == "GS":
+                resolved = _default_resolver("00501", seg[1], seg[8])
+                grammar = load_grammar(resolved[0]) if resolved else None
+                node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS") if grammar else None
+            if node is None or seg[0] in ("ISA", "GS"):
+                continue
+            comp = reader.delimiters.component
+            key = (node, seg[0], *[key_value(seg, p, comp) for p in grammar.key_fields.get(seg[0], ())])
+            target, ops, _, enter = fast.plan(key, node, seg)
+            if enter is not None:
+                fast.enter(*enter)
+                entered += 1
+            else:
+                fast.replay(ops, seg[0])
+            slow.replay(ops, seg[0])
+            assert fast.counts == slow.counts
+            node = target or node
+    assert entered > 100

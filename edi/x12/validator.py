@@ -163,27 +163,33 @@ class Validator:
                 )
 
         counts = walker.counts
+        plans = walker.plans
         plan_for = walker.plan
+        #: segment id -> where its qualifier is read ((element, component), or () for none), for
+        #: the ids of the guide the fast lane takes: not the envelope, at most one qualifier
+        lane_keys: dict[str, tuple] = {}
         #: the fast validity test of each segment rule met, for the interchange's separators
         fasts: dict[SegmentRule, Callable[[list[str]], bool]] = {}
         since_progress = 0
-        slow_ids = _SLOW_LANE_IDS
         for seg in reader:
             seg_id = seg[0]
             # ---------------- fast lane: an ordinary segment inside an open transaction ----------------
-            if open_st and grammar is not None and seg_id not in slow_ids and len(problems) == n_problems:
-                kp = key_fields.get(seg_id)
-                if kp is not None and len(kp) < 2 and seg_id[0] not in " \t":
+            if open_st and grammar is not None and len(problems) == n_problems:
+                kp = lane_keys.get(seg_id)
+                if kp is not None:
                     seg_count += 1
                     if kp:
-                        p, c = kp[0]
+                        p, c = kp
                         v = seg[p] if len(seg) > p else ""
                         if c and component in v:
                             v = v.split(component, 1)[0]
                         key = (node, seg_id, v)
                     else:
                         key = (node, seg_id)
-                    target, ops, simple = plan_for(key, node, seg)
+                    plan = plans.get(key)
+                    if plan is None:
+                        plan = plan_for(key, node, seg)
+                    target, ops, simple, enter = plan
                     if simple is not None:
                         n = counts.get(simple.slot, 0) + 1
                         counts[simple.slot] = n
@@ -191,6 +197,12 @@ class Validator:
                             st.findings.append(seg_finding(  # type: ignore[union-attr]
                                 "5", f"Segment {seg_id} ({simple.name}) exceeds its maximum use of {simple.max_use}",
                                 seg_id, seg_count, simple.parent.id))
+                    elif enter is not None:
+                        loop_rule = enter[0]
+                        if walker.enter(loop_rule, enter[1]) > loop_rule.repeat:
+                            message = (f"Loop {loop_rule.id} ({loop_rule.name}) occurs more than its maximum of "
+                                       f"{loop_rule.repeat}" if _is_seg_id(seg_id) else "Segment identifier is not valid")
+                            st.findings.append(seg_finding("4", message, seg_id[:3], seg_count, loop_rule.id))  # type: ignore[union-attr]
                     else:
                         for w in walker.replay(ops, seg_id):
                             loop = _loop_id(w.node) if w.node is not None else _loop_id(node)
@@ -271,6 +283,7 @@ class Validator:
                 isa_node = control.node_by_path("/ISA_LOOP/ISA")
                 walker.new_interchange(component)
                 counts = walker.counts
+                plans = walker.plans
                 walker.force_loop_start(isa_node.parent, isa_node)  # type: ignore[arg-type]
                 node = isa_node
                 if el[12] != "00501":
@@ -319,6 +332,8 @@ class Validator:
                     path, res = resolved
                     grammar = load_grammar(path)
                     key_fields = grammar.key_fields
+                    lane_keys = {k: v[0] if v else () for k, v in key_fields.items()
+                                 if len(v) < 2 and k not in _SLOW_LANE_IDS and k[:1] not in (" ", "\t")}
                     check_lx = grammar.id == "837"
                     node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS")
                     gs_rule = node
@@ -347,7 +362,7 @@ class Validator:
                     v = seg[p] if len(seg) > p else ""
                     if c and component in v:
                         v = v.split(component, 1)[0]
-                    target, ops, simple = plan_for((node, seg_id, v), node, seg)
+                    target, ops, simple, _ = plan_for((node, seg_id, v), node, seg)
                     if simple is not None:
                         n = counts.get(simple.slot, 0) + 1
                         counts[simple.slot] = n
