@@ -71,6 +71,15 @@ def test_date_pattern_is_exactly_the_full_date_check() -> None:
         assert d8(v) is None and not (len(v) == 8 and is_valid_date("D8", v)) or v == "", v
 
 
+def test_short_date_pattern_is_exactly_the_full_date_check() -> None:
+    """YYMMDD (ISA09): years 1950-2049, so 000229 (2000) is a date and 500229 (1950) is not."""
+    d6 = _HELPERS["D6"]
+    for year, month, day in itertools.product(range(100), range(0, 14), range(0, 33)):
+        v = f"{year:02d}{month:02d}{day:02d}"
+        assert (d6(v) is not None) is is_valid_date("DT", v), v
+    assert d6("000229") and not d6("500229") and d6("960229") and not d6("1231")
+
+
 @pytest.mark.parametrize(("value", "valid"), [
     ("20240229", True), ("20000229", True), ("24000229", True),  # leap years, centuries by 400
     ("20230229", False), ("19000229", False), ("21000229", False), ("18000229", False),
@@ -146,6 +155,59 @@ def test_code_set_holds_only_codes_the_full_check_accepts() -> None:
 def test_text(value: str, fast: bool, codes: list[str]) -> None:
     rule = segment("XAN", [el(1, "R", "AN", 3, 10), el(2, "S", "AN", 1, 2)])
     assert verdicts(rule, f"XAN*{value}") == (fast, codes)
+
+
+@pytest.mark.parametrize(("value", "fast", "codes"), [
+    ("ABCDE", True, []), ("AB   ", True, []), ("     ", True, []), (" AB  ", True, []),
+    ("ABCD", False, ["4"]), ("ABCDEF", False, ["5"]), ("AB\x07  ", False, ["6"]),
+])
+def test_fixed_length_text_may_be_padded_with_spaces(value: str, fast: bool, codes: list[str]) -> None:
+    """ISA02, ISA06...: a fixed-length value ends in spaces as padding, never an error; a value
+    of varying length ending in a space still takes the full check (an error from its minimum on)."""
+    rule = segment("XFX", [el(1, "R", "AN", 5, 5), el(2, "S", "AN", 3, 5)])
+    assert verdicts(rule, f"XFX*{value}") == (fast, codes)
+    assert verdicts(rule, "XFX*ABCDE*AB ") == (False, [])
+    assert verdicts(rule, "XFX*ABCDE*ABC ") == (False, ["6"])
+
+
+@pytest.mark.parametrize(("value", "fast", "codes"), [
+    ("1", True, []), ("1^33^35", True, []), ("1^33^35^47", True, []), ("1^33^35^47^86", False, ["12"]),
+    ("1^ZZ", False, ["7"]), ("1^^33", False, []), ("1^", False, []), ("1^3:3", False, ["6"]),
+    ("^", False, []),
+])
+def test_repeated_elements(value: str, fast: bool, codes: list[str]) -> None:
+    """Each repetition of a repeatable element is checked as the element; an empty one, or more
+    than its maximum use, takes the full check (so does a required element holding only the
+    separator, which pyx12 lets pass); in an element that does not repeat it is an error."""
+    rule = segment("XRP", [el(1, "R", "ID", 1, 2, {"1", "33", "35", "47", "86"}, max_use=4), el(2, "R", "AN", 1, 5)])
+    assert verdicts(rule, f"XRP*{value}*A") == (fast, codes)
+    assert verdicts(rule, "XRP*1*A^B") == (False, ["12"])
+    assert verdicts(rule, "XRP*1^33*A", r="") == (False, ["5", "7"])  # no repetition separator: one value
+    assert verdicts(rule, "XRP*1^33*A", r="!") == (False, ["5", "7"])
+
+
+def test_envelope_segments_take_the_fast_path_and_agree() -> None:
+    """ISA and GS are checked through their fast tests too (ISA with no separator but "\x00")."""
+    from edi.x12.validator import _control_grammar
+
+    control = _control_grammar("00501")
+    isa = control.node_by_path("/ISA_LOOP/ISA")
+    gs = control.node_by_path("/ISA_LOOP/GS_LOOP/GS")
+    good = "ISA*00*          *00*          *ZZ*SIMPLAN01      *ZZ*ENGINE01       *240501*1015*^*00501*000000701*0*P*:"
+    assert verdicts(isa, good, c="\x00", r="") == (True, [])
+    for i, bad in [(9, "240230"), (9, "2405011"), (10, "2460"), (6, "SIMPLAN01"), (13, "00000070A"), (1, "99"),
+                   (16, "")]:
+        seg = good.split("*")
+        seg[i] = bad
+        fast, codes = verdicts(isa, "*".join(seg), c="\x00", r="")
+        assert not fast and codes, (i, bad)
+    gs_good = "GS*HP*SIMPLAN01*ENGINE01*20240501*1015*703*X*005010X221A1"
+    assert verdicts(gs, gs_good, r="") == (True, [])
+    for i, bad in [(4, "20240230"), (5, "2500"), (6, "7O3"), (8, "005010X999"), (2, "A")]:
+        seg = gs_good.split("*")
+        seg[i] = bad
+        fast, codes = verdicts(gs, "*".join(seg), r="")
+        assert not fast and codes, (i, bad)
 
 
 @pytest.mark.parametrize(("dt", "value", "fast", "codes"), [

@@ -29,15 +29,19 @@ _CHARSET = frozenset(
     "!\"&'()*+,-./:;?= %~@[]_{}\\|<>^`#$"
 )
 _YEAR = r"(?:1[89]|[2-9][0-9])[0-9]{2}"  # from 1800 on
+_MMDD = r"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)"
 # CCYYMMDD, a real calendar date from 1800 on; 29 February only in leap years
 _D8 = (
-    rf"(?:{_YEAR}(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)"
+    rf"(?:{_YEAR}{_MMDD}"
     r"|(?:(?:1[89]|[2-9][0-9])(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)0229)"
 )
+# YYMMDD, read as 1950-2049 (so every year divisible by 4 is a leap year)
+_D6 = rf"(?:[0-9]{{2}}{_MMDD}|(?:[02468][048]|[13579][26])0229)"
 # HHMM, HHMMSS, HHMMSSd, HHMMSSdd (what `elements.is_valid_time` accepts at 4 digits or more)
 _TM = r"(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9][0-9]{0,2})?"
 _HELPERS = {
     "D8": re.compile(_D8).fullmatch,
+    "D6": re.compile(_D6).fullmatch,
     "RD8": re.compile(f"{_D8}-{_D8}").fullmatch,
     "TM": re.compile(_TM).fullmatch,
 }
@@ -79,7 +83,12 @@ def _value_test(rule: ElementRule, ns: dict, name: str, seps: frozenset[str]) ->
             return None
         allowed = _CHARSET - seps
         body, last = _char_class(allowed), _char_class(allowed - {" "})
-        ns[f"P{name}"] = re.compile(f"{body}{{{max(mn - 1, 0)},{mx - 1}}}{last}").fullmatch
+        if mn == mx:
+            # fixed length (the ISA's): trailing spaces are padding, never an error (what is
+            # left after them is shorter than the length)
+            ns[f"P{name}"] = re.compile(f"{body}{{{mn}}}").fullmatch
+        else:
+            ns[f"P{name}"] = re.compile(f"{body}{{{max(mn - 1, 0)},{mx - 1}}}{last}").fullmatch
         tests.append(f"P{name}(v) is not None")
     elif dt.startswith("N"):
         ns[f"P{name}"] = re.compile(f"-?[0-9]{{{mn},{mx}}}").fullmatch
@@ -89,6 +98,8 @@ def _value_test(rule: ElementRule, ns: dict, name: str, seps: frozenset[str]) ->
         tests += [f"P{name}(v) is not None and {mn} <= len(v) - v.count('.') - v.count('-') <= {mx}", *_guard(seps)]
     elif dt == "DT" and mn == 8 and mx == 8:
         tests += ["D8(v) is not None", *_guard(seps)]
+    elif dt == "DT" and mn == 6 and mx == 6:
+        tests += ["D6(v) is not None", *_guard(seps)]
     elif dt == "TM":
         tests += [f"{mn} <= len(v) <= {mx} and TM(v) is not None", *_guard(seps)]
     else:
@@ -128,7 +139,7 @@ def _dtp_test(rule: ElementRule, ns: dict, seps: frozenset[str]) -> str | None:
 
 def _compile(rule: SegmentRule, component: str, repetition: str) -> FastTest:
     seps = frozenset(s for s in (component, repetition) if s)
-    ns: dict = {**_HELPERS, "C": component}
+    ns: dict = {**_HELPERS, "C": component, "R": repetition}
     count = len(rule.children)
     ns["PAD"] = [""] * count
     lines = [
@@ -154,6 +165,18 @@ def _compile(rule: SegmentRule, component: str, repetition: str) -> FastTest:
             test = _type_list_test(child, type_list, ns, str(i), seps)
         else:
             test = _value_test(child, ns, str(i), seps)
+        if repetition and child.max_use > 1 and test is not None:
+            # repetitions of a repeatable element: each checked on its own (no format from a
+            # qualifier, as the full check), none of them empty
+            own = _value_test(child, ns, f"{i}r", seps)
+            if own is not None:
+                lines.append("    if R in v:")
+                lines.append("        q = v.split(R)")
+                lines.append(f"        if len(q) > {child.max_use}: return False")
+                lines.append("        for v in q:")
+                lines.append(f"            if not v or not ({own}): return False")
+                lines.append(_presence("    ", test, child.usage == "R").replace("    if ", "    elif ", 1))
+                continue
         lines.append(_presence("    ", test, child.usage == "R"))
     for kind, idx in rule.syntax:
         pres = [f"seg[{i}] != ''" if 0 < i <= count else "False" for i in idx]

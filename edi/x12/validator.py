@@ -291,7 +291,7 @@ class Validator:
                 elif el[11] in (d.element, d.component, d.segment) or el[11].isalnum():
                     isa.findings.append(Finding("interchange", "016", "Repetition separator (ISA11) is missing or not distinct",
                                                 element_position=11))
-                for e in check_segment(isa_node, seg, "\x00"):  # type: ignore[arg-type]
+                for e in _envelope_errors(isa_node, seg, "\x00", ""):  # type: ignore[arg-type]
                     isa.findings.append(Finding("interchange", _ISA_NOTE.get(e.position, "026"),
                                                 f"ISA: {e.message}", element_position=e.position,
                                                 bad_value=e.bad_value))
@@ -342,7 +342,7 @@ class Validator:
                             "group", "info",
                             f"{res.requested_vriic} is validated with the {res.map_vriic} implementation guide map",
                             severity="info"))
-                for e in check_segment(gs_rule, seg, component):  # type: ignore[arg-type]
+                for e in _envelope_errors(gs_rule, seg, component, ""):  # type: ignore[arg-type]
                     if e.position == 8 and resolved is not None and resolved[1].substituted and e.code == "7":
                         continue  # an errata identifier resolved to its base guide
                     gs.findings.append(Finding("group", {6: "6", 8: "2"}.get(e.position, "1"), f"GS: {e.message}",
