@@ -492,3 +492,24 @@ def test_enter_leaves_the_counts_replay_leaves() -> None:
             assert fast.counts == slow.counts
             node = target or node
     assert entered > 100
+
+
+def test_loop_trees_do_not_depend_on_the_documents_read_before() -> None:
+    """`read_document` keeps each segment rule's open-loop chain across documents: a tree must be
+    the same whether the chains were worked out for it or left by other documents."""
+    from edi.x12 import generic_json
+
+    docs = _documents()[:40] + [p.read_bytes() for p in SAMPLES]
+    shared = [generic_json.to_json(doc) for doc in docs + docs[::-1]]
+    fresh = []
+    for doc in docs + docs[::-1]:
+        generic_json._CHAINS.by_rule.clear()
+        generic_json._CHAINS.interned.clear()
+        fresh.append(generic_json.to_json(doc))
+    assert shared == fresh
+
+    def loop_ids(items: list) -> set[str]:
+        return {x for it in items if "loop" in it for x in ({it["loop"]} | loop_ids(it["content"]))}
+
+    assert {"2300", "2400", "2100"} <= {x for d in fresh for i in d["interchanges"] for g in i["groups"]
+                                         for t in g["transactions"] for x in loop_ids(t["body"])}

@@ -104,32 +104,36 @@ class _TransactionTree:
         self.stack: list[tuple[LoopRule, list]] = []
         self.chains = chains
         self.chain: list[LoopRule] | None = None  # the chain `stack` holds, as last placed
-
-    def _content(self) -> list:
-        return self.stack[-1][1] if self.stack else self.body
+        self.content: list = body  # where the next segment of the open loops goes: the stack's top
 
     def place(self, seg_json: dict, target: SegmentRule | None, entered: LoopRule | None) -> None:
         if target is None:
-            self._content().append(seg_json)
+            self.content.append(seg_json)
             return
-        chain = self.chains.of(target)
+        chain = self.chains.by_rule.get(target)
+        if chain is None:
+            chain = self.chains.of(target)
         if chain is self.chain and entered is None:  # same loops open, none entered anew
-            self._content().append(seg_json)
+            self.content.append(seg_json)
             return
         self.chain = chain
+        stack = self.stack
         keep = 0
-        for (loop, _), want in zip(self.stack, chain, strict=False):
+        for (loop, _), want in zip(stack, chain, strict=False):
             if loop is not want:
                 break
             keep += 1
         if entered is not None and entered in chain:
             keep = min(keep, chain.index(entered))
-        del self.stack[keep:]
+        del stack[keep:]
+        content = stack[-1][1] if stack else self.body
         for loop in chain[keep:]:
-            content: list = []
-            self._content().append(self.make_loop(loop, content))
-            self.stack.append((loop, content))
-        self._content().append(seg_json)
+            inner: list = []
+            content.append(self.make_loop(loop, inner))
+            stack.append((loop, inner))
+            content = inner
+        self.content = content
+        content.append(seg_json)
 
 
 def to_json(
@@ -200,8 +204,11 @@ def read_document(
                 key = (node, sid, *[key_value(seg, p, d.component) for p in fields])
             # placement only: a plan's counts tell what is missing or over-used, which this
             # lossless reading has no use for (the validator reports it), so none are kept
-            target, ops, _, _ = walker.plan(key, node, seg)
-            entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
+            plan = walker.plans.get(key)
+            if plan is None:
+                plan = walker.plan(key, node, seg)
+            target, ops, simple, _ = plan
+            entered = None if simple is not None or not ops or ops[-1][0] != 3 else ops[-1][1]
             if target is not None:
                 node = target
         else:

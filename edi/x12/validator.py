@@ -54,6 +54,7 @@ class MapResolution:
     substituted: bool
 
 
+@lru_cache(maxsize=64)  # a stat of the map folders per group otherwise; maps do not move
 def _default_resolver(icvn: str, fic: str, vriic: str) -> tuple[Path, MapResolution] | None:
     from edi.maps import find_map_file, resolve
 
@@ -165,9 +166,7 @@ class Validator:
         counts = walker.counts
         plans = walker.plans
         plan_for = walker.plan
-        #: segment id -> where its qualifier is read ((element, component), or () for none), for
-        #: the ids of the guide the fast lane takes: not the envelope, at most one qualifier
-        lane_keys: dict[str, tuple] = {}
+        lane_keys: dict[str, tuple] = {}  # see _lane_keys
         #: the fast validity test of each segment rule met, for the interchange's separators
         fasts: dict[SegmentRule, Callable[[list[str]], bool]] = {}
         since_progress = 0
@@ -332,8 +331,7 @@ class Validator:
                     path, res = resolved
                     grammar = load_grammar(path)
                     key_fields = grammar.key_fields
-                    lane_keys = {k: v[0] if v else () for k, v in key_fields.items()
-                                 if len(v) < 2 and k not in _SLOW_LANE_IDS and k[:1] not in (" ", "\t")}
+                    lane_keys = _lane_keys(grammar)
                     check_lx = grammar.id == "837"
                     node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS")
                     gs_rule = node
@@ -625,6 +623,14 @@ class _LoopBounds:
             findings.append(Finding("segment", "3", "Required segment LE (loop trailer) is missing after the bounded loop",
                                     segment_id="LE", segment_position=pos, loop_id=self.parent.id, file_segment=file_seg))
             self.parent = None
+
+
+@lru_cache(maxsize=32)
+def _lane_keys(grammar: Grammar) -> dict[str, tuple]:
+    """Segment id -> where its qualifier is read ((element, component), or () for none), for the
+    ids of `grammar` the validator's fast lane takes: not the envelope, at most one qualifier."""
+    return {k: v[0] if v else () for k, v in grammar.key_fields.items()
+            if len(v) < 2 and k not in _SLOW_LANE_IDS and k[:1] not in (" ", "\t")}
 
 
 def _envelope_errors(rule: SegmentRule | None, seg: list[str], component: str, repetition: str) -> list[ElementError]:
