@@ -292,6 +292,17 @@ def test_syntax_rules(syntax: tuple, text: str, codes: list[str]) -> None:
     assert verdicts(rule, text) == (not codes, codes)
 
 
+@pytest.mark.parametrize(("syntax", "text", "codes"), [
+    (("P", (1, 2)), "XSY*A*B", []), (("R", (1, 3)), "XSY*A*B", []), (("C", (3, 1, 2)), "XSY*A*B*C", []),
+    (("L", (3, 1)), "XSY*A*B*C", []),  # satisfied by the required elements: not tested again
+    (("E", (1, 2)), "XSY*A*B", ["10"]),  # ... but "only one of" two required ones never is
+    (("P", (1, 3)), "XSY*A*B", ["2"]), (("C", (3, 1, 4)), "XSY*A*B*C", ["2"]),
+])
+def test_syntax_rules_over_required_elements(syntax: tuple, text: str, codes: list[str]) -> None:
+    rule = segment("XSY", [el(1, "R"), el(2, "R"), el(3), el(4)], [syntax])
+    assert verdicts(rule, text) == (not codes, codes)
+
+
 def test_qualified_value_follows_its_format_qualifier() -> None:
     """A 1251 value takes the format its 1250 qualifier names (D8 or RD8 here)."""
     rule = segment("XDT", [el(1, "R", "ID", 2, 3, {"D8", "RD8"}, data_ele="1250"), el(2, "R", "AN", 1, 35, data_ele="1251")])

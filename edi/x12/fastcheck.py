@@ -141,30 +141,29 @@ def _compile(rule: SegmentRule, component: str, repetition: str) -> FastTest:
     seps = frozenset(s for s in (component, repetition) if s)
     ns: dict = {**_HELPERS, "C": component, "R": repetition}
     count = len(rule.children)
-    ns["PAD"] = [""] * count
-    lines = [
-        "def ok(seg):",
-        "    n = len(seg)",
-        f"    if n > {count + 1}: return False",
-        # padded to every element, so that each is read without a bounds test (a copy: the
-        # segment is the reader's)
-        f"    if n <= {count}: seg = seg + PAD[n - 1:]",
-    ]
+    blocks: list[list[str] | None] = []  # per element its lines; None: it must be empty
+    required: set[int] = set()  # positions certainly not empty once their lines pass
     type_list: set[str] = set()
     for i, child in enumerate(rule.children, start=1):
-        lines.append(f"    v = seg[{i}]")
+        if child.usage == "R":
+            required.add(i)
         if isinstance(child, CompositeRule):
-            _composite(child, i, lines, ns, seps)
+            blocks.append(_composite(child, i, ns, seps))
             continue
         if child.data_ele == "1250" and child.codes:
             type_list |= child.codes
         if rule.id == "DTP" and i == 3:
-            lines.append("    q = seg[2]")
             test = _dtp_test(child, ns, seps)
         elif child.data_ele == "1251" and type_list:
             test = _type_list_test(child, type_list, ns, str(i), seps)
         else:
             test = _value_test(child, ns, str(i), seps)
+        if test is None and child.usage != "R":
+            blocks.append(None)
+            continue
+        lines = [f"    v = seg[{i}]"]
+        if rule.id == "DTP" and i == 3:
+            lines.append("    q = seg[2]")
         if repetition and child.max_use > 1 and test is not None:
             # repetitions of a repeatable element: each checked on its own (no format from a
             # qualifier, as the full check), none of them empty
@@ -176,24 +175,47 @@ def _compile(rule: SegmentRule, component: str, repetition: str) -> FastTest:
                 lines.append("        for v in q:")
                 lines.append(f"            if not v or not ({own}): return False")
                 lines.append(_presence("    ", test, child.usage == "R").replace("    if ", "    elif ", 1))
+                blocks.append(lines)
                 continue
         lines.append(_presence("    ", test, child.usage == "R"))
+        blocks.append(lines)
+    # the last element read: after it every element must be empty, which one slice tells
+    named = {i for _, idx in rule.syntax for i in idx if 0 < i <= count}
+    last = max([i for i, b in enumerate(blocks, start=1) if b is not None] + [*named, 0])
+    ns["PAD"] = [""] * last
+    out = ["def ok(seg):", "    n = len(seg)", f"    if n > {count + 1}: return False"]
+    if last < count:
+        out.append(f"    if n > {last + 1} and any(seg[{last + 1}:]): return False")
+    # padded up to the last element read, so that each is read without a bounds test (a copy:
+    # the segment is the reader's)
+    out.append(f"    if n <= {last}: seg = seg + PAD[n - 1:]")
+    empty: list[str] = []  # a run of elements that must be empty, tested together
+    for i, block in enumerate(blocks[:last], start=1):
+        if block is None:
+            empty.append(f"seg[{i}]")
+            continue
+        if empty:
+            out.append(f"    if {' or '.join(empty)}: return False")
+            empty = []
+        out += block
+    if empty:
+        out.append(f"    if {' or '.join(empty)}: return False")
     for kind, idx in rule.syntax:
         pres = [f"seg[{i}] != ''" if 0 < i <= count else "False" for i in idx]
-        if kind == "P":
-            lines.append(f"    t = ({') + ('.join(pres)})")
-            lines.append(f"    if 0 < t < {len(pres)}: return False")
-        elif kind == "R":
-            lines.append(f"    if not (({') or ('.join(pres)})): return False")
+        if kind == "P" and not set(idx) <= required:  # all required: all present
+            out.append(f"    t = ({') + ('.join(pres)})")
+            out.append(f"    if 0 < t < {len(pres)}: return False")
+        elif kind == "R" and not set(idx) & required:
+            out.append(f"    if not (({') or ('.join(pres)})): return False")
         elif kind == "E":
-            lines.append(f"    if ({') + ('.join(pres)}) > 1: return False")
-        elif kind == "C":
-            lines.append(f"    if ({pres[0]}) and not (({') and ('.join(pres[1:])})): return False")
-        elif kind == "L":
-            lines.append(f"    if ({pres[0]}) and not (({') or ('.join(pres[1:])})): return False")
-    lines.append("    return True")
+            out.append(f"    if ({') + ('.join(pres)}) > 1: return False")
+        elif kind == "C" and not set(idx[1:]) <= required:
+            out.append(f"    if ({pres[0]}) and not (({') and ('.join(pres[1:])})): return False")
+        elif kind == "L" and not set(idx[1:]) & required:
+            out.append(f"    if ({pres[0]}) and not (({') or ('.join(pres[1:])})): return False")
+    out.append("    return True")
     # a file name per rule, so that profiles tell the generated tests apart
-    code = compile("\n".join(lines), f"<fastcheck {rule.path or rule.id}>", "exec")
+    code = compile("\n".join(out), f"<fastcheck {rule.path or rule.id}>", "exec")
     exec(code, ns)  # noqa: S102 - source built from the compiled grammar only
     return ns["ok"]
 
@@ -208,31 +230,40 @@ def _presence(indent: str, test: str | None, required: bool) -> str:
     return f"{indent}if v and not ({test}): return False"
 
 
-def _composite(child: CompositeRule, i: int, lines: list[str], ns: dict, seps: frozenset[str]) -> None:
-    """A composite element: split once, each component read once, trailing unused ones at a glance."""
+def _composite(child: CompositeRule, i: int, ns: dict, seps: frozenset[str]) -> list[str] | None:
+    """A composite element: split once, each component read once, trailing unused ones at a
+    glance, optional ones only as far as there are components. None: it must be empty."""
     if child.usage == "N":
-        lines.append("    if v: return False")
-        return
+        return None
     req = child.usage == "R"
     comps = child.components
     tests = [_value_test(sub, ns, f"{i}_{j}", seps) for j, sub in enumerate(comps)]
     required = [sub.usage == "R" and (sub.seq != 1 or req) for sub in comps]
     # components after the last one that may hold a value or must: those must all be empty
     used = max((j + 1 for j in range(len(comps)) if tests[j] is not None or required[j]), default=0)
-    lines.append("    if v:")
-    lines.append("        p = v.split(C)")
-    lines.append("        m = len(p)")
-    lines.append(f"        if m > {len(comps)}: return False")
+    # up to the last required component every one is there; optional ones after it may not be
+    must = max((j + 1 for j in range(len(comps)) if required[j]), default=0)
+    lines = [f"    v = seg[{i}]", "    if v:", "        p = v.split(C)", "        m = len(p)",
+             f"        if m > {len(comps)}: return False"]
     if used < len(comps):
         lines.append(f"        if m > {used} and any(p[{used}:]): return False")
-    for j in range(used):
-        test = tests[j]
-        lines.append(f"        v = p[{j}] if m > {j} else ''")
-        lines.append(_presence("        ", test, required[j]))
+    if must > 1:
+        lines.append(f"        if m < {must}: return False")
+    for j in range(must):
+        lines.append(f"        v = p[{j}]")
+        lines.append(_presence("        ", tests[j], required[j]))
+    indent = "        "
+    for j in range(must, used):
+        if j > 0:
+            lines.append(f"{indent}if m > {j}:")
+            indent += "    "
+        lines.append(f"{indent}v = p[{j}]")
+        lines.append(_presence(indent, tests[j], required[j]))
     if not any(required):
         lines.append("        if not any(p): return False")
     if req:
         lines.append("    else: return False")
+    return lines
 
 
 def fast_check(rule: SegmentRule, component: str, repetition: str) -> FastTest:
