@@ -148,6 +148,45 @@ def test_code_set_holds_only_codes_the_full_check_accepts() -> None:
     assert verdicts(rule, "XCD*") == (False, ["1"])
 
 
+def test_numeric_code_sets_are_judged_as_numbers() -> None:
+    """A number's length leaves out its sign and decimal point, and N takes no decimal point."""
+    n0 = segment("XNC", [el(1, "R", "N0", 1, 4, {"1", "-12", "1.5", "12345"})])
+    assert verdicts(n0, "XNC*1") == (True, [])
+    assert verdicts(n0, "XNC*-12") == (True, [])
+    assert verdicts(n0, "XNC*1.5") == (False, ["6"])
+    assert verdicts(n0, "XNC*12345") == (False, ["5"])
+    r = segment("XRC", [el(1, "R", "R", 3, 6, {"1.0", "10.0", "-100"})])
+    assert verdicts(r, "XRC*1.0") == (False, ["4"])  # two digits: shorter than 3
+    assert verdicts(r, "XRC*10.0") == (True, [])
+    assert verdicts(r, "XRC*-100") == (True, [])
+
+
+def test_code_sets_shared_by_elements_of_other_formats() -> None:
+    """Valid codes are worked out once per list and format: the same list in a shorter element,
+    or in a number under a decimal-point separator, has other valid codes."""
+    codes = {"A", "ABCD", "1.5", "2"}
+    wide = segment("XW", [el(1, "R", "ID", 1, 4, codes)])
+    narrow = segment("XN", [el(1, "R", "ID", 1, 2, codes)])
+    assert verdicts(wide, "XW*ABCD") == (True, [])
+    assert verdicts(narrow, "XN*ABCD") == (False, ["5"])
+    number = segment("XR", [el(1, "R", "R", 1, 4, codes - {"A", "ABCD"})])
+    assert verdicts(number, "XR*1.5") == (True, [])
+    assert verdicts(number, "XR*1.5", c=".", r="^") == (False, ["6"])
+    assert verdicts(number, "XR*2", c=".", r="^") == (True, [])
+    ident = segment("XI", [el(1, "R", "ID", 1, 4, {"1.5", "2"})])
+    assert verdicts(ident, "XI*1.5") == (True, [])
+    n0 = segment("XZ", [el(1, "R", "N0", 1, 4, {"1.5", "2"})])
+    assert verdicts(n0, "XZ*1.5") == (False, ["6"])
+
+
+def test_code_sets_with_fixed_length_padding() -> None:
+    rule = segment("XPC", [el(1, "R", "ID", 3, 3, {"AB ", "ABC", " AB", "A\x07B"})])
+    assert verdicts(rule, "XPC*AB ") == (True, [])
+    assert verdicts(rule, "XPC*ABC") == (True, [])
+    assert verdicts(rule, "XPC* AB") == (True, [])
+    assert verdicts(rule, "XPC*A\x07B") == (False, ["6"])
+
+
 @pytest.mark.parametrize(("value", "fast", "codes"), [
     ("ACME CLINIC", False, ["5"]), ("ACME", True, []), ("AC", False, ["4"]), ("ACME ", False, ["6"]),
     ("AC\x07E", False, ["6"]), ("ACÉE", False, ["6"]), ("A:CE", False, ["6"]), ("A^CE", False, ["12"]),

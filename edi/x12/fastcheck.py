@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from .elements import _check_value
 from .grammar import CompositeRule, ElementRule, SegmentRule
@@ -58,6 +59,47 @@ def _guard(seps: frozenset[str]) -> list[str]:
     return [f"{sep!r} not in v" for sep in sorted(seps & _NUMBER_CHARS)]
 
 
+#: valid codes by (code lists, element format, separators): many elements share a list
+_CODE_SETS: dict[tuple, frozenset[str]] = {}
+
+
+@lru_cache(maxsize=256)
+def _text_pattern(mn: int, mx: int, seps: frozenset[str]) -> re.Pattern[str]:
+    """AN and ID values with nothing wrong: allowed characters but no separator, min to max long,
+    no trailing space (unless the length is fixed: then spaces are padding, never an error)."""
+    allowed = _CHARSET - seps
+    body, last = _char_class(allowed), _char_class(allowed - {" "})
+    if mn == mx:
+        return re.compile(f"{body}{{{mn}}}")
+    return re.compile(f"{body}{{{max(mn - 1, 0)},{mx - 1}}}{last}")
+
+
+def _accepted(rule: ElementRule, value: str) -> bool:
+    found: list = []
+    _check_value(rule, value, 1, None, None, found)
+    return not found
+
+
+def _valid_codes(rule: ElementRule, seps: frozenset[str]) -> frozenset[str]:
+    """The listed codes the full check accepts in `rule` holding no separator."""
+    key = (rule.codes, rule.external, rule.data_type, rule.min_len, rule.max_len, rule.regex_text, rule.usage, seps)
+    good = _CODE_SETS.get(key)
+    if good is not None:
+        return good
+    candidates = set(rule.codes or ()) | set(rule.external_set or ())
+    if rule.data_type in ("AN", "ID") and rule.max_len >= 1:
+        # what `_check_value` checks of a listed code, in one pattern (lists are long)
+        text = _text_pattern(rule.min_len, rule.max_len, seps).fullmatch
+        search = rule.regex.search if rule.regex is not None else None
+        good = frozenset(c for c in candidates if text(c) and (search is None or search(c)))
+    else:
+        good = frozenset(c for c in candidates if c and not seps & set(c) and _accepted(rule, c))
+    if len(_CODE_SETS) > 4096:
+        _CODE_SETS.clear()
+    _CODE_SETS[key] = good
+    return good
+
+
 def _value_test(rule: ElementRule, ns: dict, name: str, seps: frozenset[str]) -> str | None:
     """Python expression over `v` (not empty) that is true only for a value with no error;
     None: always take the full check."""
@@ -66,29 +108,13 @@ def _value_test(rule: ElementRule, ns: dict, name: str, seps: frozenset[str]) ->
     dt = rule.data_type
     mn, mx = rule.min_len, rule.max_len
     if rule.codes is not None or rule.external is not None:
-        candidates = set(rule.codes or ()) | set(rule.external_set or ())
-        good = set()
-        for code in candidates:
-            if not code or seps & set(code):
-                continue
-            found: list = []
-            _check_value(rule, code, 1, None, None, found)
-            if not found:
-                good.add(code)
-        ns[f"K{name}"] = frozenset(good)
-        return f"v in K{name}"  # the full check of every member included the guide's pattern
+        ns[f"K{name}"] = _valid_codes(rule, seps)
+        return f"v in K{name}"  # every member passed the guide's pattern too
     tests: list[str] = []
     if dt in ("AN", "ID"):
         if mx < 1:
             return None
-        allowed = _CHARSET - seps
-        body, last = _char_class(allowed), _char_class(allowed - {" "})
-        if mn == mx:
-            # fixed length (the ISA's): trailing spaces are padding, never an error (what is
-            # left after them is shorter than the length)
-            ns[f"P{name}"] = re.compile(f"{body}{{{mn}}}").fullmatch
-        else:
-            ns[f"P{name}"] = re.compile(f"{body}{{{max(mn - 1, 0)},{mx - 1}}}{last}").fullmatch
+        ns[f"P{name}"] = _text_pattern(mn, mx, seps).fullmatch
         tests.append(f"P{name}(v) is not None")
     elif dt.startswith("N"):
         ns[f"P{name}"] = re.compile(f"-?[0-9]{{{mn},{mx}}}").fullmatch
