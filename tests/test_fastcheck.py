@@ -259,6 +259,18 @@ def test_numbers(dt: str, value: str, fast: bool, codes: list[str]) -> None:
     assert verdicts(rule, f"XNR*{value}") == (fast, codes)
 
 
+@pytest.mark.parametrize("seps", [":^", "!@", "A.", "", "|~", "-"])
+def test_text_class_is_the_character_set_without_separators(seps: str) -> None:
+    from edi.x12.elements import _BAD_CHAR
+    from edi.x12.fastcheck import _text_pattern
+
+    text = _text_pattern(1, 2, frozenset(seps)).fullmatch
+    for ch in map(chr, range(0x3000)):
+        assert (text(ch) is not None) is (_BAD_CHAR.search(ch) is None and ch not in seps and ch != " "), repr(ch)
+    fixed = _text_pattern(2, 2, frozenset(seps)).fullmatch
+    assert fixed("  ") and fixed("B ")
+
+
 def test_separators_are_baked_into_each_compiled_test() -> None:
     """Characters that are separators in one interchange are data in another: each pair of
     separators has its own test, and a value holding one is handed over."""

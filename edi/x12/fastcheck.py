@@ -50,8 +50,19 @@ _HELPERS = {
 _NUMBER_CHARS = frozenset("-.0123456789")
 
 
+_RANGES = ("A-Z", "a-z", "0-9")
+
+
 def _char_class(allowed: frozenset[str]) -> str:
-    return "[" + "".join(re.escape(ch) for ch in sorted(allowed)) + "]"
+    """A regular-expression class of `allowed`, whole letter and digit runs as ranges (a class
+    of ninety single characters takes twice as long to compile)."""
+    parts, rest = [], set(allowed)
+    for r in _RANGES:
+        run = {chr(c) for c in range(ord(r[0]), ord(r[2]) + 1)}
+        if run <= rest:
+            parts.append(r)
+            rest -= run
+    return "[" + "".join(parts) + "".join(re.escape(ch) for ch in sorted(rest)) + "]"
 
 
 def _guard(seps: frozenset[str]) -> list[str]:
