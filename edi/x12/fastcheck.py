@@ -3,8 +3,11 @@
 Almost every segment of a production file is valid. For each segment rule and each pair of
 component and repetition separators this module writes, once, a small straight-line Python
 function that answers only "certainly valid?" using the cheapest test per element: a set lookup
-for code values (the set holds exactly the codes the full check accepts, worked out by running
-it on each code), one precompiled regular expression for text, numbers, dates and times. The
+for code values (the set holds only listed codes the full check accepts: each passed once through
+the element's text pattern, or for numbers through the full check itself, and the sets are shared
+by every element with the same list and format), one precompiled regular expression for text,
+numbers, dates and times. Elements after the last one with anything to check are tested empty with
+one slice, optional components are read only as far as a composite goes. The
 separators are baked in (the text pattern leaves them out of its character class, the code set
 leaves out codes holding them), so that no element is searched for them separately. Any doubt
 falls through to `edi.x12.elements.check_segment`, which computes the exact errors; the fast path
@@ -48,8 +51,6 @@ _HELPERS = {
 }
 #: characters a value accepted by each kind of test may hold besides the character class
 _NUMBER_CHARS = frozenset("-.0123456789")
-
-
 _RANGES = ("A-Z", "a-z", "0-9")
 
 
