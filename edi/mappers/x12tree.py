@@ -69,30 +69,39 @@ class Seg:
         return self.get(1)
 
 
+_NONE: list = []  # no segments (never changed: every caller gets a copy or reads it)
+
+
 @dataclass(slots=True)
 class Loop:
     id: str
     items: list[Any]  # Seg | Loop in document order; not changed once read
-    # Direct segments by id, in order: built on the first look-up (a mapper asks each loop for
-    # a dozen segment ids, each a scan of every item otherwise).
+    # Direct segments and direct child loops by id, in order: built together on the first
+    # look-up of either (a mapper asks each loop for a dozen ids, each a scan of every item
+    # otherwise; a 2000A holding a thousand 2000B loops made reading a set quadratic).
     _by_id: dict[str, list[Seg]] | None = field(default=None, init=False, repr=False, compare=False)
-    # Direct child loops by id, the same way: a 2000A holding a thousand 2000B loops was scanned
-    # whole for every look-up, which made reading a set quadratic in its claims.
     _loops_by_id: dict[str, list[Loop]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _index(self) -> None:
+        segs: dict[str, list[Seg]] = {}
+        loops: dict[str, list[Loop]] = {}
+        for it in self.items:
+            if isinstance(it, Seg):
+                segs.setdefault(it.id, []).append(it)
+            elif isinstance(it, Loop):
+                loops.setdefault(it.id, []).append(it)
+        self._by_id, self._loops_by_id = segs, loops
+
+    def _found(self, seg_id: str) -> list[Seg]:
+        by_id = self._by_id
+        if by_id is None:
+            self._index()
+            by_id = self._by_id
+        return by_id.get(seg_id, _NONE)  # type: ignore[union-attr]
 
     def segments(self, seg_id: str | None = None, qualifier: str | tuple[str, ...] | None = None) -> list[Seg]:
         """Direct segments of this loop, optionally filtered by id and first-element qualifier."""
-        if seg_id is None:
-            found = [it for it in self.items if isinstance(it, Seg)]
-        else:
-            by_id = self._by_id
-            if by_id is None:
-                by_id = {}
-                for it in self.items:
-                    if isinstance(it, Seg):
-                        by_id.setdefault(it.id, []).append(it)
-                self._by_id = by_id
-            found = by_id.get(seg_id, [])
+        found = [it for it in self.items if isinstance(it, Seg)] if seg_id is None else self._found(seg_id)
         if qualifier is None:
             return list(found)
         if isinstance(qualifier, tuple):
@@ -100,23 +109,36 @@ class Loop:
         return [it for it in found if it.get(1) == qualifier]
 
     def first(self, seg_id: str, qualifier: str | tuple[str, ...] | None = None) -> Seg | None:
-        found = self.segments(seg_id, qualifier)
-        return found[0] if found else None
+        """`segments(seg_id, qualifier)[0]`, or None, without building the list."""
+        found = self._found(seg_id)
+        if qualifier is None:
+            return found[0] if found else None
+        if isinstance(qualifier, tuple):
+            for it in found:
+                q = it.get(1)
+                if q == qualifier or q in qualifier:
+                    return it
+            return None
+        for it in found:
+            if it.get(1) == qualifier:
+                return it
+        return None
 
     def loops(self, loop_id: str | None = None) -> list[Loop]:
         if loop_id is None:
             return [it for it in self.items if isinstance(it, Loop)]
         by_id = self._loops_by_id
         if by_id is None:
-            by_id = {}
-            for it in self.items:
-                if isinstance(it, Loop):
-                    by_id.setdefault(it.id, []).append(it)
-            self._loops_by_id = by_id
-        return list(by_id.get(loop_id, ()))
+            self._index()
+            by_id = self._loops_by_id
+        return list(by_id.get(loop_id, ()))  # type: ignore[union-attr]
 
     def loop(self, loop_id: str) -> Loop | None:
-        found = self.loops(loop_id)
+        by_id = self._loops_by_id
+        if by_id is None:
+            self._index()
+            by_id = self._loops_by_id
+        found = by_id.get(loop_id)  # type: ignore[union-attr]
         return found[0] if found else None
 
     def walk(self, loop_id: str) -> Iterator[Loop]:

@@ -70,7 +70,7 @@ def _open_chain(node: SegmentRule) -> list[LoopRule]:
 
 
 class _Chains:
-    """`_open_chain` of each segment rule, worked out once per document (a grammar does not
+    """`_open_chain` of each segment rule, worked out once per process (a grammar does not
     change), equal chains as one list: a segment in the loops the previous one left open (most
     segments) is then seen to be so by identity."""
 
@@ -84,6 +84,10 @@ class _Chains:
             chain = _open_chain(target)
             chain = self.by_rule[target] = self.interned.setdefault(tuple(chain), chain)
         return chain
+
+
+#: shared by every document read: a rule's chain never changes (grammars are loaded once)
+_CHAINS = _Chains()
 
 
 def _loop_json(loop: LoopRule, content: list) -> dict[str, Any]:
@@ -100,32 +104,36 @@ class _TransactionTree:
         self.stack: list[tuple[LoopRule, list]] = []
         self.chains = chains
         self.chain: list[LoopRule] | None = None  # the chain `stack` holds, as last placed
-
-    def _content(self) -> list:
-        return self.stack[-1][1] if self.stack else self.body
+        self.content: list = body  # where the next segment of the open loops goes: the stack's top
 
     def place(self, seg_json: dict, target: SegmentRule | None, entered: LoopRule | None) -> None:
         if target is None:
-            self._content().append(seg_json)
+            self.content.append(seg_json)
             return
-        chain = self.chains.of(target)
+        chain = self.chains.by_rule.get(target)
+        if chain is None:
+            chain = self.chains.of(target)
         if chain is self.chain and entered is None:  # same loops open, none entered anew
-            self._content().append(seg_json)
+            self.content.append(seg_json)
             return
         self.chain = chain
+        stack = self.stack
         keep = 0
-        for (loop, _), want in zip(self.stack, chain, strict=False):
+        for (loop, _), want in zip(stack, chain, strict=False):
             if loop is not want:
                 break
             keep += 1
         if entered is not None and entered in chain:
             keep = min(keep, chain.index(entered))
-        del self.stack[keep:]
+        del stack[keep:]
+        content = stack[-1][1] if stack else self.body
         for loop in chain[keep:]:
-            content: list = []
-            self._content().append(self.make_loop(loop, content))
-            self.stack.append((loop, content))
-        self._content().append(seg_json)
+            inner: list = []
+            content.append(self.make_loop(loop, inner))
+            stack.append((loop, inner))
+            content = inner
+        self.content = content
+        content.append(seg_json)
 
 
 def to_json(
@@ -153,7 +161,11 @@ def read_document(
     node: LoopRule | SegmentRule | None = None
     isa = group = tx = None
     tree: _TransactionTree | None = None
-    chains = _Chains()
+    key_fields: dict[str, tuple] = {}
+    chains = _CHAINS
+    if len(chains.by_rule) > 10_000:  # only ever more grammars loaded: start over
+        chains.by_rule.clear()
+        chains.interned.clear()
     for seg in reader:
         d = reader.delimiters
         sid = seg[0]
@@ -170,10 +182,8 @@ def read_document(
             isa["groups"].append(group)
             resolved = resolver(isa["ISA"][11], seg[1] if len(seg) > 1 else "", seg[8] if len(seg) > 8 else "")
             grammar = load_grammar(resolved[0]) if resolved else None
+            key_fields = grammar.key_fields if grammar is not None else {}
             node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS") if grammar else None
-            if grammar is not None:
-                gs_node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS")
-                walker.force_loop_start(gs_node.parent, gs_node)  # type: ignore[arg-type]
             continue
         if sid == "ST":
             tx = {"ST": split_elements(seg, d), "body": [], "trailer": None}
@@ -185,14 +195,20 @@ def read_document(
             group["transactions"].append(tx)
             tree = _TransactionTree(tx["body"], chains, make_loop)
         if grammar is not None and node is not None:
-            key = (node, sid, *[key_value(seg, p, d.component) for p in grammar.key_fields.get(sid, ())])
-            target, ops, simple = walker.plan(key, node, seg)
-            if simple is not None:  # "one more of this segment": what replay would do, without it
-                walker.counts[simple.slot] = walker.counts.get(simple.slot, 0) + 1
-                entered = None
+            fields = key_fields.get(sid, ())
+            if not fields:
+                key = (node, sid)
+            elif len(fields) == 1:
+                key = (node, sid, key_value(seg, fields[0], d.component))
             else:
-                walker.replay(ops, sid)
-                entered = ops[-1][1] if ops and ops[-1][0] == 3 else None
+                key = (node, sid, *[key_value(seg, p, d.component) for p in fields])
+            # placement only: a plan's counts tell what is missing or over-used, which this
+            # lossless reading has no use for (the validator reports it), so none are kept
+            plan = walker.plans.get(key)
+            if plan is None:
+                plan = walker.plan(key, node, seg)
+            target, ops, simple, _ = plan
+            entered = None if simple is not None or not ops or ops[-1][0] != 3 else ops[-1][1]
             if target is not None:
                 node = target
         else:

@@ -137,7 +137,7 @@ class SegmentRule:
     # where the qualifier that tells same-id segments apart is read: (element, component or 0)
     key_field: tuple[int, int] | None = None
     key_codes: frozenset[str] | None = None
-    fast: object = None  # generated "certainly valid" test (edi.x12.fastcheck), set on first use
+    fast: object = None  # generated "certainly valid" tests by separators (edi.x12.fastcheck), made on first use
 
     is_loop = False
 

@@ -54,6 +54,7 @@ class MapResolution:
     substituted: bool
 
 
+@lru_cache(maxsize=64)  # a stat of the map folders per group otherwise; maps do not move
 def _default_resolver(icvn: str, fic: str, vriic: str) -> tuple[Path, MapResolution] | None:
     from edi.maps import find_map_file, resolve
 
@@ -163,25 +164,31 @@ class Validator:
                 )
 
         counts = walker.counts
+        plans = walker.plans
         plan_for = walker.plan
+        lane_keys: dict[str, tuple] = {}  # see _lane_keys
+        #: the fast validity test of each segment rule met, for the interchange's separators
+        fasts: dict[SegmentRule, Callable[[list[str]], bool]] = {}
         since_progress = 0
-        slow_ids = _SLOW_LANE_IDS
         for seg in reader:
             seg_id = seg[0]
             # ---------------- fast lane: an ordinary segment inside an open transaction ----------------
-            if open_st and grammar is not None and seg_id not in slow_ids and len(problems) == n_problems:
-                kp = key_fields.get(seg_id)
-                if kp is not None and len(kp) < 2 and seg_id[0] not in " \t":
+            if open_st and grammar is not None and len(problems) == n_problems:
+                kp = lane_keys.get(seg_id)
+                if kp is not None:
                     seg_count += 1
                     if kp:
-                        p, c = kp[0]
+                        p, c = kp
                         v = seg[p] if len(seg) > p else ""
                         if c and component in v:
                             v = v.split(component, 1)[0]
                         key = (node, seg_id, v)
                     else:
                         key = (node, seg_id)
-                    target, ops, simple = plan_for(key, node, seg)
+                    plan = plans.get(key)
+                    if plan is None:
+                        plan = plan_for(key, node, seg)
+                    target, ops, simple, enter = plan
                     if simple is not None:
                         n = counts.get(simple.slot, 0) + 1
                         counts[simple.slot] = n
@@ -189,6 +196,12 @@ class Validator:
                             st.findings.append(seg_finding(  # type: ignore[union-attr]
                                 "5", f"Segment {seg_id} ({simple.name}) exceeds its maximum use of {simple.max_use}",
                                 seg_id, seg_count, simple.parent.id))
+                    elif enter is not None:
+                        loop_rule = enter[0]
+                        if walker.enter(loop_rule, enter[1]) > loop_rule.repeat:
+                            message = (f"Loop {loop_rule.id} ({loop_rule.name}) occurs more than its maximum of "
+                                       f"{loop_rule.repeat}" if _is_seg_id(seg_id) else "Segment identifier is not valid")
+                            st.findings.append(seg_finding("4", message, seg_id[:3], seg_count, loop_rule.id))  # type: ignore[union-attr]
                     else:
                         for w in walker.replay(ops, seg_id):
                             loop = _loop_id(w.node) if w.node is not None else _loop_id(node)
@@ -205,8 +218,10 @@ class Validator:
                     if seg[-1] == "" and len(seg) > 1:
                         st.findings.append(seg_finding(  # type: ignore[union-attr]
                             "8", "Segment ends with an element separator", seg_id, seg_count, target.parent.id))
-                    fast = target.fast or fast_check(target)
-                    if not fast(seg, component, repetition):
+                    fast = fasts.get(target)
+                    if fast is None:
+                        fast = fasts[target] = fast_check(target, component, repetition)
+                    if not fast(seg):
                         errors = check_segment(target, seg, component, repetition)
                         if errors:
                             add_element_errors(errors, seg_id, target.parent.id)
@@ -246,6 +261,8 @@ class Validator:
                     isa.findings.append(Finding("interchange", "023", "Interchange trailer (IEA) missing"))
                 open_st = open_gs = False
                 d = reader.delimiters
+                if (d.component, d.repetition) != (component, repetition):
+                    fasts = {}
                 component = d.component
                 repetition = d.repetition
                 el = seg + [""] * (17 - len(seg))
@@ -265,6 +282,7 @@ class Validator:
                 isa_node = control.node_by_path("/ISA_LOOP/ISA")
                 walker.new_interchange(component)
                 counts = walker.counts
+                plans = walker.plans
                 walker.force_loop_start(isa_node.parent, isa_node)  # type: ignore[arg-type]
                 node = isa_node
                 if el[12] != "00501":
@@ -272,7 +290,7 @@ class Validator:
                 elif el[11] in (d.element, d.component, d.segment) or el[11].isalnum():
                     isa.findings.append(Finding("interchange", "016", "Repetition separator (ISA11) is missing or not distinct",
                                                 element_position=11))
-                for e in check_segment(isa_node, seg, "\x00"):  # type: ignore[arg-type]
+                for e in _envelope_errors(isa_node, seg, "\x00", ""):  # type: ignore[arg-type]
                     isa.findings.append(Finding("interchange", _ISA_NOTE.get(e.position, "026"),
                                                 f"ISA: {e.message}", element_position=e.position,
                                                 bad_value=e.bad_value))
@@ -313,6 +331,7 @@ class Validator:
                     path, res = resolved
                     grammar = load_grammar(path)
                     key_fields = grammar.key_fields
+                    lane_keys = _lane_keys(grammar)
                     check_lx = grammar.id == "837"
                     node = grammar.node_by_path("/ISA_LOOP/GS_LOOP/GS")
                     gs_rule = node
@@ -321,7 +340,7 @@ class Validator:
                             "group", "info",
                             f"{res.requested_vriic} is validated with the {res.map_vriic} implementation guide map",
                             severity="info"))
-                for e in check_segment(gs_rule, seg, component):  # type: ignore[arg-type]
+                for e in _envelope_errors(gs_rule, seg, component, ""):  # type: ignore[arg-type]
                     if e.position == 8 and resolved is not None and resolved[1].substituted and e.code == "7":
                         continue  # an errata identifier resolved to its base guide
                     gs.findings.append(Finding("group", {6: "6", 8: "2"}.get(e.position, "1"), f"GS: {e.message}",
@@ -341,7 +360,7 @@ class Validator:
                     v = seg[p] if len(seg) > p else ""
                     if c and component in v:
                         v = v.split(component, 1)[0]
-                    target, ops, simple = plan_for((node, seg_id, v), node, seg)
+                    target, ops, simple, _ = plan_for((node, seg_id, v), node, seg)
                     if simple is not None:
                         n = counts.get(simple.slot, 0) + 1
                         counts[simple.slot] = n
@@ -483,8 +502,10 @@ class Validator:
                 business_unit = counters.see(seg, seg_count, loop, st.findings, reader.segment_index + 1, business_unit)
             if seg[-1] == "" and len(seg) > 1:
                 st.findings.append(seg_finding("8", "Segment ends with an element separator", seg_id, seg_count, loop))
-            fast = target.fast or fast_check(target)  # type: ignore[union-attr]
-            if not fast(seg, component, repetition):
+            fast = fasts.get(target)  # type: ignore[arg-type]
+            if fast is None:
+                fast = fasts[target] = fast_check(target, component, repetition)  # type: ignore[index,arg-type]
+            if not fast(seg):
                 errors = check_segment(target, seg, component, repetition)  # type: ignore[arg-type]
                 if errors:
                     add_element_errors(errors, seg_id, loop)
@@ -604,12 +625,19 @@ class _LoopBounds:
             self.parent = None
 
 
+@lru_cache(maxsize=32)
+def _lane_keys(grammar: Grammar) -> dict[str, tuple]:
+    """Segment id -> where its qualifier is read ((element, component), or () for none), for the
+    ids of `grammar` the validator's fast lane takes: not the envelope, at most one qualifier."""
+    return {k: v[0] if v else () for k, v in grammar.key_fields.items()
+            if len(v) < 2 and k not in _SLOW_LANE_IDS and k[:1] not in (" ", "\t")}
+
+
 def _envelope_errors(rule: SegmentRule | None, seg: list[str], component: str, repetition: str) -> list[ElementError]:
     """Element errors of an envelope segment, through the generated fast test first."""
     if rule is None:
         return []
-    fast = rule.fast or fast_check(rule)
-    if fast(seg, component, repetition):
+    if fast_check(rule, component, repetition)(seg):
         return []
     return check_segment(rule, seg, component, repetition)
 

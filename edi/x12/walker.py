@@ -35,7 +35,9 @@ _ENTER = 3
 _NOT_FOUND = 4
 
 
-_Plans = dict[tuple, tuple[SegmentRule | None, tuple, SegmentRule | None]]
+#: (target, ops, simple, enter); see `Walker.plan`
+_Plan = tuple[SegmentRule | None, tuple, SegmentRule | None, tuple[LoopRule, SegmentRule] | None]
+_Plans = dict[tuple, _Plan]
 # Plans shared by every walker of the process, one table per component separator: a plan depends
 # only on its key (grammar nodes are loaded once, ``load_grammar`` caches them), so the 271 the
 # real-time path validates and then maps, and every later document of the same guide, reuse the
@@ -76,12 +78,9 @@ class Walker:
         """Forget the counts of everything inside `loop` (a new iteration of it begins)."""
         counts = self.counts
         desc = loop.descendant_slots
-        if len(counts) < len(desc):
-            for slot in [s for s in counts if s in desc]:
-                del counts[slot]
-        else:
-            for slot in desc:
-                counts.pop(slot, None)
+        # the intersection is made in C by going through the smaller of the two
+        for slot in desc.intersection(counts) if len(counts) < len(desc) else counts.keys() & desc:
+            del counts[slot]
 
     def force_loop_start(self, loop: LoopRule, first: SegmentRule) -> None:
         """ISA and GS are placed directly, as pyx12 does (forceWalkCounterToLoopStart)."""
@@ -90,21 +89,23 @@ class Walker:
         self.counts[first.slot] = self.counts.get(first.slot, 0) + 1
 
     # -- walking --------------------------------------------------------------------------------
-    def plan(
-        self, key: tuple, start: LoopRule | SegmentRule, seg: list[str]
-    ) -> tuple[SegmentRule | None, tuple, SegmentRule | None]:
+    def plan(self, key: tuple, start: LoopRule | SegmentRule, seg: list[str]) -> _Plan:
         """The cached placement of `seg` from `start`; `key` must identify (start, id, qualifiers).
 
         The third item is the matched segment when the whole plan is "count one more of it"
-        (the common case), letting the caller skip the replay.
+        (the common case); the fourth (loop, its first segment) when it is "a new iteration of
+        this loop begins" (the next most common, each claim, line or payment): both let the caller
+        skip the replay, the second with `enter`.
         """
         plan = self.plans.get(key)
         if plan is None:
             target, ops = _make_plan(start, seg, self.component)
-            simple = None
+            simple = enter = None
             if len(ops) == 1 and ops[0][0] == _MATCH and ops[0][1].usage != "N":
                 simple = ops[0][1]
-            plan = (target, ops, simple)
+            elif len(ops) == 1 and ops[0][0] == _ENTER and ops[0][1].usage != "N":
+                enter = (ops[0][1], ops[0][2])
+            plan = (target, ops, simple, enter)
             if len(self.plans) > _MAX_PLANS:
                 self.plans.clear()
             self.plans[key] = plan
@@ -114,8 +115,20 @@ class Walker:
         self, start: LoopRule | SegmentRule, seg: list[str], key_positions: tuple
     ) -> tuple[SegmentRule | None, list[WalkError]]:
         key = (start, seg[0], *[_key_value(seg, p, self.component) for p in key_positions])
-        target, ops, _ = self.plan(key, start, seg)
+        target, ops, _, _ = self.plan(key, start, seg)
         return target, self.replay(ops, seg[0])
+
+    def enter(self, loop: LoopRule, first: SegmentRule) -> int:
+        """`replay` of an "enter" plan: `loop` begins again at `first`; returns the loop's count
+        (over `loop.repeat` is the error replay reports as code 4)."""
+        counts = self.counts
+        desc = loop.descendant_slots
+        if counts:
+            for slot in desc.intersection(counts) if len(counts) < len(desc) else counts.keys() & desc:
+                del counts[slot]
+        n = counts[loop.slot] = counts.get(loop.slot, 0) + 1
+        counts[first.slot] = counts.get(first.slot, 0) + 1
+        return n
 
     def replay(self, ops: tuple, seg_id: str) -> list[WalkError]:
         """Apply a plan's counter operations; return the placement errors they reveal."""
