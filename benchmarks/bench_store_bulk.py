@@ -1,0 +1,168 @@
+"""Client CPU of the store's PostgreSQL bulk statements: one array per column vs one JSON parameter.
+
+The store writes many rows with one statement (``edi.store.repository``): events, audit
+entries, payload references and outbox messages by ``insert_from_json``, moved transactions by
+``update_from_json``, and reads and locks id lists with ``= ANY`` of one array. Until this
+benchmark's round, each column went as its own array parameter (``unnest(:a, :b, ...)``) and
+each id list as a Python list, which psycopg adapts element by element and SQLAlchemy processes
+array by array. This runs both forms in the same process against the same private PostgreSQL,
+interleaved, and prints the CPU time of this process per statement (waiting for the server
+counts nothing) and the ratio old/new. Nothing is asserted: the figures are for reading.
+
+It also prints the plan PostgreSQL chooses for the JSON UPDATE on a table of ``--table-rows``
+transactions, next to the plain join form's (``UPDATE ... FROM rows WHERE t.id = r.id``), to
+show the primary key is used.
+
+Usage
+    python -m benchmarks.bench_store_bulk [--rows 200] [--repeat 30] [--table-rows 300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def _unnest(table: Any, columns: Sequence[str], name: str, ordinality: str | None = None) -> Any:
+    """The earlier form: ``unnest(:a_c1, :a_c2, ...)``, one array parameter per column."""
+    from sqlalchemy import bindparam, func
+    from sqlalchemy.dialects import postgresql
+
+    arrays = [bindparam(f"a_{column}", type_=postgresql.ARRAY(table.c[column].type)) for column in columns]
+    return func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality, name=name).render_derived()
+
+
+def _arrays_insert(table: Any, columns: Sequence[str]) -> Any:
+    from sqlalchemy import insert, select
+
+    source = _unnest(table, columns, "v", ordinality="n")
+    return insert(table).from_select(list(columns), select(*(source.c[c] for c in columns)).order_by(source.c.n))
+
+
+def _arrays_update(table: Any, key: str, columns: Sequence[str]) -> Any:
+    from sqlalchemy import update
+
+    source = _unnest(table, (key, *columns), "v")
+    return update(table).where(table.c[key] == source.c[key]).values({c: source.c[c] for c in columns})
+
+
+def _cpu(call: Callable[[], Any], repeat: int) -> float:
+    """Mean process CPU seconds of ``call``."""
+    start = time.process_time()
+    for _ in range(repeat):
+        call()
+    return (time.process_time() - start) / repeat
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy import String, any_, bindparam, select, text
+    from sqlalchemy.dialects import postgresql
+
+    from edi.store import make_engine, migrate
+    from edi.store.models import Transaction, TransactionEvent, new_id
+    from edi.store.repository import (
+        _among,
+        _statement,
+        pg_array,
+        rows_json,
+    )
+    from tests.servers.postgres import start_postgres
+
+    count, repeat = args.rows, args.repeat
+    print(f"python {sys.version.split()[0]} | {os.cpu_count()} CPUs | {count} rows a statement, "
+          f"{repeat} repetitions of each form, interleaved", flush=True)
+    transactions, events = Transaction.__table__, TransactionEvent.__table__
+    with start_postgres() as pg:
+        url = pg.create_database(f"bulk_{os.getpid()}")
+        migrate(url)
+        engine = make_engine(url)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with engine.begin() as connection:  # a table of realistic size for the plans
+            connection.execute(text(
+                "INSERT INTO transactions (id, submitter_id, kind, partner_id, state, attempts, created_at, updated_at) "
+                "SELECT lpad(to_hex(g), 26, '0'), 'clinic', 'claim', 'payer', 'received', 0, now(), now() "
+                "FROM generate_series(1, :n) g"), {"n": args.table_rows})
+            ids = [new_id() for _ in range(count)]
+            connection.execute(transactions.insert(), [
+                {"id": i, "submitter_id": "clinic", "kind": "claim", "partner_id": "payer", "state": "received",
+                 "attempts": 0, "created_at": now, "updated_at": now} for i in ids])
+            connection.execute(text("ANALYZE"))
+
+        event_rows = [{"transaction_id": i, "at": now + timedelta(microseconds=n), "from_state": "received",
+                       "to_state": "validated", "detail_code": None, "actor": "bench"} for n, i in enumerate(ids)]
+        event_columns = tuple(event_rows[0])
+        old_insert, new_insert = _arrays_insert(events, event_columns), _statement("event_pg", event_columns)
+        update_columns = ("attempts", "due_at", "state", "updated_at")
+        old_update, new_update = _arrays_update(transactions, "id", update_columns), _statement("update_pg",
+                                                                                                 update_columns)
+        lock_old = (select(transactions).where(transactions.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+                    .order_by(transactions.c.id).with_for_update())
+        lock_new = _statement("lock_pg")
+
+        def update_rows(step: int) -> list[dict[str, Any]]:
+            return [{"id": i, "attempts": step, "due_at": None, "state": "validated",
+                     "updated_at": now + timedelta(seconds=step)} for i in ids]
+
+        forms: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+            "insert (events)": (
+                lambda c: c.execute(old_insert, {f"a_{k}": [r[k] for r in event_rows] for k in event_columns}),
+                lambda c: c.execute(new_insert, {"rows": rows_json(event_rows)}),
+            ),
+            "update (transactions)": (
+                lambda c: c.execute(old_update, {f"a_{k}": [r[k] for r in rows] for k in ("id", *update_columns)})
+                if (rows := update_rows(1)) else None,
+                lambda c: c.execute(new_update, {"rows": rows_json(update_rows(2))}),
+            ),
+            "lock (ids)": (
+                lambda c: c.execute(lock_old, {"ids": list(ids)}).all(),
+                lambda c: c.execute(lock_new, {"ids": pg_array(ids)}).all(),
+            ),
+            "read (_among)": (
+                lambda c: c.execute(select(transactions).where(
+                    transactions.c.id == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(String))))).all(),
+                lambda c: c.execute(select(transactions).where(_among(transactions.c.id, ids, True))).all(),
+            ),
+        }
+        print(f"{'statement':24s} {'arrays us':>10s} {'json us':>10s} {'ratio':>7s}")
+        for name, (old, new) in forms.items():
+            with engine.connect() as connection:
+                for form in (old, new):  # warm up: compiled caches, psycopg's prepared statements
+                    for _ in range(6):
+                        form(connection)
+                totals = [0.0, 0.0]
+                for _ in range(3):  # interleaved rounds
+                    for index, form in enumerate((old, new)):
+                        totals[index] += _cpu(lambda form=form: form(connection), repeat)
+                connection.rollback()
+            print(f"{name:24s} {totals[0] / 3 * 1e6:10.0f} {totals[1] / 3 * 1e6:10.0f} {totals[0] / totals[1]:7.2f}")
+
+        print(f"\nplans on {args.table_rows:,} transactions, {count} rows updated:")
+        rows = rows_json(update_rows(3))
+        plain = text("UPDATE transactions SET state = r.state FROM jsonb_populate_recordset("
+                     "NULL::transactions, CAST(:rows AS jsonb)) AS r WHERE transactions.id = r.id")
+        with engine.connect() as connection:
+            for name, statement in (("json, = ANY(ARRAY(...))", new_update), ("json, plain join", plain)):
+                compiled = statement.compile(dialect=engine.dialect)
+                plan = connection.exec_driver_sql("EXPLAIN " + str(compiled), {"rows": rows}).scalars().all()
+                print(f"-- {name}")
+                print("\n".join("   " + line for line in plan))
+            connection.rollback()
+        engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_store_bulk", description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200, help="rows a statement writes or reads")
+    parser.add_argument("--repeat", type=int, default=30, help="statements per form and round")
+    parser.add_argument("--table-rows", type=int, default=300_000, help="transactions in the table for the plans")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
