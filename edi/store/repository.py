@@ -564,8 +564,13 @@ def rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
     """``rows`` as one JSON array of objects, the parameter of ``insert_from_json`` and
     ``update_from_json``: orjson writes it in C, where psycopg adapted one array per column
     element by element and SQLAlchemy processed each array (the bulk paths' main client cost)."""
-    return orjson.dumps(rows if isinstance(rows, list) else list(rows), default=_json_default,
-                        option=_JSON_OPTIONS).decode()
+    try:
+        return orjson.dumps(rows if isinstance(rows, list) else list(rows), default=_json_default,
+                            option=_JSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:  # orjson 3.8 replaces what ``_json_default`` raised: say why again
+        if any(isinstance(value, datetime) and value.tzinfo is None for row in rows for value in row.values()):
+            raise ValueError("naive datetimes are ambiguous here: give a timezone") from None
+        raise
 
 
 def _quoted(name: str) -> str:
