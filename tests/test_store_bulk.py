@@ -30,7 +30,15 @@ from edi.store import (
     make_engine,
     migrate,
 )
-from edi.store.models import Delivery, OutboxEntry, Payload, Transaction, TransactionEvent, new_id
+from edi.store.models import (
+    Delivery,
+    OutboxEntry,
+    Payload,
+    PayloadKind,
+    Transaction,
+    TransactionEvent,
+    new_id,
+)
 from edi.store.repository import _among, _write_rows, pg_array
 
 pytest_plugins = ("tests.servers.postgres",)
@@ -194,3 +202,21 @@ def test_pg_array_literals() -> None:
     assert pg_array([3, 1]) == "{3,1}"
     assert pg_array(["a", "NULL"]) == '{"a","NULL"}'
     assert pg_array(['a"b', "c\\d"]) == '{"a\\"b","c\\\\d"}'
+
+
+def test_payloads_and_deliveries_are_read_together_as_apart(engine: Engine, repo: Repository) -> None:
+    ids = claims(repo, 4)
+    payloads = [{"id": new_id(), "transaction_id": ids[n % 3], "kind": "response-json" if n % 2 else "ack",
+                 "document_type": "999", "uri": f"mem://{n}", "key_id": "k1", "sha256": "ab" * 32, "size": n,
+                 "created_at": AT} for n in range(6)]
+    write(engine, "payload", payloads)
+    write(engine, "delivery", [{"transaction_id": i, "payload_id": None, "webhook_id": f"w{n}", "target": "https://t",
+                                "attempt": 1, "outcome": "failed", "status_code": 500, "error_code": None,
+                                "attempted_at": AT, "next_attempt_at": None} for n, i in enumerate([ids[1], ids[3], ids[1]])])
+    asked = [ids[3], ids[1], ids[0], ids[1], ids[2]]
+    documents, attempts = repo.payloads_and_deliveries_of(asked, PayloadKind.RESPONSE_JSON)
+    assert documents == repo.payloads_of(asked, PayloadKind.RESPONSE_JSON)
+    with_documents = [i for i in dict.fromkeys(asked) if documents[i]]
+    assert with_documents == [ids[1], ids[0], ids[2]]
+    assert attempts == repo.deliveries_of(with_documents) and list(attempts) == with_documents
+    assert [a.webhook_id for a in attempts[ids[1]]] == ["w0", "w2"] and attempts[ids[0]] == []

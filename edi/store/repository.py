@@ -1304,30 +1304,45 @@ class Repository:
         self, transaction_ids: Iterable[str], kind: PayloadKind | None = None
     ) -> dict[str, list[PayloadRecord]]:
         """The payloads (of one kind, if given) of many transactions, oldest first for each."""
-        ids = list(dict.fromkeys(transaction_ids))
-        found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
         with self._reading() as session:
-            for chunk in _chunks(ids):
-                # Core rows (no ORM instances to load): the delivery stage reads these for every callback
-                table = Payload.__table__
-                statement = select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
-                if kind is not None:
-                    statement = statement.where(table.c.kind == PayloadKind(kind).value)
-                for row in session.execute(statement.order_by(table.c.transaction_id, table.c.id)):
-                    found[row.transaction_id].append(_payload(row))
-        return found
+            return self._payloads_of(session, list(dict.fromkeys(transaction_ids)), kind)
 
     def deliveries_of(self, transaction_ids: Iterable[str]) -> dict[str, list[DeliveryRecord]]:
         """Every callback attempt of many transactions, oldest first for each."""
-        ids = list(dict.fromkeys(transaction_ids))
-        found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
         with self._reading() as session:
-            for chunk in _chunks(ids):
-                table = Delivery.__table__  # Core rows, as ``payloads_of``
-                rows = session.execute(select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
-                                       .order_by(table.c.id))
-                for row in rows:
-                    found[row.transaction_id].append(_delivery(row))
+            return self._deliveries_of(session, list(dict.fromkeys(transaction_ids)))
+
+    def payloads_and_deliveries_of(
+        self, transaction_ids: Iterable[str], kind: PayloadKind | None = None
+    ) -> tuple[dict[str, list[PayloadRecord]], dict[str, list[DeliveryRecord]]]:
+        """``payloads_of`` the transactions, and ``deliveries_of`` those that have such payloads,
+        read in one database transaction: the delivery stage reads both for every group of
+        callbacks, and a session, its connection checkout, BEGIN and COMMIT each time were a
+        fifth of those reads' cost."""
+        ids = list(dict.fromkeys(transaction_ids))
+        with self._reading() as session:
+            payloads = self._payloads_of(session, ids, kind)
+            return payloads, self._deliveries_of(session, [i for i in ids if payloads[i]])
+
+    def _payloads_of(self, session: Session, ids: list[str], kind: PayloadKind | None) -> dict[str, list[PayloadRecord]]:
+        found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
+        table = Payload.__table__  # Core rows (no ORM instances to load): the delivery stage reads these for every callback
+        for chunk in _chunks(ids):
+            statement = select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
+            if kind is not None:
+                statement = statement.where(table.c.kind == PayloadKind(kind).value)
+            for row in session.execute(statement.order_by(table.c.transaction_id, table.c.id)):
+                found[row.transaction_id].append(_payload(row))
+        return found
+
+    def _deliveries_of(self, session: Session, ids: list[str]) -> dict[str, list[DeliveryRecord]]:
+        found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
+        table = Delivery.__table__  # Core rows, as ``_payloads_of``
+        for chunk in _chunks(ids):
+            rows = session.execute(select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
+                                   .order_by(table.c.id))
+            for row in rows:
+                found[row.transaction_id].append(_delivery(row))
         return found
 
     def history(self, transaction_id: str, *, submitter_id: Scope) -> list[EventRecord]:
