@@ -7,7 +7,9 @@ benchmark's round, each column went as its own array parameter (``unnest(:a, :b,
 each id list as a Python list, which psycopg adapts element by element and SQLAlchemy processes
 array by array. This runs both forms in the same process against the same private PostgreSQL,
 interleaved, and prints the CPU time of this process per statement (waiting for the server
-counts nothing) and the ratio old/new. Nothing is asserted: the figures are for reading.
+counts nothing) and the ratio old/new, and PostgreSQL's CPU per statement (its server process
+tree): a form that saves the client work but makes the server parse a parameter for every row
+shows there. Nothing is asserted: the figures are for reading.
 
 It also prints the plan PostgreSQL chooses for the JSON UPDATE on a table of ``--table-rows``
 transactions, next to the plain join form's (``UPDATE ... FROM rows WHERE t.id = r.id``), to
@@ -51,12 +53,15 @@ def _arrays_update(table: Any, key: str, columns: Sequence[str]) -> Any:
     return update(table).where(table.c[key] == source.c[key]).values({c: source.c[c] for c in columns})
 
 
-def _cpu(call: Callable[[], Any], repeat: int) -> float:
-    """Mean process CPU seconds of ``call``."""
+def _cpu(call: Callable[[], Any], repeat: int, postmaster: int) -> tuple[float, float]:
+    """Mean CPU seconds of ``call`` in this process and in PostgreSQL."""
+    from benchmarks.bench_delivery import _tree_cpu_seconds
+
+    server = _tree_cpu_seconds(postmaster)
     start = time.process_time()
     for _ in range(repeat):
         call()
-    return (time.process_time() - start) / repeat
+    return (time.process_time() - start) / repeat, (_tree_cpu_seconds(postmaster) - server) / repeat
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,18 +133,23 @@ def run(args: argparse.Namespace) -> int:
                 lambda c: c.execute(select(transactions).where(_among(transactions.c.id, ids, True))).all(),
             ),
         }
-        print(f"{'statement':24s} {'arrays us':>10s} {'json us':>10s} {'ratio':>7s}")
+        postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        print(f"{'':24s} {'client CPU us/statement':>29s}   {'PostgreSQL CPU us/statement':>29s}")
+        print(f"{'statement':24s} {'arrays':>9s} {'json':>9s} {'ratio':>9s}   {'arrays':>9s} {'json':>9s} {'ratio':>9s}")
         for name, (old, new) in forms.items():
             with engine.connect() as connection:
                 for form in (old, new):  # warm up: compiled caches, psycopg's prepared statements
                     for _ in range(6):
                         form(connection)
-                totals = [0.0, 0.0]
+                client, server = [0.0, 0.0], [0.0, 0.0]
                 for _ in range(3):  # interleaved rounds
                     for index, form in enumerate((old, new)):
-                        totals[index] += _cpu(lambda form=form: form(connection), repeat)
+                        mine, theirs = _cpu(lambda form=form: form(connection), repeat, postmaster)
+                        client[index] += mine / 3
+                        server[index] += theirs / 3
                 connection.rollback()
-            print(f"{name:24s} {totals[0] / 3 * 1e6:10.0f} {totals[1] / 3 * 1e6:10.0f} {totals[0] / totals[1]:7.2f}")
+            print(f"{name:24s} {client[0] * 1e6:9.0f} {client[1] * 1e6:9.0f} {client[0] / client[1]:9.2f}   "
+                  f"{server[0] * 1e6:9.0f} {server[1] * 1e6:9.0f} {server[0] / max(server[1], 1e-9):9.2f}")
 
         print(f"\nplans on {args.table_rows:,} transactions, {count} rows updated:")
         rows = rows_json(update_rows(3))
