@@ -1327,8 +1327,8 @@ class Repository:
     ) -> tuple[dict[str, list[PayloadRecord]], dict[str, list[DeliveryRecord]]]:
         """``payloads_of`` the transactions, and ``deliveries_of`` those that have such payloads,
         read in one database transaction: the delivery stage reads both for every group of
-        callbacks, and a session, its connection checkout, BEGIN and COMMIT each time were a
-        fifth of those reads' cost."""
+        callbacks, and each read on its own cost a session, a connection checkout, a BEGIN and
+        a COMMIT."""
         ids = list(dict.fromkeys(transaction_ids))
         with self._reading() as session:
             payloads = self._payloads_of(session, ids, kind)
