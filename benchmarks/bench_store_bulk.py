@@ -92,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
                 "INSERT INTO transactions (id, submitter_id, kind, partner_id, state, attempts, created_at, updated_at) "
                 "SELECT lpad(to_hex(g), 26, '0'), 'clinic', 'claim', 'payer', 'received', 0, now(), now() "
                 "FROM generate_series(1, :n) g"), {"n": args.table_rows})
-            ids = [new_id() for _ in range(count)]
+            pool = [new_id() for _ in range(count * 16)]  # the UPDATEs take the next slice each time
             connection.execute(transactions.insert(), [
                 {"id": i, "submitter_id": "clinic", "kind": "claim", "partner_id": "payer", "state": "received",
-                 "attempts": 0, "created_at": now, "updated_at": now} for i in ids])
+                 "attempts": 0, "created_at": now, "updated_at": now} for i in pool])
+            ids = pool[:count]
             connection.execute(text("ANALYZE"))
 
         event_rows = [{"transaction_id": i, "at": now + timedelta(microseconds=n), "from_state": "received",
@@ -109,9 +110,18 @@ def run(args: argparse.Namespace) -> int:
                     .order_by(transactions.c.id).with_for_update())
         lock_new = _statement("lock_pg")
 
+        slices = [0]
+
         def update_rows(step: int) -> list[dict[str, Any]]:
+            """The next ``count`` rows of the pool: rows updated again and again (without a
+            vacuum) would make the server's side of the UPDATEs mostly the cost of dead rows."""
+            start = slices[0] = (slices[0] + count) % len(pool)
             return [{"id": i, "attempts": step, "due_at": None, "state": "validated",
-                     "updated_at": now + timedelta(seconds=step)} for i in ids]
+                     "updated_at": now + timedelta(seconds=step)} for i in pool[start:start + count]]
+
+        plain = text("UPDATE transactions SET attempts = r.attempts, due_at = r.due_at, state = r.state, "
+                     "updated_at = r.updated_at FROM jsonb_populate_recordset(NULL::transactions, CAST(:rows AS jsonb)) "
+                     "AS r WHERE transactions.id = r.id")
 
         forms: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
             "insert (events)": (
@@ -122,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
                 lambda c: c.execute(old_update, {f"a_{k}": [r[k] for r in rows] for k in ("id", *update_columns)})
                 if (rows := update_rows(1)) else None,
                 lambda c: c.execute(new_update, {"rows": rows_json(update_rows(2))}),
+            ),
+            "update, json plain join": (
+                lambda c: c.execute(old_update, {f"a_{k}": [r[k] for r in rows] for k in ("id", *update_columns)})
+                if (rows := update_rows(1)) else None,
+                lambda c: c.execute(plain, {"rows": rows_json(update_rows(2))}),
             ),
             "lock (ids)": (
                 lambda c: c.execute(lock_old, {"ids": list(ids)}).all(),
@@ -153,8 +168,6 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"\nplans on {args.table_rows:,} transactions, {count} rows updated:")
         rows = rows_json(update_rows(3))
-        plain = text("UPDATE transactions SET state = r.state FROM jsonb_populate_recordset("
-                     "NULL::transactions, CAST(:rows AS jsonb)) AS r WHERE transactions.id = r.id")
         with engine.connect() as connection:
             for name, statement in (("json, = ANY(ARRAY(...))", new_update), ("json, plain join", plain)):
                 compiled = statement.compile(dialect=engine.dialect)
