@@ -120,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
                      "updated_at": now + timedelta(seconds=step)} for i in pool[start:start + count]]
 
         plain = text("UPDATE transactions SET attempts = r.attempts, due_at = r.due_at, state = r.state, "
-                     "updated_at = r.updated_at FROM jsonb_populate_recordset(NULL::transactions, CAST(:rows AS jsonb)) "
-                     "AS r WHERE transactions.id = r.id")
+                     "updated_at = r.updated_at FROM json_to_recordset(CAST(:rows AS json)) AS r(id varchar(26), "
+                     "attempts integer, due_at timestamptz, state varchar(16), updated_at timestamptz) "
+                     "WHERE transactions.id = r.id")
 
         forms: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
             "insert (events)": (

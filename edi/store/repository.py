@@ -578,22 +578,30 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _json_rows(table: Any) -> str:
-    """The rows of a ``rows_json`` parameter as records of ``table``'s row type: PostgreSQL
-    converts each field with the column's own type (timestamptz from the ISO text, jsonb kept
-    as it is, integers from JSON numbers) and a key the object lacks is NULL."""
-    return f"jsonb_populate_recordset(NULL::{_quoted(table.name)}, CAST(:rows AS jsonb))"
+_PG = postgresql.dialect()  # compiles column types only: loads no driver
+
+
+def _json_rows(table: Any, columns: Sequence[str]) -> str:
+    """The rows of a ``rows_json`` parameter as ``columns`` of ``table``, each typed as the
+    column (``json_to_recordset`` with a column definition list): PostgreSQL converts each field
+    with the column type's input (timestamptz from the ISO text, JSON documents to jsonb) and a
+    key an object lacks is NULL. Measured against the per-column arrays on the server
+    (``benchmarks/bench_store_bulk.py``), ``json`` with the columns named cost about the same
+    where ``jsonb_populate_recordset`` of the table's row type (every column looked up and
+    converted) cost a tenth more."""
+    defs = ", ".join(f"{_quoted(c)} {table.c[c].type.compile(dialect=_PG)}" for c in columns)
+    return f"json_to_recordset(CAST(:rows AS json)) AS ({defs})"
 
 
 def insert_from_json(table: Any, columns: Sequence[str]) -> Any:
-    """PostgreSQL: ``INSERT INTO table (c, ...) SELECT r.c, ... FROM jsonb_populate_recordset(...)
+    """PostgreSQL: ``INSERT INTO table (c, ...) SELECT r.c, ... FROM ROWS FROM (json_to_recordset(...))
     WITH ORDINALITY AS r ORDER BY r.ordinality``: many rows by one statement with one parameter
     (``rows``, from ``rows_json``), inserted in the rows' order so that generated ids follow it
     as with one INSERT per row."""
     names = ", ".join(_quoted(c) for c in columns)
     values = ", ".join(f"r.{_quoted(c)}" for c in columns)
     return text(f"INSERT INTO {_quoted(table.name)} ({names}) SELECT {values} "  # noqa: S608 - names from the models
-                f"FROM {_json_rows(table)} WITH ORDINALITY AS r ORDER BY r.ordinality")
+                f"FROM ROWS FROM ({_json_rows(table, columns)}) WITH ORDINALITY AS r ORDER BY r.ordinality")
 
 
 def update_from_json(table: Any, key: str, columns: Sequence[str]) -> Any:
@@ -606,7 +614,7 @@ def update_from_json(table: Any, key: str, columns: Sequence[str]) -> Any:
     plans."""
     target, k = _quoted(table.name), _quoted(key)
     sets = ", ".join(f"{_quoted(c)} = r.{_quoted(c)}" for c in columns)
-    return text(f"WITH r AS MATERIALIZED (SELECT * FROM {_json_rows(table)}) "  # noqa: S608 - names from the models
+    return text(f"WITH r AS MATERIALIZED (SELECT * FROM {_json_rows(table, (key, *columns))}) "  # noqa: S608
                 f"UPDATE {target} SET {sets} FROM r WHERE {target}.{k} = r.{k} "
                 f"AND {target}.{k} = ANY(ARRAY(SELECT r.{k} FROM r))")
 
