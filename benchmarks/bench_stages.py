@@ -15,6 +15,7 @@ nothing), and prints milliseconds of CPU per claim for each:
 Figures include cProfile's own overhead (roughly doubling pure-Python code), so compare runs of
 this benchmark with each other, not with wall times. Afterwards the rows written are counted
 (events, audit entries, payload references, outbox messages): an optimisation must not change them.
+PostgreSQL's own CPU over the run (its process tree) is printed last, for all stages together.
 
 Usage
     python -m benchmarks.bench_stages [--claims 1000] [--profile DIR]
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_delivery import _tree_cpu_seconds
 from benchmarks.bench_pipeline import FIXTURES, make_claims
 
 KNOWN_HOSTS = "[127.0.0.1]:9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3rFSbB3pW0dQDq3KjvWLD4rcb2TOcWRr0qwx3s1vZx"
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "EDI_DATA_DIR": str(data_dir), "EDI_DATABASE_URL": url,
                "EDI_PARTNERS_FILE": str(config.partners_file)}
         pipeline = open_pipeline(Settings.from_env(env), partners_file=config.partners_file)
+        postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        database_before = _tree_cpu_seconds(postmaster)
 
         def accept() -> list[str]:
             ids = []
@@ -126,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
                             inbound_id))
         for _order, kind, inbound_id in sorted(answers):
             measure(kind, lambda inbound_id=inbound_id: process_inbound(pipeline, inbound_id))
+        database_cpu = _tree_cpu_seconds(postmaster) - database_before
         with pipeline.repository.engine.connect() as connection:
             states = dict(connection.execute(text("SELECT state, count(*) FROM transactions GROUP BY state")).all())
             rows = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
@@ -134,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     for name, seconds in costs.items():
         print(f"{name:12s} {seconds / count * 1000:12.2f}")
     print(f"{'total':12s} {sum(costs.values()) / count * 1000:12.2f}")
+    print(f"{'PostgreSQL':12s} {database_cpu / count * 1000:12.2f}  (its processes' CPU, all stages and the setup between them)")
     print(f"states {states}; rows {rows}")
     return 0
 

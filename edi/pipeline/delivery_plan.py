@@ -104,11 +104,10 @@ def pending(pipeline: Pipeline, transaction: TransactionRecord, *, include_dead:
 
 
 def pending_many(pipeline: Pipeline, transaction_ids: list[str]) -> dict[str, list[Pending]]:
-    """``pending`` for a group of transactions, in two queries (dead-lettered documents left out)."""
-    documents = pipeline.repository.payloads_of(transaction_ids, PayloadKind.RESPONSE_JSON)
-    with_documents = [i for i in transaction_ids if documents.get(i)]
-    attempts = pipeline.repository.deliveries_of(with_documents)
-    return {i: _owed(pipeline, documents[i], attempts[i], False) for i in with_documents}
+    """``pending`` for a group of transactions, in two queries of one read transaction
+    (dead-lettered documents left out)."""
+    documents, attempts = pipeline.repository.payloads_and_deliveries_of(transaction_ids, PayloadKind.RESPONSE_JSON)
+    return {i: _owed(pipeline, documents[i], attempts[i], False) for i in attempts}
 
 
 def _owed(pipeline: Pipeline, documents: list[PayloadRecord], attempts: list[Any], include_dead: bool,

@@ -24,8 +24,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -34,17 +36,20 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import NullType
 
 from edi.lookup import LookupKey
 from edi.payloads import RotatedPayload, StoredPayload
@@ -388,23 +393,46 @@ class _Row:
 _STORED_CORRELATION = tuple(f.name for f in fields(Correlation) if f.name not in _IN_MEMORY_ONLY)
 
 
+class _Members(dict[str, Any]):
+    """An enum's members by value: a dict look-up instead of ``Enum.__call__`` (a few times
+    dearer); an unknown value still raises the enum's ValueError."""
+
+    def __init__(self, enum: Any) -> None:
+        super().__init__((member.value, member) for member in enum)
+        self._enum = enum
+
+    def __missing__(self, value: str) -> Any:
+        return self._enum(value)
+
+
+_KINDS, _STATES = _Members(Kind), _Members(State)
+_record_values = attrgetter("id", "submitter_id", "kind", "partner_id", "state", "created_at", "updated_at",
+                            "idempotency_key", "request_sha256", "callback_url", "document_type", "due_at",
+                            "attempts", "reply_to")
+_correlation_values = attrgetter(*_STORED_CORRELATION)
+_CORRELATION_SETTERS = tuple(getattr(Correlation, name).__set__ for name in _STORED_CORRELATION)
+_set_plain_pcn = Correlation.patient_control_number.__set__  # type: ignore[attr-defined]
+
+
+def _stored_correlation(row: Transaction | _Row) -> Correlation:
+    """The correlation keys a stored row holds, without ``Correlation.__post_init__``'s checks:
+    they were checked on the way in (and the columns' sizes hold them), and checking them again
+    for every row read was half the cost of ``_record``."""
+    correlation = object.__new__(Correlation)
+    _set_plain_pcn(correlation, None)
+    for setter, value in zip(_CORRELATION_SETTERS, _correlation_values(row), strict=True):
+        setter(correlation, value)
+    return correlation
+
+
 def _record(row: Transaction | _Row) -> TransactionRecord:
+    """A row (ORM, Core or ``_Row``) as a record: every stage reads its claims through this,
+    so it reads the columns with one ``attrgetter`` and the enums from dicts (5.7 -> 2.7 us)."""
+    (id_, submitter_id, kind, partner_id, state, created_at, updated_at, idempotency_key, request_sha256,
+     callback_url, document_type, due_at, attempts, reply_to) = _record_values(row)
     return TransactionRecord(
-        id=row.id,
-        submitter_id=row.submitter_id,
-        kind=Kind(row.kind),
-        partner_id=row.partner_id,
-        state=State(row.state),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        idempotency_key=row.idempotency_key,
-        request_sha256=row.request_sha256,
-        callback_url=row.callback_url,
-        correlation=Correlation(**{name: getattr(row, name) for name in _STORED_CORRELATION}),
-        document_type=row.document_type,
-        due_at=row.due_at,
-        attempts=row.attempts or 0,
-        reply_to=row.reply_to,
+        id_, submitter_id, _KINDS[kind], partner_id, _STATES[state], created_at, updated_at, idempotency_key,
+        request_sha256, callback_url, _stored_correlation(row), document_type, due_at, attempts or 0, reply_to,
     )
 
 
@@ -508,33 +536,88 @@ def _statement(name: str, columns: tuple[str, ...] = ()) -> Any:
         return (select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
                 .order_by(table.c.id).with_for_update())
     if name == "lock_pg":  # one array parameter whatever the count (see ``_among``)
-        return (select(table).where(table.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+        return (select(table).where(table.c.id == any_(cast(bindparam("ids", type_=_UNTYPED),
+                                                            postgresql.ARRAY(String))))
                 .order_by(table.c.id).with_for_update())
     if name == "update":
         return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
     if name == "update_pg":
-        return update_from_arrays(table, "id", columns)
+        return update_from_json(table, "id", columns)
     if name.endswith("_pg"):
-        target = _tables()[name[:-3]]
-        source = _unnest(target, columns, "v", ordinality="n")
-        return insert(target).from_select(list(columns), select(*(source.c[c] for c in columns)).order_by(source.c.n))
+        return insert_from_json(_tables()[name[:-3]], columns)
     return insert(_tables()[name])
 
 
-def _unnest(table: Any, columns: Sequence[str], name: str, ordinality: str | None = None) -> Any:
-    """``unnest(:a_a, :a_b, ...) AS name(a, b, ...)``: one array parameter per column of ``table``
-    (named ``a_`` and the column: a column's own name is reserved in an UPDATE's binds)."""
-    arrays = [bindparam(f"a_{column}", type_=postgresql.ARRAY(table.c[column].type)) for column in columns]
-    return (func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality, name=name)
-            .render_derived())
+def _json_default(value: object) -> str:
+    """What orjson leaves to us: datetimes, as ``UTCDateTime`` binds them (aware ones in UTC,
+    naive ones refused), so a timestamp read back is the one written whatever the session's
+    time zone."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous here: give a timezone")
+        return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
+    raise TypeError(f"{type(value).__name__} is not stored by the bulk paths")
 
 
-def update_from_arrays(table: Any, key: str, columns: Sequence[str]) -> Any:
-    """PostgreSQL: ``UPDATE table SET c = v.c, ... FROM unnest(:a_<key>, :a_<c>, ...) AS v WHERE
-    table.<key> = v.<key>``, many rows changed by one statement, each column's values as one array
-    parameter (``a_`` and the column's name). An executemany sends a statement per row."""
-    source = _unnest(table, (key, *columns), "v")
-    return update(table).where(table.c[key] == source.c[key]).values({c: source.c[c] for c in columns})
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS  # non-str keys: as json.dumps
+
+
+def rows_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` as one JSON array of objects, the parameter of ``insert_from_json`` and
+    ``update_from_json``: orjson writes it in C, where psycopg adapted one array per column
+    element by element and SQLAlchemy processed each array (the bulk paths' main client cost)."""
+    try:
+        return orjson.dumps(rows if isinstance(rows, list) else list(rows), default=_json_default,
+                            option=_JSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:  # orjson 3.8 replaces what ``_json_default`` raised: say why again
+        if any(isinstance(value, datetime) and value.tzinfo is None for row in rows for value in row.values()):
+            raise ValueError("naive datetimes are ambiguous here: give a timezone") from None
+        raise
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+_PG = postgresql.dialect()  # compiles column types only: loads no driver
+
+
+def _json_rows(table: Any, columns: Sequence[str]) -> str:
+    """The rows of a ``rows_json`` parameter as ``columns`` of ``table``, each typed as the
+    column (``json_to_recordset`` with a column definition list): PostgreSQL converts each field
+    with the column type's input (timestamptz from the ISO text, JSON documents to jsonb) and a
+    key an object lacks is NULL. Measured against the per-column arrays on the server
+    (``benchmarks/bench_store_bulk.py``), ``json`` with the columns named cost about the same
+    where ``jsonb_populate_recordset`` of the table's row type (every column looked up and
+    converted) cost a tenth more."""
+    defs = ", ".join(f"{_quoted(c)} {table.c[c].type.compile(dialect=_PG)}" for c in columns)
+    return f"json_to_recordset(CAST(:rows AS json)) AS ({defs})"
+
+
+def insert_from_json(table: Any, columns: Sequence[str]) -> Any:
+    """PostgreSQL: ``INSERT INTO table (c, ...) SELECT r.c, ... FROM ROWS FROM (json_to_recordset(...))
+    WITH ORDINALITY AS r ORDER BY r.ordinality``: many rows by one statement with one parameter
+    (``rows``, from ``rows_json``), inserted in the rows' order so that generated ids follow it
+    as with one INSERT per row."""
+    names = ", ".join(_quoted(c) for c in columns)
+    values = ", ".join(f"r.{_quoted(c)}" for c in columns)
+    return text(f"INSERT INTO {_quoted(table.name)} ({names}) SELECT {values} "  # noqa: S608 - names from the models
+                f"FROM ROWS FROM ({_json_rows(table, columns)}) WITH ORDINALITY AS r ORDER BY r.ordinality")
+
+
+def update_from_json(table: Any, key: str, columns: Sequence[str]) -> Any:
+    """PostgreSQL: ``UPDATE table SET c = r.c, ... FROM (rows) r WHERE table.key = r.key``, many
+    rows changed by one statement, all of them in one parameter (``rows``, from ``rows_json``,
+    each object with ``key`` and ``columns``). The rows are read once (a materialised CTE) and
+    the keys are also given as ``key = ANY(ARRAY(SELECT ...))``: an index condition on the
+    primary key whatever the planner makes of the join (it estimates any set-returning
+    function at 100 rows, whatever the count); ``benchmarks/bench_store_bulk.py`` prints both
+    plans."""
+    target, k = _quoted(table.name), _quoted(key)
+    sets = ", ".join(f"{_quoted(c)} = r.{_quoted(c)}" for c in columns)
+    return text(f"WITH r AS MATERIALIZED (SELECT * FROM {_json_rows(table, (key, *columns))}) "  # noqa: S608
+                f"UPDATE {target} SET {sets} FROM r WHERE {target}.{k} = r.{k} "
+                f"AND {target}.{k} = ANY(ARRAY(SELECT r.{k} FROM r))")
 
 
 _OUTBOX_WRITTEN = "edi_outbox_written"  # a session.info key: ring the outbox bell after its commit
@@ -542,10 +625,9 @@ _OUTBOX_WRITTEN = "edi_outbox_written"  # a session.info key: ring the outbox be
 
 def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) into the table ``name``. On PostgreSQL one
-    statement with one array per column (``INSERT ... SELECT ... FROM unnest(...)``, in the
-    rows' order, so generated ids follow it as with one INSERT per row): an executemany sends a
-    statement per row, which cost the workers about as much CPU in psycopg and SQLAlchemy as the
-    rest of a commit, and PostgreSQL a parse-bind-execute each."""
+    statement with all the rows as one JSON parameter (``insert_from_json``, in the rows'
+    order): an executemany sends a statement per row, which cost the workers about as much CPU
+    in psycopg and SQLAlchemy as the rest of a commit, and PostgreSQL a parse-bind-execute each."""
     if not rows:
         return
     if name == "outbox":
@@ -554,8 +636,7 @@ def _write_rows(session: Session, name: str, rows: Sequence[Mapping[str, Any]]) 
     if connection.dialect.name != "postgresql" or len(rows) == 1:
         connection.execute(_statement(name), list(rows))
         return
-    columns = tuple(rows[0])
-    connection.execute(_statement(f"{name}_pg", columns), {f"a_{c}": [row[c] for row in rows] for c in columns})
+    connection.execute(_statement(f"{name}_pg", tuple(rows[0])), {"rows": rows_json(rows)})
 
 
 class _Writes:
@@ -595,14 +676,37 @@ class _Writes:
         _write_rows(session, "outbox", self.outbox)
 
 
-def _among(column: Any, ids: Sequence[str], postgres: bool) -> ColumnElement[bool]:
+# The type of a parameter cast in the statement (``CAST(:ids AS VARCHAR[])``): SQLAlchemy adds
+# no cast of its own (``String`` would render ``:ids::VARCHAR``), so psycopg sends the text as
+# "unknown" and PostgreSQL types the parameter as the array, parsed once when bound. Cast from
+# VARCHAR instead, the array is parsed again for every row a scan tests the condition on (an
+# index scan parses it once; the delivery stage's PostgreSQL CPU went from 0.06 to 0.65 ms a
+# callback on its small, scanned tables).
+_UNTYPED = NullType()
+
+
+def pg_array(values: Sequence[str] | Sequence[int]) -> str:
+    """``values`` as a PostgreSQL array literal (``{"a","b"}``), one parameter cast to an array
+    in the statement (typed ``_UNTYPED``): psycopg adapted a list element by element in Python."""
+    if not values:
+        return "{}"
+    if not isinstance(values[0], str):
+        return "{" + ",".join(map(str, values)) + "}"
+    joined = '","'.join(values)  # type: ignore[arg-type]
+    if '"' in joined or "\\" in joined:
+        joined = '","'.join(v.replace("\\", "\\\\").replace('"', '\\"') for v in values)  # type: ignore[union-attr]
+    return '{"' + joined + '"}'
+
+
+def _among(column: Any, ids: Sequence[str] | Sequence[int], postgres: bool) -> ColumnElement[bool]:
     """``column IN ids``. On PostgreSQL one array parameter (``= ANY``) rather than one per id:
     the statement's text is then the same whatever the count, so SQLAlchemy's compiled form and
     psycopg's parsed form are reused; an IN list of 200 ids was compiled and parsed again on each
     call (psycopg caches statements of at most 50 parameters), which was most of the CPU of the
-    delivery stage's reads (``benchmarks/bench_delivery.py``)."""
+    delivery stage's reads (``benchmarks/bench_delivery.py``). The array goes as its text
+    (``pg_array``), cast in the statement."""
     if postgres:
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(column.type)))
+        return column == any_(cast(bindparam(None, pg_array(ids), type_=_UNTYPED), postgresql.ARRAY(column.type)))
     return column.in_(ids)
 
 
@@ -1056,10 +1160,11 @@ class Repository:
         """The rows of ``ids`` as column values (Core), locked for the database transaction in
         one order for everyone (no deadlocks); for moves written with Core UPDATEs."""
         connection = session.connection()
-        statement = _statement("lock_pg" if connection.dialect.name == "postgresql" else "lock")
+        postgres = connection.dialect.name == "postgresql"
+        statement = _statement("lock_pg" if postgres else "lock")
         loaded: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(sorted(ids)):
-            for found in connection.execute(statement, {"ids": list(chunk)}).mappings():
+            for found in connection.execute(statement, {"ids": pg_array(chunk) if postgres else list(chunk)}).mappings():
                 values = dict(found)
                 loaded[values["id"]] = values
         return loaded
@@ -1077,22 +1182,22 @@ class Repository:
     @staticmethod
     def _update_plain(session: Session, rows: Mapping[str, _Row], loaded: Mapping[str, dict[str, Any]]) -> None:
         """Write what changed in rows from ``_locked_plain``: one UPDATE per set of changed
-        columns (on PostgreSQL from one array per column, see ``_write_rows``)."""
+        columns (on PostgreSQL with the rows as one JSON parameter, see ``update_from_json``)."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for transaction_id, row in rows.items():
             before = loaded[transaction_id]
             current = row.__dict__
             changes = {name: value for name, old in before.items() if (value := current[name]) != old}
             if changes:
-                groups.setdefault(tuple(sorted(changes)), []).append({"_id": transaction_id, **changes})
+                groups.setdefault(tuple(sorted(changes)), []).append({"id": transaction_id, **changes})
         connection = session.connection()
         postgres = connection.dialect.name == "postgresql"
         for names, params in groups.items():
             if postgres and len(params) > 1:
-                arrays = {"a_id": [p["_id"] for p in params], **{f"a_{n}": [p[n] for p in params] for n in names}}
-                connection.execute(_statement("update_pg", names), arrays)
-            else:
-                connection.execute(_statement("update", names), params)
+                connection.execute(_statement("update_pg", names), {"rows": rows_json(params)})
+            else:  # a column's name is reserved in an UPDATE's binds: the key goes as "_id"
+                connection.execute(_statement("update", names),
+                                   [{"_id": p["id"], **{n: p[n] for n in names}} for p in params])
 
     def _locked(self, session: Session, ids: Sequence[str]) -> dict[str, Transaction]:
         rows: dict[str, Transaction] = {}
@@ -1226,30 +1331,45 @@ class Repository:
         self, transaction_ids: Iterable[str], kind: PayloadKind | None = None
     ) -> dict[str, list[PayloadRecord]]:
         """The payloads (of one kind, if given) of many transactions, oldest first for each."""
-        ids = list(dict.fromkeys(transaction_ids))
-        found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
         with self._reading() as session:
-            for chunk in _chunks(ids):
-                # Core rows (no ORM instances to load): the delivery stage reads these for every callback
-                table = Payload.__table__
-                statement = select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
-                if kind is not None:
-                    statement = statement.where(table.c.kind == PayloadKind(kind).value)
-                for row in session.execute(statement.order_by(table.c.transaction_id, table.c.id)):
-                    found[row.transaction_id].append(_payload(row))
-        return found
+            return self._payloads_of(session, list(dict.fromkeys(transaction_ids)), kind)
 
     def deliveries_of(self, transaction_ids: Iterable[str]) -> dict[str, list[DeliveryRecord]]:
         """Every callback attempt of many transactions, oldest first for each."""
-        ids = list(dict.fromkeys(transaction_ids))
-        found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
         with self._reading() as session:
-            for chunk in _chunks(ids):
-                table = Delivery.__table__  # Core rows, as ``payloads_of``
-                rows = session.execute(select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
-                                       .order_by(table.c.id))
-                for row in rows:
-                    found[row.transaction_id].append(_delivery(row))
+            return self._deliveries_of(session, list(dict.fromkeys(transaction_ids)))
+
+    def payloads_and_deliveries_of(
+        self, transaction_ids: Iterable[str], kind: PayloadKind | None = None
+    ) -> tuple[dict[str, list[PayloadRecord]], dict[str, list[DeliveryRecord]]]:
+        """``payloads_of`` the transactions, and ``deliveries_of`` those that have such payloads,
+        read in one database transaction: the delivery stage reads both for every group of
+        callbacks, and each read on its own cost a session, a connection checkout, a BEGIN and
+        a COMMIT."""
+        ids = list(dict.fromkeys(transaction_ids))
+        with self._reading() as session:
+            payloads = self._payloads_of(session, ids, kind)
+            return payloads, self._deliveries_of(session, [i for i in ids if payloads[i]])
+
+    def _payloads_of(self, session: Session, ids: list[str], kind: PayloadKind | None) -> dict[str, list[PayloadRecord]]:
+        found: dict[str, list[PayloadRecord]] = {i: [] for i in ids}
+        table = Payload.__table__  # Core rows (no ORM instances to load): the delivery stage reads these for every callback
+        for chunk in _chunks(ids):
+            statement = select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
+            if kind is not None:
+                statement = statement.where(table.c.kind == PayloadKind(kind).value)
+            for row in session.execute(statement.order_by(table.c.transaction_id, table.c.id)):
+                found[row.transaction_id].append(_payload(row))
+        return found
+
+    def _deliveries_of(self, session: Session, ids: list[str]) -> dict[str, list[DeliveryRecord]]:
+        found: dict[str, list[DeliveryRecord]] = {i: [] for i in ids}
+        table = Delivery.__table__  # Core rows, as ``_payloads_of``
+        for chunk in _chunks(ids):
+            rows = session.execute(select(table).where(_among(table.c.transaction_id, chunk, self._postgres))
+                                   .order_by(table.c.id))
+            for row in rows:
+                found[row.transaction_id].append(_delivery(row))
         return found
 
     def history(self, transaction_id: str, *, submitter_id: Scope) -> list[EventRecord]:
@@ -1796,7 +1916,8 @@ class Repository:
             until = now + timedelta(seconds=seconds)
             for chunk in _chunks(ids):
                 if self._postgres:  # one array parameter (see ``_among``)
-                    rows = select(func.unnest(bindparam("ids", list(chunk), type_=postgresql.ARRAY(String))),
+                    rows = select(func.unnest(cast(bindparam("ids", pg_array(chunk), type_=_UNTYPED),
+                                                   postgresql.ARRAY(String))),
                                   literal(holder, table.c.holder.type), literal(until, table.c.until.type))
                     statement = dialect.insert(table).from_select(["transaction_id", "holder", "until"], rows)
                 else:
