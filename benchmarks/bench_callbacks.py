@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     per_post = 1000 * (sender_cpu + receiver_cpu) / args.posts
     print(f"{delivered:,} of {args.posts:,} POSTs delivered in {wall:.1f}s ({args.posts / wall:,.0f}/s wall), "
           f"{args.connections} in flight; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"sender   {1000 * sender_cpu / args.posts:6.2f} ms CPU per POST")
-    print(f"receiver {1000 * receiver_cpu / args.posts:6.2f} ms CPU per POST")
+    print(f"sender   {1000 * sender_cpu / args.posts:7.3f} ms CPU per POST")
+    print(f"receiver {1000 * receiver_cpu / args.posts:7.3f} ms CPU per POST")
     print(f"ceiling from callbacks alone (3 per claim, {os.cpu_count()} cores doing nothing else): "
           f"{(os.cpu_count() or 1) * 1000 / (3 * per_post):,.0f} claims/s")
     return 0 if delivered == args.posts else 1

@@ -413,6 +413,14 @@ def check_secret(secret: str | bytes) -> bytes:
     Follows the Standard Webhooks convention the ``standardwebhooks`` library reads, but
     strictly: a string that is not valid base64 is refused rather than silently shortened.
     """
+    return _signing_key(secret)
+
+
+@functools.lru_cache(maxsize=256)
+def _signing_key(secret: str | bytes) -> bytes:
+    """Every callback of a submitter is signed with the same few secrets (two while one is being
+    rotated): decoded once each, not once or twice per POST. Keyed by the secret itself, so a
+    rotated secret is a new entry and is decoded anew; refusals raise and are not remembered."""
     if isinstance(secret, bytes):
         key = secret
     else:

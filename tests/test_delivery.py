@@ -110,6 +110,50 @@ def test_raw_byte_secrets_sign_like_their_whsec_form() -> None:
     assert sign_headers(raw, "msg_1", b"{}", 1_700_000_000) == sign_headers(SECRET, "msg_1", b"{}", 1_700_000_000)
 
 
+@pytest.mark.parametrize("form", ["whsec", "bare", "bytes"])
+def test_each_of_several_secrets_signs_as_the_library_does_and_verifies_with_no_other(form: str) -> None:
+    """The hand-rolled HMAC against ``standardwebhooks`` itself, for secrets in every accepted form,
+    signed in turn and again (so the decoded-key cache is warm and must not hand out a stale key)."""
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    keys = [new_secret() for _ in range(3)]
+    body = json.dumps(BODY).encode()
+    now = int(time.time())
+    for rounds in range(2):
+        for n, secret in enumerate(keys):
+            raw = base64.b64decode(secret.removeprefix("whsec_"))
+            given = {"whsec": secret, "bare": secret.removeprefix("whsec_"), "bytes": raw}[form]
+            webhook_id = f"msg_rot{rounds}{n}"
+            headers = sign_headers(given, webhook_id, body, now)
+            stamp = dt.datetime.fromtimestamp(now, dt.UTC)
+            assert headers["webhook-signature"] == Webhook(secret).sign(webhook_id, stamp, body.decode())
+            assert Webhook(secret).verify(body, headers) == BODY
+            for other in keys[:n] + keys[n + 1:]:
+                with pytest.raises(WebhookVerificationError):
+                    Webhook(other).verify(body, headers)
+
+
+def test_one_sender_signs_with_the_rotated_secret_at_once() -> None:
+    """A long-lived sender (as the delivery worker keeps) follows a rotation from the next POST on:
+    the new receiver verifies it with the library, the old secret's receiver no longer would."""
+    rotated = new_secret()
+    with CallbackReceiver(SECRET) as old, CallbackReceiver(rotated) as new:
+
+        async def run() -> list[Attempt]:
+            async with WebhookSender(retry=FAST) as sender:
+                return [
+                    await sender.send_once(Delivery("msg_r1", "submitter-1", b"{}"), loopback_config(old.url)),
+                    await sender.send_once(Delivery("msg_r2", "submitter-1", b"{}"),
+                                           loopback_config(new.url, secret=rotated)),
+                    await sender.send_once(Delivery("msg_r3", "submitter-1", b"{}"),
+                                           loopback_config(old.url, secret=rotated)),
+                ]
+
+        first, second, third = asyncio.run(run())
+    assert (first.status, second.status, third.status) == (200, 200, 401)
+    assert [r.verified for r in old.requests] == [True, False] and [r.verified for r in new.requests] == [True]
+
+
 def test_delivery_verifies_at_the_receiver_with_the_library_and_by_hand(receiver: CallbackReceiver) -> None:
     config = loopback_config(receiver.url)
     delivery = plan_delivery(config, BODY, webhook_id=webhook_id_for("tx-1", "271"))

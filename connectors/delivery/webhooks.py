@@ -5,7 +5,8 @@ The rules (allow-list, https, which addresses, backoff, what is retryable) live 
 once, checks every address with ``edi.delivery.check_addresses`` and connects to the address it
 checked (the URL carries the IP; the ``Host`` header and TLS SNI carry the name, and the
 certificate is verified against the name), so a DNS rebinding between check and connect
-cannot reach an internal address. Signing uses the ``standardwebhooks`` library: ``webhook-id``
+cannot reach an internal address. Signing follows Standard Webhooks (and is tested against the
+``standardwebhooks`` library): ``webhook-id``
 (the delivery's, the same on every retry and replay), ``webhook-timestamp`` (unix seconds of
 the attempt) and ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``).
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import inspect
 import ipaddress
 import logging
@@ -48,7 +50,6 @@ from urllib.parse import urljoin
 
 import aiohttp
 import httpx
-from standardwebhooks import Webhook
 from yarl import URL
 
 from edi.delivery import (
@@ -112,15 +113,22 @@ AttemptHook = Callable[[Attempt], None | Awaitable[None]]
 
 
 def sign_headers(secret: str | bytes, webhook_id: str, body: bytes, timestamp: int) -> dict[str, str]:
-    """The Standard Webhooks headers for one attempt, signed with the ``standardwebhooks`` library."""
-    check_secret(secret)
-    signature = Webhook(secret).sign(
-        msg_id=webhook_id, timestamp=datetime.fromtimestamp(timestamp, UTC), data=body.decode("utf-8")
-    )
+    """The Standard Webhooks headers for one attempt.
+
+    The signature is the spec's (what ``standardwebhooks.Webhook.sign`` computes; the tests
+    check the two agree): ``v1,`` + base64 of HMAC-SHA256 over ``id.timestamp.body`` with the
+    decoded secret. Computed here with one ``hmac.digest`` call on a key decoded once per secret
+    (``check_secret`` remembers it), instead of the library's per-call secret decoding, datetime
+    conversion and body decode/re-encode: the library's way cost about a third of a POST's
+    signing and header work.
+    """
+    key = check_secret(secret)
+    stamp = str(timestamp)
+    mac = hmac.digest(key, b"%s.%s.%s" % (webhook_id.encode(), stamp.encode(), body), "sha256")
     return {
         "webhook-id": webhook_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode("ascii"),
         "content-type": "application/json",
     }
 
@@ -400,7 +408,7 @@ class WebhookSender:
     ) -> tuple[int, str | None, float | None]:
         """POST to the first checked address that accepts a connection (nothing is sent to the others)."""
         server_hostname = None if target.scheme == "http" or target.is_ip_literal else target.host
-        headers = {**headers, "host": target.host_header}
+        headers["host"] = target.host_header  # this attempt's own dict; a redirect's hop sets its own host
         for index, address in enumerate(addresses):
             netloc = f"[{address}]" if address.version == 6 else str(address)
             # encoded: the path and query go out exactly as check_callback_url accepted them
