@@ -393,6 +393,18 @@ def check_addresses(host: str, addresses: Sequence[IPAddress], config: CallbackC
     not to be trusted with either). Returns the addresses in resolver order, for the connector
     to connect to the first one it can.
     """
+    return _checked_addresses(host, tuple(addresses), config)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_addresses(host: str, addresses: tuple[IPAddress, ...], config: CallbackConfig,
+                       ) -> tuple[IPAddress, ...]:
+    """The verdict depends on nothing but the resolver's answer and the (frozen) configuration,
+    and every callback to a host gets the same answer: remembered, keyed by that answer itself
+    (never by the host name alone), it costs a dictionary look-up instead of several address
+    property tests per POST. A name that starts resolving to something else is a new key and is
+    checked anew, so a DNS rebinding to an internal address is refused as before. Refusals
+    raise and are not remembered."""
     if not addresses:
         raise DeliveryRefused(RefusalReason.ADDRESS_NOT_ALLOWED, host)
     checked: list[IPAddress] = []

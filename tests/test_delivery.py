@@ -469,6 +469,47 @@ def test_explicitly_allowed_networks_are_reached_at_the_checked_address(receiver
     assert receiver.requests[0].host_header == f"hooks.loop.test:{receiver.port}"
 
 
+class SwitchingResolver:
+    """A name whose answer the test changes between attempts: a DNS rebinding, on loopback only."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.answer = list(addresses)
+        self.asked = 0
+
+    async def resolve(self, host: str, port: int) -> list:
+        self.asked += 1
+        return [ip(a) for a in self.answer]
+
+
+def test_a_rebinding_is_refused_although_the_earlier_answer_was_allowed(receiver: CallbackReceiver) -> None:
+    """The address verdict is remembered per resolver answer: the same sender and configuration, a
+    name rebound from an allowed address to an internal one, and the next attempt is refused with
+    nothing sent; rebound back, it is delivered again."""
+    url = f"http://hooks.rebind.test:{receiver.port}/callback"
+    config = loopback_config(url, allowed_networks=("127.0.0.1/32",))
+    resolver = SwitchingResolver("127.0.0.1")
+
+    async def run() -> list[Attempt]:
+        attempts = []
+        async with WebhookSender(retry=FAST, resolver=resolver) as sender:
+            for n, answer in enumerate([["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["127.0.0.1", "127.0.0.2"],
+                                        ["127.0.0.1"]]):
+                resolver.answer = answer
+                attempts.append(await sender.send_once(Delivery(f"msg_rb{n}", "submitter-1", b"{}"), config))
+        return attempts
+
+    attempts = asyncio.run(run())
+    assert [a.outcome for a in attempts] == [AttemptOutcome.DELIVERED, AttemptOutcome.DELIVERED,
+                                             AttemptOutcome.REFUSED, AttemptOutcome.REFUSED,
+                                             AttemptOutcome.DELIVERED]
+    assert attempts[2].refusal is attempts[3].refusal is RefusalReason.ADDRESS_NOT_ALLOWED
+    assert [r.webhook_id for r in receiver.requests] == ["msg_rb0", "msg_rb1", "msg_rb4"]
+    assert resolver.asked == 5  # asked on every attempt: the sender itself keeps no answer
+    assert check_addresses("hooks.rebind.test", [ip("127.0.0.1")], config) == (ip("127.0.0.1"),)
+    with pytest.raises(DeliveryRefused):
+        check_addresses("hooks.rebind.test", [ip("127.0.0.2")], config)
+
+
 def test_localhost_is_reached_only_when_loopback_is_allowed(receiver: CallbackReceiver) -> None:
     url = f"http://localhost:{receiver.port}/callback"
     assert not deliver(plan_delivery(loopback_config(url, allowed_networks=()), BODY, webhook_id="msg_l1"),

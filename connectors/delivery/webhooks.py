@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hmac
 import inspect
 import ipaddress
@@ -189,7 +190,9 @@ class StaticResolver:
         raise socket.gaierror(socket.EAI_NONAME, "name not in the static table")
 
 
+@functools.lru_cache(maxsize=1024)
 def _literal(host: str) -> IPAddress | None:
+    """Parsed once per host string (a callback URL names the same host on every POST)."""
     try:
         return ipaddress.ip_address(host)
     except ValueError:
@@ -410,11 +413,9 @@ class WebhookSender:
         server_hostname = None if target.scheme == "http" or target.is_ip_literal else target.host
         headers["host"] = target.host_header  # this attempt's own dict; a redirect's hop sets its own host
         for index, address in enumerate(addresses):
-            netloc = f"[{address}]" if address.version == 6 else str(address)
-            # encoded: the path and query go out exactly as check_callback_url accepted them
-            url = URL(f"{target.scheme}://{netloc}:{target.port}{target.path}", encoded=True)
-            session = await self._session((target.scheme, str(address), target.port, target.host))
-            progress.address = str(address)
+            url, text = _pinned_url(target, address)
+            session = await self._session((target.scheme, text, target.port, target.host))
+            progress.address = text
             try:
                 async with session.post(url, data=body, headers=headers, server_hostname=server_hostname,
                                         allow_redirects=False) as response:
@@ -460,6 +461,16 @@ class WebhookSender:
             _key, oldest = self._sessions.popitem(last=False)
             await oldest.close()
         return session
+
+
+@functools.lru_cache(maxsize=1024)
+def _pinned_url(target: CallbackTarget, address: IPAddress) -> tuple[URL, str]:
+    """The URL that connects to ``address`` for ``target``, and the address as text: the same
+    for every POST of a callback, so built (and parsed by yarl) once, not per POST."""
+    text = str(address)
+    netloc = f"[{text}]" if address.version == 6 else text
+    # encoded: the path and query go out exactly as check_callback_url accepted them
+    return URL(f"{target.scheme}://{netloc}:{target.port}{target.path}", encoded=True), text
 
 
 async def _call(hook: Callable[[_T], object] | None, value: _T) -> None:
