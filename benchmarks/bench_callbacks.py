@@ -12,8 +12,11 @@ What runs
     * ``WebhookSender.send_once`` in this process, ``MAX_CONNECTIONS`` POSTs in flight, as the
       delivery stage sends a group's callbacks.
 
+``--by-name`` addresses the receiver as ``localhost`` instead of ``127.0.0.1``, so each POST
+also goes through the sender's resolver, as a callback to a host name does.
+
 Usage
-    python -m benchmarks.bench_callbacks [--posts 2000] [--connections 16]
+    python -m benchmarks.bench_callbacks [--posts 2000] [--connections 16] [--by-name]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_callbacks", description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=webhooks.MAX_CONNECTIONS)
+    parser.add_argument("--by-name", action="store_true", help="call the receiver as localhost (resolved)")
     args = parser.parse_args(argv)
     secret = webhooks.new_secret()
     port = _free_port()
@@ -70,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         url = receiver.stdout.readline().strip() if receiver.stdout else ""
         if not url:
             raise SystemExit("the callback receiver did not start")
-        config = CallbackConfig("bench", url=url, secret=secret, http_hosts=("127.0.0.1",),
-                                allowed_networks=("127.0.0.0/8",))
+        if args.by_name:
+            url = url.replace("://127.0.0.1:", "://localhost:")
+        config = CallbackConfig("bench", url=url, secret=secret, http_hosts=("127.0.0.1", "localhost"),
+                                allowed_networks=("127.0.0.0/8", "::1/128"))
         body = json.dumps({"type": "claim.payment", "timestamp": "2026-12-03T00:00:00+00:00", "data": {
             "transactionId": "0" * 26, "kind": "claim", "documentType": "835", "status": "paid", "final": True,
             "patientControlNumber": "BENCH-1", "response": {"lines": [{"n": n, "paid": "10.00"} for n in range(10)]},

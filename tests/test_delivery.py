@@ -31,7 +31,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from standardwebhooks import Webhook
 
-from connectors.delivery import StaticResolver, WebhookSender, deliver, new_secret, replay, sign_headers
+from connectors.delivery import (
+    CachingResolver,
+    StaticResolver,
+    WebhookSender,
+    deliver,
+    new_secret,
+    replay,
+    sign_headers,
+)
 from connectors.delivery.receiver import CallbackReceiver, Reply
 from edi.delivery import (
     Attempt,
@@ -508,6 +516,65 @@ def test_a_rebinding_is_refused_although_the_earlier_answer_was_allowed(receiver
     assert check_addresses("hooks.rebind.test", [ip("127.0.0.1")], config) == (ip("127.0.0.1"),)
     with pytest.raises(DeliveryRefused):
         check_addresses("hooks.rebind.test", [ip("127.0.0.2")], config)
+
+
+def test_the_caching_resolver_keeps_answers_for_its_ttl_and_asks_again_after() -> None:
+    now = [100.0]
+    inner = SwitchingResolver("127.0.0.1")
+    cache = CachingResolver(inner, ttl=10, max_entries=2, clock=lambda: now[0])
+
+    def resolve(host: str = "a.test", port: int = 443) -> list:
+        return asyncio.run(cache.resolve(host, port))
+
+    assert resolve() == [ip("127.0.0.1")] and inner.asked == 1
+    inner.answer = ["127.0.0.2"]
+    now[0] = 109.9
+    assert resolve() == [ip("127.0.0.1")] and inner.asked == 1  # kept
+    assert resolve(port=80) == [ip("127.0.0.2")] and inner.asked == 2  # another port is another entry
+    now[0] = 110.0
+    assert resolve() == [ip("127.0.0.2")] and inner.asked == 3  # expired: asked again, the new answer
+    resolve("b.test")  # a third entry evicts the least recently refreshed (a.test:80)
+    assert resolve(port=80) and inner.asked == 5
+
+    class Failing:
+        asked = 0
+
+        async def resolve(self, host: str, port: int) -> list:
+            self.asked += 1
+            raise socket.gaierror(socket.EAI_NONAME, "no such name")
+
+    failing = Failing()
+    cache = CachingResolver(failing, clock=lambda: now[0])
+    for _ in range(2):
+        with pytest.raises(socket.gaierror):
+            asyncio.run(cache.resolve("gone.test", 443))
+    assert failing.asked == 2  # failures are not kept
+    assert isinstance(WebhookSender()._resolver, CachingResolver)  # the sender's default
+
+
+def test_a_rebinding_behind_the_caching_resolver_is_refused_once_the_answer_expires(
+        receiver: CallbackReceiver) -> None:
+    """While the allowed answer is kept the sender goes on using (and checking) it; the rebound
+    answer, once the cache asks again, is checked and refused."""
+    now = [0.0]
+    url = f"http://hooks.rebind.test:{receiver.port}/callback"
+    config = loopback_config(url, allowed_networks=("127.0.0.1/32",))
+    inner = SwitchingResolver("127.0.0.1")
+
+    async def run() -> list[Attempt]:
+        attempts = []
+        async with WebhookSender(retry=FAST, resolver=CachingResolver(inner, ttl=10, clock=lambda: now[0])) as sender:
+            for n, (at, answer) in enumerate([(0, "127.0.0.1"), (5, "127.0.0.2"), (10, "127.0.0.2")]):
+                now[0], inner.answer = at, [answer]
+                attempts.append(await sender.send_once(Delivery(f"msg_cr{n}", "submitter-1", b"{}"), config))
+        return attempts
+
+    attempts = asyncio.run(run())
+    assert [(a.outcome, a.address) for a in attempts] == [
+        (AttemptOutcome.DELIVERED, "127.0.0.1"), (AttemptOutcome.DELIVERED, "127.0.0.1"),
+        (AttemptOutcome.REFUSED, None)]
+    assert attempts[2].refusal is RefusalReason.ADDRESS_NOT_ALLOWED and inner.asked == 2
+    assert [r.webhook_id for r in receiver.requests] == ["msg_cr0", "msg_cr1"]
 
 
 def test_localhost_is_reached_only_when_loopback_is_allowed(receiver: CallbackReceiver) -> None:
