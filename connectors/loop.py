@@ -3,12 +3,10 @@
 The thread is a daemon so a forgotten ``stop()`` never blocks interpreter exit. A caller
 interrupted while waiting (KeyboardInterrupt, a timeout) cancels the coroutine it was waiting for.
 
-``LoopThread(loop_factory=new_event_loop)`` runs on uvloop where uvloop is installed (a
-dependency on all but Windows; uvicorn runs the API on it already), on asyncio's loop otherwise.
-The delivery stage does: its callback POSTs spend much of their CPU in the event loop itself
-(scheduling, timers, socket readiness), which uvloop does in C. The default stays asyncio's
-loop: the CORE client's tests race timers a millisecond apart, and libuv rounds timers to
-milliseconds, so moving the other clients is a change of its own to test.
+The loop is uvloop's where uvloop is installed (a dependency on all but Windows; uvicorn runs
+the API on it already), asyncio's otherwise (``new_event_loop``): the delivery stage's callback
+POSTs spend much of their CPU in the event loop itself (scheduling, timers, socket readiness),
+which uvloop does in C. ``LoopThread(loop_factory=...)`` takes another factory.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 class LoopThread:
     def __init__(self, name: str,
-                 loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop) -> None:
+                 loop_factory: Callable[[], asyncio.AbstractEventLoop] = new_event_loop) -> None:
         self.name = name
         self._loop = loop_factory()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"loop-{name}", daemon=True)

@@ -1,5 +1,5 @@
-"""``connectors.loop.new_event_loop``: uvloop when it is installed, asyncio's loop when not; the
-delivery worker's ``LoopThread`` runs on it, other loop threads on asyncio's loop."""
+"""``connectors.loop.LoopThread`` runs on uvloop when it is installed, on asyncio's loop when not
+(``new_event_loop``), or on the loop of a factory it is given."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ async def _running_loop() -> asyncio.AbstractEventLoop:
 
 
 def test_loop_threads_run_on_uvloop_when_it_is_installed() -> None:
-    thread = LoopThread("uvloop-test", loop_factory=new_event_loop)
+    thread = LoopThread("uvloop-test")
     try:
         assert isinstance(thread.run(_running_loop(), timeout=10), uvloop.Loop)
     finally:
@@ -31,7 +31,7 @@ def test_loop_threads_fall_back_to_asyncio_without_uvloop(monkeypatch: pytest.Mo
     loop = new_event_loop()
     loop.close()
     assert not isinstance(loop, uvloop.Loop) and isinstance(loop, asyncio.BaseEventLoop)
-    thread = LoopThread("asyncio-test", loop_factory=new_event_loop)
+    thread = LoopThread("asyncio-test")
     try:
         running = thread.run(_running_loop(), timeout=10)
         assert not isinstance(running, uvloop.Loop)
@@ -39,8 +39,8 @@ def test_loop_threads_fall_back_to_asyncio_without_uvloop(monkeypatch: pytest.Mo
         thread.stop()
 
 
-def test_the_default_loop_is_asyncios() -> None:
-    thread = LoopThread("default-test")
+def test_a_loop_factory_can_be_named() -> None:
+    thread = LoopThread("factory-test", loop_factory=asyncio.new_event_loop)
     try:
         assert not isinstance(thread.run(_running_loop(), timeout=10), uvloop.Loop)
     finally:

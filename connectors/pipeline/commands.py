@@ -20,7 +20,7 @@ from connectors.delivery.receiver import CallbackReceiver
 from connectors.heap import freeze_startup_heap
 from connectors.http_server import ServerThread
 from connectors.ingest.runner import DoorRunner
-from connectors.loop import LoopThread, new_event_loop
+from connectors.loop import LoopThread
 from connectors.payer_sim.embedded import EmbeddedPayerSim
 from connectors.pipeline.inspect import audit_replays, cli_actor, show_transaction
 from connectors.pipeline.runner import PipelineRunner
@@ -331,7 +331,7 @@ def run_replay(transaction_ids: list[str], *, failed: bool = False, actor: str |
                 break
     from connectors.delivery.webhooks import WebhookSender
 
-    loop = LoopThread("replay", loop_factory=new_event_loop)
+    loop = LoopThread("replay")
     sender = loop.run(_sender(WebhookSender))
     outcomes: dict[str, str] = {}
     try:

@@ -192,9 +192,9 @@ class DeliveryWorker(_PipelineWorker):
         super().__init__(pipeline, **options)
         self._sender_factory = sender_factory or WebhookSender
         self.replies = replies
-        from connectors.loop import LoopThread, new_event_loop
+        from connectors.loop import LoopThread
 
-        self._loop = LoopThread("delivery", loop_factory=new_event_loop)  # uvloop where installed
+        self._loop = LoopThread("delivery")
         self._holder = plan.holder_name()
         self._sender = self._loop.run(_make(self._sender_factory))
 
