@@ -157,11 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     callbacks = 3 * len(ids)
     print(f"delivered {delivered:,} of {len(ids):,} claims ({attempts:,} attempts recorded) in {wall:.1f}s, "
           f"3 rounds of {len(groups)} groups; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"worker process {1000 * process / callbacks:6.2f} ms CPU per callback")
-    print(f"  stage thread {1000 * thread / callbacks:6.2f} ms (store, leases, bookkeeping)")
-    print(f"  other threads{1000 * (process - thread) / callbacks:6.2f} ms (mostly the sending loop)")
-    print(f"PostgreSQL     {1000 * database_cpu / callbacks:6.2f} ms CPU per callback")
-    print(f"receiver       {1000 * receiver_cpu / callbacks:6.2f} ms CPU per callback")
+    print(f"worker process {1000 * process / callbacks:7.3f} ms CPU per callback")
+    print(f"  stage thread {1000 * thread / callbacks:7.3f} ms (store, leases, bookkeeping)")
+    print(f"  other threads{1000 * (process - thread) / callbacks:7.3f} ms (mostly the sending loop)")
+    print(f"PostgreSQL     {1000 * database_cpu / callbacks:7.3f} ms CPU per callback")
+    print(f"receiver       {1000 * receiver_cpu / callbacks:7.3f} ms CPU per callback")
     total = process + database_cpu + receiver_cpu
     print(f"ceiling from the delivery stage alone (3 callbacks per claim, {os.cpu_count()} cores doing nothing "
           f"else): {(os.cpu_count() or 1) * len(ids) / total:,.0f} claims/s")

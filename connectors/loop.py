@@ -2,6 +2,11 @@
 
 The thread is a daemon so a forgotten ``stop()`` never blocks interpreter exit. A caller
 interrupted while waiting (KeyboardInterrupt, a timeout) cancels the coroutine it was waiting for.
+
+The loop is uvloop's where uvloop is installed (a dependency on all but Windows; uvicorn runs
+the API on it already), asyncio's otherwise (``new_event_loop``): the delivery stage's callback
+POSTs spend much of their CPU in the event loop itself (scheduling, timers, socket readiness),
+which uvloop does in C. ``LoopThread(loop_factory=...)`` takes another factory.
 """
 
 from __future__ import annotations
@@ -14,15 +19,25 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["LoopThread", "ServingThread"]
+__all__ = ["LoopThread", "ServingThread", "new_event_loop"]
 
 log = logging.getLogger(__name__)
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new uvloop loop, or asyncio's when uvloop cannot be imported."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class LoopThread:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str,
+                 loop_factory: Callable[[], asyncio.AbstractEventLoop] = new_event_loop) -> None:
         self.name = name
-        self._loop = asyncio.new_event_loop()
+        self._loop = loop_factory()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"loop-{name}", daemon=True)
         self._thread.start()
         self._stopped = False

@@ -393,6 +393,18 @@ def check_addresses(host: str, addresses: Sequence[IPAddress], config: CallbackC
     not to be trusted with either). Returns the addresses in resolver order, for the connector
     to connect to the first one it can.
     """
+    return _checked_addresses(host, tuple(addresses), config)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_addresses(host: str, addresses: tuple[IPAddress, ...], config: CallbackConfig,
+                       ) -> tuple[IPAddress, ...]:
+    """The verdict depends on nothing but the resolver's answer and the (frozen) configuration,
+    and every callback to a host gets the same answer: remembered, keyed by that answer itself
+    (never by the host name alone), it costs a dictionary look-up instead of several address
+    property tests per POST. A name that starts resolving to something else is a new key and is
+    checked anew, so a DNS rebinding to an internal address is refused as before. Refusals
+    raise and are not remembered."""
     if not addresses:
         raise DeliveryRefused(RefusalReason.ADDRESS_NOT_ALLOWED, host)
     checked: list[IPAddress] = []
@@ -413,6 +425,14 @@ def check_secret(secret: str | bytes) -> bytes:
     Follows the Standard Webhooks convention the ``standardwebhooks`` library reads, but
     strictly: a string that is not valid base64 is refused rather than silently shortened.
     """
+    return _signing_key(secret)
+
+
+@functools.lru_cache(maxsize=256)
+def _signing_key(secret: str | bytes) -> bytes:
+    """Every callback of a submitter is signed with the same few secrets (two while one is being
+    rotated): decoded once each, not once or twice per POST. Keyed by the secret itself, so a
+    rotated secret is a new entry and is decoded anew; refusals raise and are not remembered."""
     if isinstance(secret, bytes):
         key = secret
     else:

@@ -31,7 +31,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from standardwebhooks import Webhook
 
-from connectors.delivery import StaticResolver, WebhookSender, deliver, new_secret, replay, sign_headers
+from connectors.delivery import (
+    CachingResolver,
+    StaticResolver,
+    WebhookSender,
+    deliver,
+    new_secret,
+    replay,
+    sign_headers,
+)
 from connectors.delivery.receiver import CallbackReceiver, Reply
 from edi.delivery import (
     Attempt,
@@ -108,6 +116,50 @@ def test_signature_matches_the_spec_vector_and_a_manual_hmac() -> None:
 def test_raw_byte_secrets_sign_like_their_whsec_form() -> None:
     raw = base64.b64decode(SECRET.removeprefix("whsec_"))
     assert sign_headers(raw, "msg_1", b"{}", 1_700_000_000) == sign_headers(SECRET, "msg_1", b"{}", 1_700_000_000)
+
+
+@pytest.mark.parametrize("form", ["whsec", "bare", "bytes"])
+def test_each_of_several_secrets_signs_as_the_library_does_and_verifies_with_no_other(form: str) -> None:
+    """The hand-rolled HMAC against ``standardwebhooks`` itself, for secrets in every accepted form,
+    signed in turn and again (so the decoded-key cache is warm and must not hand out a stale key)."""
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    keys = [new_secret() for _ in range(3)]
+    body = json.dumps(BODY).encode()
+    now = int(time.time())
+    for rounds in range(2):
+        for n, secret in enumerate(keys):
+            raw = base64.b64decode(secret.removeprefix("whsec_"))
+            given = {"whsec": secret, "bare": secret.removeprefix("whsec_"), "bytes": raw}[form]
+            webhook_id = f"msg_rot{rounds}{n}"
+            headers = sign_headers(given, webhook_id, body, now)
+            stamp = dt.datetime.fromtimestamp(now, dt.UTC)
+            assert headers["webhook-signature"] == Webhook(secret).sign(webhook_id, stamp, body.decode())
+            assert Webhook(secret).verify(body, headers) == BODY
+            for other in keys[:n] + keys[n + 1:]:
+                with pytest.raises(WebhookVerificationError):
+                    Webhook(other).verify(body, headers)
+
+
+def test_one_sender_signs_with_the_rotated_secret_at_once() -> None:
+    """A long-lived sender (as the delivery worker keeps) follows a rotation from the next POST on:
+    the new receiver verifies it with the library, the old secret's receiver no longer would."""
+    rotated = new_secret()
+    with CallbackReceiver(SECRET) as old, CallbackReceiver(rotated) as new:
+
+        async def run() -> list[Attempt]:
+            async with WebhookSender(retry=FAST) as sender:
+                return [
+                    await sender.send_once(Delivery("msg_r1", "submitter-1", b"{}"), loopback_config(old.url)),
+                    await sender.send_once(Delivery("msg_r2", "submitter-1", b"{}"),
+                                           loopback_config(new.url, secret=rotated)),
+                    await sender.send_once(Delivery("msg_r3", "submitter-1", b"{}"),
+                                           loopback_config(old.url, secret=rotated)),
+                ]
+
+        first, second, third = asyncio.run(run())
+    assert (first.status, second.status, third.status) == (200, 200, 401)
+    assert [r.verified for r in old.requests] == [True, False] and [r.verified for r in new.requests] == [True]
 
 
 def test_delivery_verifies_at_the_receiver_with_the_library_and_by_hand(receiver: CallbackReceiver) -> None:
@@ -423,6 +475,106 @@ def test_explicitly_allowed_networks_are_reached_at_the_checked_address(receiver
                      resolver=StaticResolver({"hooks.loop.test": ["127.0.0.1"]}))
     assert result.delivered and result.attempts[0].address == "127.0.0.1"
     assert receiver.requests[0].host_header == f"hooks.loop.test:{receiver.port}"
+
+
+class SwitchingResolver:
+    """A name whose answer the test changes between attempts: a DNS rebinding, on loopback only."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.answer = list(addresses)
+        self.asked = 0
+
+    async def resolve(self, host: str, port: int) -> list:
+        self.asked += 1
+        return [ip(a) for a in self.answer]
+
+
+def test_a_rebinding_is_refused_although_the_earlier_answer_was_allowed(receiver: CallbackReceiver) -> None:
+    """The address verdict is remembered per resolver answer: the same sender and configuration, a
+    name rebound from an allowed address to an internal one, and the next attempt is refused with
+    nothing sent; rebound back, it is delivered again."""
+    url = f"http://hooks.rebind.test:{receiver.port}/callback"
+    config = loopback_config(url, allowed_networks=("127.0.0.1/32",))
+    resolver = SwitchingResolver("127.0.0.1")
+
+    async def run() -> list[Attempt]:
+        attempts = []
+        async with WebhookSender(retry=FAST, resolver=resolver) as sender:
+            for n, answer in enumerate([["127.0.0.1"], ["127.0.0.1"], ["127.0.0.2"], ["127.0.0.1", "127.0.0.2"],
+                                        ["127.0.0.1"]]):
+                resolver.answer = answer
+                attempts.append(await sender.send_once(Delivery(f"msg_rb{n}", "submitter-1", b"{}"), config))
+        return attempts
+
+    attempts = asyncio.run(run())
+    assert [a.outcome for a in attempts] == [AttemptOutcome.DELIVERED, AttemptOutcome.DELIVERED,
+                                             AttemptOutcome.REFUSED, AttemptOutcome.REFUSED,
+                                             AttemptOutcome.DELIVERED]
+    assert attempts[2].refusal is attempts[3].refusal is RefusalReason.ADDRESS_NOT_ALLOWED
+    assert [r.webhook_id for r in receiver.requests] == ["msg_rb0", "msg_rb1", "msg_rb4"]
+    assert resolver.asked == 5  # asked on every attempt: the sender itself keeps no answer
+    assert check_addresses("hooks.rebind.test", [ip("127.0.0.1")], config) == (ip("127.0.0.1"),)
+    with pytest.raises(DeliveryRefused):
+        check_addresses("hooks.rebind.test", [ip("127.0.0.2")], config)
+
+
+def test_the_caching_resolver_keeps_answers_for_its_ttl_and_asks_again_after() -> None:
+    now = [100.0]
+    inner = SwitchingResolver("127.0.0.1")
+    cache = CachingResolver(inner, ttl=10, max_entries=2, clock=lambda: now[0])
+
+    def resolve(host: str = "a.test", port: int = 443) -> list:
+        return asyncio.run(cache.resolve(host, port))
+
+    assert resolve() == [ip("127.0.0.1")] and inner.asked == 1
+    inner.answer = ["127.0.0.2"]
+    now[0] = 109.9
+    assert resolve() == [ip("127.0.0.1")] and inner.asked == 1  # kept
+    assert resolve(port=80) == [ip("127.0.0.2")] and inner.asked == 2  # another port is another entry
+    now[0] = 110.0
+    assert resolve() == [ip("127.0.0.2")] and inner.asked == 3  # expired: asked again, the new answer
+    resolve("b.test")  # a third entry evicts the least recently refreshed (a.test:80)
+    assert resolve(port=80) and inner.asked == 5
+
+    class Failing:
+        asked = 0
+
+        async def resolve(self, host: str, port: int) -> list:
+            self.asked += 1
+            raise socket.gaierror(socket.EAI_NONAME, "no such name")
+
+    failing = Failing()
+    cache = CachingResolver(failing, clock=lambda: now[0])
+    for _ in range(2):
+        with pytest.raises(socket.gaierror):
+            asyncio.run(cache.resolve("gone.test", 443))
+    assert failing.asked == 2  # failures are not kept
+    assert isinstance(WebhookSender()._resolver, CachingResolver)  # the sender's default
+
+
+def test_a_rebinding_behind_the_caching_resolver_is_refused_once_the_answer_expires(
+        receiver: CallbackReceiver) -> None:
+    """While the allowed answer is kept the sender goes on using (and checking) it; the rebound
+    answer, once the cache asks again, is checked and refused."""
+    now = [0.0]
+    url = f"http://hooks.rebind.test:{receiver.port}/callback"
+    config = loopback_config(url, allowed_networks=("127.0.0.1/32",))
+    inner = SwitchingResolver("127.0.0.1")
+
+    async def run() -> list[Attempt]:
+        attempts = []
+        async with WebhookSender(retry=FAST, resolver=CachingResolver(inner, ttl=10, clock=lambda: now[0])) as sender:
+            for n, (at, answer) in enumerate([(0, "127.0.0.1"), (5, "127.0.0.2"), (10, "127.0.0.2")]):
+                now[0], inner.answer = at, [answer]
+                attempts.append(await sender.send_once(Delivery(f"msg_cr{n}", "submitter-1", b"{}"), config))
+        return attempts
+
+    attempts = asyncio.run(run())
+    assert [(a.outcome, a.address) for a in attempts] == [
+        (AttemptOutcome.DELIVERED, "127.0.0.1"), (AttemptOutcome.DELIVERED, "127.0.0.1"),
+        (AttemptOutcome.REFUSED, None)]
+    assert attempts[2].refusal is RefusalReason.ADDRESS_NOT_ALLOWED and inner.asked == 2
+    assert [r.webhook_id for r in receiver.requests] == ["msg_cr0", "msg_cr1"]
 
 
 def test_localhost_is_reached_only_when_loopback_is_allowed(receiver: CallbackReceiver) -> None:

@@ -255,3 +255,39 @@ def test_a_reminder_left_while_the_holder_delivered_survives_the_move_to_deliver
     record = repository.require(tid, submitter_id=ALL_SUBMITTERS)
     assert record.state is State.DELIVERED and record.due_at is not None
     assert [r.id for r in repository.due(pipeline.later(0.5))] == [tid]
+
+
+def test_what_is_owed_passes_over_delivered_documents_without_reexamining_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_owed`` on stand-in rows: a document whose payload was delivered is skipped before its
+    webhook-id is worked out or its bytes read; one identical to a delivered one (same id) is
+    skipped by id; the rest carry their attempt counts, dead-lettered ones only when asked."""
+    from types import SimpleNamespace
+
+    from edi.pipeline import delivery_plan as plan
+    from edi.pipeline.notices import webhook_id_of
+    from edi.store.models import DeliveryOutcome
+
+    docs = [SimpleNamespace(id=f"p{n}", transaction_id="t1", sha256=str(n) * 64) for n in range(3)]
+    docs.append(SimpleNamespace(id="p3", transaction_id="t1", sha256=docs[0].sha256))  # p0's content again
+    ids = [webhook_id_of(d) for d in docs]
+    assert ids[3] == ids[0]
+
+    def attempt(payload: str, outcome: DeliveryOutcome) -> SimpleNamespace:
+        return SimpleNamespace(payload_id=payload, webhook_id=ids[int(payload[1:])], outcome=outcome)
+
+    attempts = [attempt("p0", DeliveryOutcome.FAILED), attempt("p0", DeliveryOutcome.SUCCEEDED),
+                attempt("p1", DeliveryOutcome.FAILED), attempt("p2", DeliveryOutcome.FAILED),
+                attempt("p2", DeliveryOutcome.DEAD_LETTERED)]
+    read: list[str] = []
+    looked: list[str] = []
+    monkeypatch.setattr(plan, "read_notice", lambda _pipeline, d: (read.append(d.id), (b"{}", {}))[1])
+    monkeypatch.setattr(plan, "webhook_id_of", lambda d: (looked.append(d.id), webhook_id_of(d))[1])
+
+    owed = plan._owed(None, docs, attempts, False)  # type: ignore[arg-type]
+    assert [(p.record.id, p.webhook_id, p.attempts_so_far, p.dead_lettered) for p in owed] == [
+        ("p1", ids[1], 1, False)]
+    assert read == ["p1"] and "p0" not in looked and "p3" in looked
+    owed = plan._owed(None, docs, attempts, True)  # type: ignore[arg-type]
+    assert [(p.record.id, p.attempts_so_far, p.dead_lettered) for p in owed] == [("p1", 1, False), ("p2", 2, True)]
+    assert [p.record.id for p in plan._owed(None, docs, [], False)] == ["p0", "p1", "p2", "p3"]  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ needs FastAPI and uvicorn, which the sender does not.
 
 from connectors.delivery.webhooks import (
     AttemptHook,
+    CachingResolver,
     DeadLetterSink,
     Resolver,
     StaticResolver,
@@ -20,6 +21,7 @@ from connectors.delivery.webhooks import (
 
 __all__ = [
     "AttemptHook",
+    "CachingResolver",
     "DeadLetterSink",
     "Resolver",
     "StaticResolver",
