@@ -775,7 +775,10 @@ def test_a_retry_that_waits_out_its_budget_for_a_free_connection_is_known_unsent
     with serve(busy_then_slow) as base:  # type: ignore[arg-type]
         partner = partner_at(f"{base}/core", timeout=0.5)
         breakers = CircuitBreakers(failure_threshold=10)
-        retry = RetryPolicy(base=0.1, cap=0.1, max_attempts=3)
+        # The retry goes ~0.3 s after the 503, well after ``later`` (0.1 s) took the one
+        # connection: with a backoff of 0.1 s the two started in the same millisecond and either
+        # could win (the test failed about one run in three).
+        retry = RetryPolicy(base=0.3, cap=0.3, max_attempts=3)
 
         async def scenario() -> list[CoreResult | BaseException]:
             async with client(partner, breakers=breakers, retry=retry, random=lambda: 0.99) as c:
