@@ -6,8 +6,10 @@ import io
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -199,6 +201,17 @@ def test_progress_callback_counts_up(tmp_path: Path) -> None:
     assert [t for _, t in calls] == sorted(t for _, t in calls)
 
 
+def _read_until_newline(fd: int, timeout: float = 5.0) -> bytes:
+    """A pty hands back each write separately, so one read may hold only the first line."""
+    deadline = time.monotonic() + timeout
+    written = b""
+    while not written.endswith(b"\n") and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if ready:
+            written += os.read(fd, 4096)
+    return written
+
+
 def test_progress_writes_only_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     master, slave = pty.openpty()
     terminal = io.TextIOWrapper(io.FileIO(slave, "w", closefd=True), write_through=True)
@@ -209,7 +222,7 @@ def test_progress_writes_only_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
         progress(1_000, 10)
         progress(2_000, 20)
         progress.done()
-        written = os.read(master, 4096)
+        written = _read_until_newline(master)
         assert written.startswith(b"\rclaims.837: 1,000 segments (")
         assert b"\rclaims.837: 2,000 segments (" in written and b"20 transaction sets (" in written
         assert written.endswith(b"\n")
