@@ -115,7 +115,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == "0008"
+            assert context.get_current_revision() == "0009"
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -134,7 +134,7 @@ def test_alembic_command_line_upgrades_and_downgrades(database_url: str) -> None
         [sys.executable, "-m", "alembic", "-c", config, "current"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
-    assert "0008 (head)" in current.stdout
+    assert "0009 (head)" in current.stdout
     engine = make_engine(database_url)
     try:
         assert set(inspect(engine).get_table_names()) >= TABLES

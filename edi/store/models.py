@@ -68,6 +68,7 @@ __all__ = [
     "PayloadKind",
     "Transaction",
     "TransactionEvent",
+    "UNBATCHED",
     "UTCDateTime",
     "new_id",
     "utcnow",
@@ -168,6 +169,19 @@ def _one_of(column: str, values: type[StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
+def _partial(name: str | None, *columns: str, where: str) -> Index:
+    """An index of the rows meeting ``where`` only, on both stores."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
+
+# Claims queued for a partner and not yet put in a batch: what the batcher pages through. The
+# queries that want ``ix_transactions_unbatched`` use this very text as their condition: a plan
+# made without the parameters' values (PostgreSQL's generic plan, once psycopg has prepared a
+# statement run often) cannot prove ``state = 'queued'`` from ``state = $1``. An ``IS NOT NULL``
+# predicate needs no such care: any comparison with the column implies it.
+UNBATCHED = f"state = '{State.QUEUED.value}' AND kind = '{Kind.CLAIM.value}' AND isa13 IS NULL"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonDocument}
@@ -215,15 +229,18 @@ class Transaction(Base):
         UniqueConstraint("submitter_id", "idempotency_key"),
         Index(None, "submitter_id", "id"),
         Index(None, "state", "id"),
-        Index(None, "partner_id", "isa13"),
-        Index(None, "partner_id", "gs06", "st02"),
+        # Every state change rewrites the row's entry in every index whose predicate it meets (the
+        # state is indexed, so no update is HOT): an index that only matching needs holds only the
+        # rows that have the key, and the batcher's index only the claims waiting for a batch.
+        _partial(None, "partner_id", "isa13", where="isa13 IS NOT NULL"),
+        _partial(None, "partner_id", "gs06", "st02", where="gs06 IS NOT NULL"),
         Index(None, "partner_id", "patient_control_number_hmac"),
         Index(None, "patient_control_number_key_id", "id"),
-        Index(None, "partner_id", "payer_claim_control_number"),
-        Index(None, "trn_trace"),
+        _partial(None, "partner_id", "payer_claim_control_number", where="payer_claim_control_number IS NOT NULL"),
+        _partial(None, "trn_trace", where="trn_trace IS NOT NULL"),
         Index(None, "created_at"),
-        Index(None, "due_at"),
-        Index(None, "partner_id", "state", "document_type", "isa13"),
+        _partial(None, "due_at", where="due_at IS NOT NULL"),
+        _partial("ix_transactions_unbatched", "partner_id", "document_type", "id", where=UNBATCHED),
     )
 
 

@@ -56,6 +56,7 @@ from edi.payloads import RotatedPayload, StoredPayload
 from edi.store.bell import outbox_bell
 from edi.store.models import (
     READ_ONLY,
+    UNBATCHED,
     Delivery,
     DeliveryLease,
     DeliveryOutcome,
@@ -1638,13 +1639,7 @@ class Repository:
         """Queued claims of one type for one partner not yet in a batch, oldest first."""
         statement = (
             select(_TX)
-            .where(
-                Transaction.partner_id == partner_id,
-                Transaction.state == State.QUEUED.value,
-                Transaction.kind == Kind.CLAIM.value,
-                Transaction.document_type == document_type,
-                Transaction.isa13.is_(None),
-            )
+            .where(text(UNBATCHED), Transaction.partner_id == partner_id, Transaction.document_type == document_type)
             .order_by(Transaction.id)
             .limit(limit)
         )
@@ -1655,12 +1650,7 @@ class Repository:
         """(partner, document type, how many, oldest queued time) of claims waiting for a batch."""
         statement = (
             select(Transaction.partner_id, Transaction.document_type, func.count(), func.min(Transaction.updated_at))
-            .where(
-                Transaction.state == State.QUEUED.value,
-                Transaction.kind == Kind.CLAIM.value,
-                Transaction.isa13.is_(None),
-                Transaction.partner_id.is_not(None),
-            )
+            .where(text(UNBATCHED), Transaction.partner_id.is_not(None))
             .group_by(Transaction.partner_id, Transaction.document_type)
         )
         with self._reading() as session:
