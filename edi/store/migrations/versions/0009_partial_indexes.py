@@ -6,7 +6,10 @@ claim's life. The indexes that only matching or scheduling use now leave out the
 the key (a claim has no TRN trace; it has no envelope numbers until it is batched, no payer claim
 number until the 277CA, no due time most of the time), and the batcher's index over
 (partner, state, document type, ISA13) becomes one over the claims waiting for a batch only.
-In a 20,000-claim run this cut the buffer pages PostgreSQL touched by about 7%.
+In a 20,000-claim run this cut the buffer pages PostgreSQL touched by 9% (benchmarks/README.md).
+
+The new indexes are built inside the migration's transaction, not CONCURRENTLY: on a large
+PostgreSQL store, writes to ``transactions`` wait while they build, so upgrade in a quiet hour.
 
 Revision ID: 0009
 Revises: 0008
