@@ -20,25 +20,10 @@ from edi.audit.models import CHAINED_FIELDS, AuditEntry
 from edi.audit.sealer import SEAL_LOCK
 from edi.store import make_engine, migrate
 
-pytest_plugins = ("tests.servers.postgres",)
+pytest_plugins = ("tests.servers.postgres", "tests.stores")
 
 ROOT = Path(__file__).resolve().parents[1]
 T = AuditEntry.__table__
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store' / 'edi.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def events(count: int, start: int = 0) -> list[AuditRecord]:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,27 +46,12 @@ from edi.store.repository import UnexpectedStateError
 from edi.store.sequences import MAX_CONTROL_NUMBER, ControlKind
 from edi.store.states import NON_TERMINAL, TERMINAL, allowed_targets, check_transition
 
-pytest_plugins = ("tests.servers.postgres",)
+pytest_plugins = ("tests.servers.postgres", "tests.stores")
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOKUP_KEY = LookupKey(b"k" * 32)
 TABLES = {"transactions", "transaction_events", "payloads", "control_sequences", "outbox", "deliveries",
           "delivery_leases"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store' / 'edi.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 class Clock:

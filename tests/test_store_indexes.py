@@ -8,7 +8,7 @@ checked here, on both stores, with the statements the repository really sends.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,27 +18,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from edi.lookup import LookupKey
-from edi.store import Repository, make_engine, migrate
+from edi.store import Repository
 from edi.store.models import Base
 
-pytest_plugins = ("tests.servers.postgres",)
+pytest_plugins = ("tests.servers.postgres", "tests.stores")
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store' / 'edi.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def _indexes(engine: Engine) -> dict[str, tuple[tuple[str, ...], bool, str | None]]:
