@@ -42,8 +42,7 @@ def test_migrated_indexes_match_the_models_predicates_included(engine: Engine, d
     if engine.dialect.name == "sqlite":
         modelled = create_engine(f"sqlite:///{tmp_path / 'models.db'}")
     else:
-        modelled = create_engine(database_url)
-        with modelled.begin() as connection:
+        with engine.begin() as connection:
             connection.execute(text("CREATE SCHEMA modelled"))
         modelled = create_engine(database_url, connect_args={"options": "-c search_path=modelled"})
     try:
