@@ -137,8 +137,8 @@ def test_each_lookup_uses_its_partial_index(engine: Engine, name: str) -> None:
     assert all(any(f in plan for f in fits) for plan in plans), plans
 
 
-def test_the_batcher_reads_only_waiting_claims_through_its_index(engine: Engine) -> None:
-    """The unbatched index holds a claim while it waits for a batch, and no longer."""
+def test_the_batcher_finds_only_the_claims_waiting_for_a_batch(engine: Engine) -> None:
+    """The literal predicate the batcher queries with (`UNBATCHED`) picks exactly those claims."""
     with engine.begin() as connection:
         for number, (state, kind, isa13) in enumerate([
             ("queued", "claim", None), ("queued", "claim", 9), ("sent", "claim", None),
